@@ -1,0 +1,205 @@
+"""The one object other apps use: ``Assistant.open(path)``, then ``add``, ``ask``, ``articles``, ``remove``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+from .answer import abstention, extractive_answer, min_score_for
+from .embeddings import Embedder, build_embedder
+from .errors import ArticleNotFoundError, IngestError
+from .ingest import clean_article, iter_files, read_path
+from .language import detect_language
+from .retrieve import Retriever, RetrieverMode
+from .settings import Settings
+from .store import Index, Prepared, iter_batches
+from .types import Answer, Article, ArticleInfo, IngestReport, Passage
+
+__all__ = ["Assistant"]
+
+Source = str | Path | Article
+Progress = Callable[[int, int, str], None]
+
+
+def resolve_index_path(path: str | Path, settings: Settings) -> Path:
+    """A bare name ("news") lives under ``settings.index_root``; anything path-like is used as given."""
+    p = Path(path)
+    if p.is_absolute() or len(p.parts) > 1 or p.exists():
+        return p
+    return settings.index_root / p
+
+
+class Assistant:
+    """Cited answers over one collection of articles (an index folder).
+
+    Build it with :meth:`open`. Models are passed in or built once from settings; nothing is read
+    from hidden globals. Safe to share between threads.
+    """
+
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings):
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.retriever = Retriever(index, embedder, settings.retrieval)
+
+    @classmethod
+    def open(
+        cls,
+        path: str | Path = "news",
+        *,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        rebuild: bool = False,
+    ) -> "Assistant":
+        """Open the index at ``path`` (created if missing). ``rebuild=True`` re-embeds an index that was
+        built with other settings instead of refusing it."""
+        settings = settings or Settings()
+        embedder = embedder or build_embedder(settings.embedding)
+        index = Index(resolve_index_path(path, settings), settings, embedder, rebuild=rebuild)
+        return cls(index, embedder, settings)
+
+    def close(self) -> None:
+        self.index.close()
+
+    def __enter__(self) -> "Assistant":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self.index.path
+
+    # --- collection -------------------------------------------------------------------------------
+    def add(self, sources: Source | Sequence[Source], *, progress: Progress | None = None) -> IngestReport:
+        """Index files, folders or Articles. Bad inputs land in ``report.failed`` with the reason; the
+        rest is indexed. Unchanged articles are skipped; changed ones replace their old version."""
+        if isinstance(sources, (str, Path, Article)):
+            sources = [sources]
+        report = IngestReport()
+        articles: list[Article] = []
+        max_bytes = int(self.settings.ingest.max_file_mb * 1_000_000)
+        for src in sources:
+            if isinstance(src, Article):
+                try:
+                    articles.append(clean_article(src, src.id or "<article without id>"))
+                except IngestError as e:
+                    report.failed.append((e.source, e.reason))
+                continue
+            target = Path(src)
+            if not target.exists():
+                report.failed.append((str(target), "does not exist; check the path"))
+                continue
+            files = list(iter_files(target, self.settings.ingest.extensions))
+            if target.is_dir() and not files:
+                report.failed.append(
+                    (str(target), f"holds no {', '.join(self.settings.ingest.extensions)} files")
+                )
+            for file, file_id in files:
+                for item in read_path(file, file_id, max_bytes=max_bytes):
+                    if isinstance(item, IngestError):
+                        report.failed.append((item.source, item.reason))
+                    else:
+                        articles.append(item)
+
+        seen: dict[str, str] = {}
+        todo: list[Prepared] = []
+        existed: set[str] = set()
+        for a in articles:
+            where = a.path or a.id
+            if a.id in seen:
+                report.failed.append((where, f"article id {a.id!r} was already given by {seen[a.id]}; ids must be unique"))
+                continue
+            seen[a.id] = where
+            if self.index.unchanged(a):
+                report.unchanged.append(a.id)
+                continue
+            try:
+                todo.append(Prepared(a, self.settings))
+            except IngestError as e:
+                report.failed.append((where, e.reason))
+                continue
+            if self.index.catalog.content_hash(a.id) is not None:
+                existed.add(a.id)
+        if not todo:
+            return report
+        total = len(todo)
+        done = 0
+
+        def step(_n: int, _t: int, aid: str) -> None:
+            nonlocal done
+            done += 1
+            (report.replaced if aid in existed else report.added).append(aid)
+            if progress:
+                progress(done, total, aid)
+
+        with self.index.writing():
+            try:
+                for batch in iter_batches(todo, max_sentences=max(64, self.settings.embedding.batch_size * 4)):
+                    try:
+                        self.index.commit(batch, progress=step)
+                    except IngestError as e:
+                        report.failed.append((e.source, e.reason))
+            finally:
+                self.index.finish_write()
+        return report
+
+    def articles(self) -> list[ArticleInfo]:
+        """Every indexed article (id, title, sentence count, ...), sorted by id."""
+        return self.index.catalog.articles()
+
+    def article(self, article_id: str) -> tuple[ArticleInfo, str]:
+        """One article's record and its full text (as ingested; citation offsets point into it)."""
+        got = self.index.catalog.article(article_id)
+        if got is None:
+            raise ArticleNotFoundError(f"no article {article_id!r} in {self.path}; see Assistant.articles()")
+        return got
+
+    def remove(self, article_id: str) -> None:
+        """Remove an article and all its sentences. Raises ArticleNotFoundError when absent."""
+        with self.index.writing():
+            try:
+                found = self.index.remove(article_id)
+            finally:
+                self.index.finish_write()
+        if not found:
+            raise ArticleNotFoundError(f"no article {article_id!r} in {self.path}; see Assistant.articles()")
+
+    # --- questions --------------------------------------------------------------------------------
+    def search(
+        self,
+        question: str,
+        k: int = 10,
+        *,
+        article_ids: list[str] | None = None,
+        retriever: RetrieverMode = "hybrid",
+    ) -> list[Passage]:
+        """The ``k`` best sentences for a question, best first, with their scores."""
+        return self.retriever.search(question, k, article_ids=article_ids, mode=retriever).passages
+
+    def ask(
+        self,
+        question: str,
+        *,
+        max_citations: int | None = None,
+        article_ids: list[str] | None = None,
+        retriever: RetrieverMode = "hybrid",
+    ) -> Answer:
+        """Answer a question from the articles, citing sentences. Answers in the question's language."""
+        t0 = time.perf_counter()
+        lang = detect_language(question, default="ar")
+        if not question.strip():
+            return abstention(question, lang, [])
+        if self.index.catalog.count()[0] == 0:
+            return abstention(question, lang, [], empty=True)
+        k = max(10, 3 * (max_citations or self.settings.answer.max_citations))
+        passages = self.retriever.search(question, k, article_ids=article_ids, mode=retriever).passages
+        t1 = time.perf_counter()
+        min_score = min_score_for(self.embedder.model_id, self.settings.answer) if retriever == "hybrid" else float("-inf")
+        answer = extractive_answer(
+            question, lang, passages, self.index.catalog, self.settings.answer, min_score, max_citations,
+            timings={"retrieve": round(t1 - t0, 4), "total": round(time.perf_counter() - t0, 4)},
+        )
+        return answer

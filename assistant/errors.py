@@ -1,0 +1,112 @@
+"""The exceptions this package raises. Catch at the level you care about::
+
+    AssistantError                  anything raised on purpose by this package
+    ├── ConfigError                 a setting is missing, unknown or inconsistent
+    ├── IngestError                 one input could not be read; names the file (or article id) and the fix
+    │   ├── UnsupportedFormatError  an extension or content type we do not read
+    │   ├── DecodingError           bytes that are not text in any encoding we detect
+    │   ├── EmptyArticleError       no text left after extraction
+    │   ├── FileTooLargeError       over the configured size limit
+    │   └── MalformedInputError     broken JSON/JSONL/HTML structure
+    ├── IndexError_                 the index on disk cannot be used as asked
+    │   ├── IndexMismatchError      built with another model, splitter or chunking; says how to rebuild
+    │   ├── IndexLockedError        another process is writing this index
+    │   └── IndexCorruptError       parts of the index disagree and could not be repaired
+    ├── ArticleNotFoundError        an article id that is not in the index
+    ├── EmbeddingError              the embedding backend failed to load or run
+    └── LLMError                    the generative backend failed (the caller falls back to extractive)
+        └── LLMTimeoutError
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = [
+    "AssistantError",
+    "ConfigError",
+    "IngestError",
+    "UnsupportedFormatError",
+    "DecodingError",
+    "EmptyArticleError",
+    "FileTooLargeError",
+    "MalformedInputError",
+    "IndexError_",
+    "IndexMismatchError",
+    "IndexLockedError",
+    "IndexCorruptError",
+    "ArticleNotFoundError",
+    "EmbeddingError",
+    "LLMError",
+    "LLMTimeoutError",
+]
+
+
+class AssistantError(Exception):
+    """Base of every exception raised on purpose by this package."""
+
+
+class ConfigError(AssistantError):
+    """A setting is missing, unknown or inconsistent."""
+
+
+class IngestError(AssistantError):
+    """One input could not be ingested. ``source`` names the file or article id; ``reason`` says why."""
+
+    def __init__(self, source: str | Path, reason: str):
+        self.source = str(source)
+        self.reason = reason
+        super().__init__(f"{self.source}: {reason}")
+
+
+class UnsupportedFormatError(IngestError):
+    pass
+
+
+class DecodingError(IngestError):
+    pass
+
+
+class EmptyArticleError(IngestError):
+    pass
+
+
+class FileTooLargeError(IngestError):
+    pass
+
+
+class MalformedInputError(IngestError):
+    pass
+
+
+class IndexError_(AssistantError):
+    """The index on disk cannot be used as asked. (Trailing underscore: not the builtin IndexError.)"""
+
+
+class IndexMismatchError(IndexError_):
+    pass
+
+
+class IndexLockedError(IndexError_):
+    pass
+
+
+class IndexCorruptError(IndexError_):
+    pass
+
+
+class ArticleNotFoundError(AssistantError, KeyError):
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class EmbeddingError(AssistantError):
+    pass
+
+
+class LLMError(AssistantError):
+    pass
+
+
+class LLMTimeoutError(LLMError):
+    pass

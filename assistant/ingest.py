@@ -1,0 +1,369 @@
+"""Read files into Articles: txt, md, html, json, jsonl; folders or single files.
+
+Encodings are detected from bytes (BOM, strict UTF-8, UTF-16 without BOM, Windows-1256 for Arabic),
+never guessed silently: text that fits none of them is refused with a DecodingError naming the file.
+Every reader keeps the article text it returns exactly; citations point into that text.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+from .errors import (
+    DecodingError,
+    EmptyArticleError,
+    FileTooLargeError,
+    IngestError,
+    MalformedInputError,
+    UnsupportedFormatError,
+)
+from .language import arabic_share
+from .types import Article
+
+__all__ = ["read_path", "iter_files", "decode_bytes", "html_to_text", "markdown_to_text", "content_hash",
+           "clean_article"]
+
+_MAGIC = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a PNG image",
+    b"PK\x03\x04": "a zip archive (or docx/xlsx)",
+    b"GIF8": "a GIF image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"\x1f\x8b": "a gzip archive",
+    b"\x7fELF": "a program",
+    b"{\\rtf": "an RTF document",
+}
+# Controls that never belong in text (keep \t \n \r \f \v).
+_BAD_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+
+
+def content_hash(article: Article) -> str:
+    """Hash of everything that shapes an article in the index: its text and metadata."""
+    h = hashlib.sha256()
+    for part in (article.text, article.title, article.source, article.date, article.lang):
+        h.update((part or "").encode("utf-8", "surrogatepass"))
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def decode_bytes(data: bytes, source: str) -> str:
+    """Decode file bytes to text, detecting the encoding. Raises DecodingError/UnsupportedFormatError."""
+    for magic, what in _MAGIC.items():
+        if data.startswith(magic):
+            raise UnsupportedFormatError(source, f"this is {what}, not text; convert it to .txt or .html first")
+    for bom, enc in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError as e:
+                raise DecodingError(source, f"starts with a {enc} byte-order mark but is not valid {enc} ({e.reason} "
+                                    f"at byte {e.start}); re-save it as UTF-8") from e
+    if len(data) >= 4 and b"\x00" in data[:4096]:
+        zeros_even = data[0:4096:2].count(0)
+        zeros_odd = data[1:4096:2].count(0)
+        half = min(len(data), 4096) / 2
+        enc = "utf-16-le" if zeros_odd > 0.3 * half else "utf-16-be" if zeros_even > 0.3 * half else None
+        if enc:
+            try:
+                return data.decode(enc)
+            except UnicodeDecodeError:
+                pass
+        raise UnsupportedFormatError(source, "holds binary data (NUL bytes), not text; give a text file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as utf8_error:
+        try:
+            text = data.decode("cp1256")
+        except UnicodeDecodeError:
+            text = ""
+        if text and arabic_share(text) >= 0.5:
+            return text
+        raise DecodingError(
+            source,
+            f"is not valid UTF-8 (byte {utf8_error.start}) and does not read as Windows-1256 Arabic either; "
+            "re-save it as UTF-8",
+        ) from utf8_error
+
+
+class _HTMLText(HTMLParser):
+    _SKIP = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object"}
+    _BLOCK = {
+        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
+        "article", "header", "footer", "blockquote", "pre", "hr", "dt", "dd", "figcaption", "main", "nav",
+        "aside", "title",
+    }
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip_depth = 0
+        self.in_title = False
+        self.in_h1 = False
+        self.title = ""
+        self.h1 = ""
+        self.meta: dict[str, str] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            a = {k: v or "" for k, v in attrs}
+            key = (a.get("property") or a.get("name") or "").lower()
+            if key and a.get("content"):
+                self.meta.setdefault(key, a["content"].strip())
+            return
+        if tag == "title":
+            self.in_title = True
+            return
+        if tag in self._SKIP:
+            self.skip_depth += 1
+            return
+        if tag == "h1":
+            self.in_h1 = True
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag in self._SKIP:
+            self.skip_depth -= 1
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "title":
+            self.in_title = False
+        elif tag in self._SKIP:
+            self.skip_depth = max(0, self.skip_depth - 1)
+        elif tag in self._BLOCK:
+            if tag == "h1":
+                self.in_h1 = False
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if self.in_title:
+            self.title += data
+            return
+        if self.skip_depth:
+            return
+        if self.in_h1:
+            self.h1 += data
+        self.parts.append(data)
+
+
+def html_to_text(html: str) -> tuple[str, dict[str, str]]:
+    """Visible text of an HTML page (no scripts or styles), one block per line, and its metadata
+    (title from <title> or the first <h1>, source and date from common meta tags)."""
+    p = _HTMLText()
+    p.feed(html)
+    p.close()
+    raw = "".join(p.parts)
+    lines = [" ".join(line.split()) for line in raw.split("\n")]
+    text = "\n".join(line for line in lines if line)
+    meta: dict[str, str] = {}
+    title = " ".join((p.meta.get("og:title") or p.title or p.h1).split())
+    if title:
+        meta["title"] = title
+    for key in ("og:site_name", "author", "article:author"):
+        if p.meta.get(key):
+            meta["source"] = p.meta[key]
+            break
+    for key in ("article:published_time", "date", "pubdate", "dc.date", "og:published_time"):
+        if p.meta.get(key):
+            meta["date"] = p.meta[key]
+            break
+    return text, meta
+
+
+_MD_RULES = [
+    (re.compile(r"^```.*$|^~~~.*$", re.M), ""),
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"^\s{0,3}#{1,6}\s+", re.M), ""),
+    (re.compile(r"^\s{0,3}>\s?", re.M), ""),
+    (re.compile(r"^\s*[-*+]\s+", re.M), ""),
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)"), r"\1"),
+    (re.compile(r"`([^`]+)`"), r"\1"),
+    (re.compile(r"^\s*([-*_]\s*){3,}$", re.M), ""),
+    (re.compile(r"<[^>\n]+>"), ""),
+]
+
+
+def markdown_to_text(md: str) -> tuple[str, dict[str, str]]:
+    """Plain text of a Markdown article (marks removed, one block per line); title from the first
+    '# ' heading or a front-matter 'title:'."""
+    meta: dict[str, str] = {}
+    fm = re.match(r"\A---\s*\n(.*?)\n---\s*\n", md, re.S)
+    if fm:
+        for line in fm.group(1).splitlines():
+            k, _, v = line.partition(":")
+            if k.strip().lower() in ("title", "source", "date", "lang") and v.strip():
+                meta[k.strip().lower()] = v.strip().strip("\"'")
+        md = md[fm.end():]
+    h1 = re.search(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", md, re.M)
+    if h1 and "title" not in meta:
+        meta["title"] = h1.group(1).strip()
+    text = md
+    for pattern, repl in _MD_RULES:
+        text = pattern.sub(repl, text)
+    lines = [line.strip() for line in text.splitlines()]
+    return "\n".join(line for line in lines if line), meta
+
+
+def clean_article(article: Article, source: str) -> Article:
+    """Validate an article and strip characters that never belong in text. Raises EmptyArticleError."""
+    text = _BAD_CONTROLS.sub("", article.text).replace("\r\n", "\n")
+    if not text.strip():
+        raise EmptyArticleError(source, "has no text (empty or whitespace only); nothing to index")
+    if not any(ch.isalnum() for ch in text):
+        raise EmptyArticleError(source, "has no words, only punctuation or symbols; nothing to index")
+    if not article.id or not article.id.strip():
+        raise MalformedInputError(source, "article id is empty; give each article a non-empty id")
+    if text != article.text:
+        article = Article(**{**article.to_dict(), "text": text})
+    return article
+
+
+_ARTICLE_KEYS = {"id", "title", "text", "source", "date", "lang", "content", "body", "url", "path"}
+
+
+def _article_from_record(rec: Any, default_id: str, where: str, path: Path) -> Article:
+    if not isinstance(rec, dict):
+        raise MalformedInputError(where, f"expected an object with a 'text' field, found {type(rec).__name__}")
+    text = rec.get("text", rec.get("content", rec.get("body")))
+    if not isinstance(text, str):
+        raise MalformedInputError(where, "has no 'text' string field; each article needs 'text'")
+    rid = rec.get("id")
+    aid = str(rid).strip() if rid is not None and str(rid).strip() else default_id
+
+    def opt(key: str) -> str | None:
+        v = rec.get(key)
+        return None if v is None else str(v)
+
+    return Article(
+        id=aid,
+        text=text,
+        title=opt("title"),
+        source=opt("source") or opt("url"),
+        date=opt("date"),
+        lang=opt("lang"),
+        path=str(path),
+    )
+
+
+def _read_json(text: str, path: Path, file_id: str) -> Iterator[Article | IngestError]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        yield MalformedInputError(str(path), f"is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); "
+                                  "fix it or use .jsonl with one article per line")
+        return
+    if isinstance(data, dict) and isinstance(data.get("articles"), list):
+        data = data["articles"]
+    records = data if isinstance(data, list) else [data]
+    for n, rec in enumerate(records, 1):
+        where = f"{path} (article {n})"
+        default = file_id if len(records) == 1 else f"{file_id}#{n}"
+        try:
+            yield clean_article(_article_from_record(rec, default, where, path), where)
+        except IngestError as e:
+            yield e
+
+
+def _read_jsonl(text: str, path: Path, file_id: str) -> Iterator[Article | IngestError]:
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{n}"
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as e:
+            yield MalformedInputError(where, f"line {n} is not valid JSON ({e.msg}); fix or remove that line")
+            continue
+        try:
+            yield clean_article(_article_from_record(rec, f"{file_id}#{n}", where, path), where)
+        except IngestError as e:
+            yield e
+
+
+def read_path(path: Path, file_id: str, *, max_bytes: int) -> Iterator[Article | IngestError]:
+    """Articles in one file, or the IngestError for each part that could not be read.
+
+    A JSONL file yields its good lines and one error per bad line; other formats yield one article or
+    one error.
+    """
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise FileTooLargeError(
+                source,
+                f"is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.1f} MB limit; split it or raise "
+                "ingest.max_file_mb (ASSISTANT_INGEST__MAX_FILE_MB)",
+            )
+        ext = path.suffix.lower()
+        if ext not in _READERS:
+            raise UnsupportedFormatError(source, f"'{ext or 'no extension'}' is not a format we read; "
+                                         "give .txt, .md, .html, .json or .jsonl")
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise IngestError(source, f"cannot be read ({e.strerror}); check the path and permissions") from e
+        text = decode_bytes(data, source)
+    except IngestError as e:
+        yield e
+        return
+    yield from _READERS[ext](text, path, file_id)
+
+
+def _single(convert: Any) -> Any:
+    def reader(text: str, path: Path, file_id: str) -> Iterator[Article | IngestError]:
+        body, meta = convert(text)
+        try:
+            yield clean_article(
+                Article(id=file_id, text=body, title=meta.get("title"), source=meta.get("source"),
+                        date=meta.get("date"), lang=meta.get("lang"), path=str(path)),
+                str(path),
+            )
+        except IngestError as e:
+            yield e
+
+    return reader
+
+
+_READERS = {
+    ".txt": _single(lambda t: (t, {})),
+    ".text": _single(lambda t: (t, {})),
+    ".md": _single(markdown_to_text),
+    ".markdown": _single(markdown_to_text),
+    ".html": _single(html_to_text),
+    ".htm": _single(html_to_text),
+    ".json": _read_json,
+    ".jsonl": _read_jsonl,
+}
+
+
+def iter_files(target: Path, extensions: tuple[str, ...]) -> Iterator[tuple[Path, str]]:
+    """(file, article id) for a file or every readable file under a folder, in a stable order.
+
+    A file's id is its path relative to the folder given, without extension ("2019/iran-talks");
+    a single file's id is its name without extension.
+    """
+    if target.is_dir():
+        for p in sorted(target.rglob("*")):
+            if p.is_file() and p.suffix.lower() in extensions and not any(
+                part.startswith(".") for part in p.relative_to(target).parts
+            ):
+                yield p, p.relative_to(target).with_suffix("").as_posix()
+    else:
+        yield target, target.stem

@@ -1,0 +1,92 @@
+"""BM25 over normalized Arabic/English tokens (bm25s), persisted beside the Chroma folder.
+
+The index is rebuilt from the catalog's stored tokens after every change (bm25s indexes are static;
+rebuilding from pre-tokenized text is fast) and stamped with the catalog generation it reflects, so a
+crash between the catalog commit and the BM25 save is detected and repaired on open.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["LexicalIndex"]
+
+_EMPTY = "\u2400"  # the token of a sentence with no searchable words
+
+
+class LexicalIndex:
+    """An immutable BM25 snapshot: build or load one, then query it from any thread."""
+
+    def __init__(self, ids: list[str], article_of: list[str], model: object | None, generation: int):
+        self.ids = ids
+        self.generation = generation
+        self._model = model
+        self._article_of = np.asarray(article_of, dtype=object)
+
+    @classmethod
+    def build(cls, rows: list[tuple[str, str, str]], generation: int) -> "LexicalIndex":
+        """Index ``(sentence id, article id, space-joined tokens)`` rows."""
+        import bm25s
+
+        if not rows:
+            return cls([], [], None, generation)
+        corpus = [(toks.split() or [_EMPTY]) for _, _, toks in rows]
+        model = bm25s.BM25(k1=1.2, b=0.75)
+        model.index(corpus, show_progress=False)
+        return cls([r[0] for r in rows], [r[1] for r in rows], model, generation)
+
+    def save(self, folder: Path) -> None:
+        """Write atomically: a new folder is written beside, then swapped in."""
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._model is not None:
+            self._model.save(str(tmp / "bm25"), show_progress=False)
+        (tmp / "docs.json").write_text(
+            json.dumps({"generation": self.generation, "ids": self.ids, "articles": self._article_of.tolist()}),
+            encoding="utf-8",
+        )
+        with open(tmp / "docs.json", "rb") as f:
+            os.fsync(f.fileno())
+        old = folder.with_name(folder.name + ".old")
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex | None":
+        """The saved index, or None when it is missing or unreadable (the caller rebuilds)."""
+        import bm25s
+
+        try:
+            meta = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
+            model = bm25s.BM25.load(str(folder / "bm25"), show_progress=False) if meta["ids"] else None
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(meta["ids"], meta["articles"], model, int(meta["generation"]))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def search(self, tokens: list[str], k: int, article_ids: set[str] | None = None) -> list[tuple[str, float]]:
+        """Top ``k`` (sentence id, BM25 score) with a positive score."""
+        if self._model is None or not tokens or k <= 0:
+            return []
+        vocab = self._model.vocab_dict
+        known = [t for t in tokens if t in vocab]
+        if not known:
+            return []
+        scores = np.asarray(self._model.get_scores(known), dtype=np.float32)
+        if article_ids is not None:
+            scores = np.where(np.isin(self._article_of, list(article_ids)), scores, 0.0)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]

