@@ -71,16 +71,14 @@ def decode_bytes(data: bytes, source: str) -> str:
             except UnicodeDecodeError as e:
                 raise DecodingError(source, f"starts with a {enc} byte-order mark but is not valid {enc} ({e.reason} "
                                     f"at byte {e.start}); re-save it as UTF-8") from e
-    if len(data) >= 4 and b"\x00" in data[:4096]:
-        zeros_even = data[0:4096:2].count(0)
-        zeros_odd = data[1:4096:2].count(0)
-        half = min(len(data), 4096) / 2
-        enc = "utf-16-le" if zeros_odd > 0.3 * half else "utf-16-be" if zeros_even > 0.3 * half else None
-        if enc:
+    if b"\x00" in data[:4096]:
+        for enc in ("utf-16-le", "utf-16-be"):
             try:
-                return data.decode(enc)
+                text = data[: len(data) - len(data) % 2].decode(enc)
             except UnicodeDecodeError:
-                pass
+                continue
+            if _plausible_text(text):
+                return text
         raise UnsupportedFormatError(source, "holds binary data (NUL bytes), not text; give a text file")
     try:
         return data.decode("utf-8")
@@ -96,6 +94,17 @@ def decode_bytes(data: bytes, source: str) -> str:
             f"is not valid UTF-8 (byte {utf8_error.start}) and does not read as Windows-1256 Arabic either; "
             "re-save it as UTF-8",
         ) from utf8_error
+
+
+_PLAIN = re.compile(r"[\w\s\u0600-\u06ff.,;:!?'\"()\[\]«»“”‘’/\\@#%&*+=<>{}|~^$-]")
+
+
+def _plausible_text(text: str) -> bool:
+    """True when nearly every character is a letter, digit, space or common punctuation."""
+    sample = text[:4000]
+    if not sample:
+        return False
+    return len(_PLAIN.findall(sample)) / len(sample) > 0.95 and not _BAD_CONTROLS.search(sample)
 
 
 class _HTMLText(HTMLParser):

@@ -1,0 +1,24 @@
+"""Text for terminals: logical order by default; shaped and reordered for terminals that do neither."""
+
+from __future__ import annotations
+
+from .language import arabic_share
+
+__all__ = ["shape_line", "render"]
+
+
+def shape_line(line: str) -> str:
+    """Join Arabic letters into their contextual forms and put the line in visual (display) order."""
+    if arabic_share(line) == 0:
+        return line
+    import arabic_reshaper
+    from bidi import get_display
+
+    return get_display(arabic_reshaper.reshape(line))
+
+
+def render(text: str, shape: bool = False) -> str:
+    """``text`` as-is, or line by line shaped for a terminal without bidi support."""
+    if not shape:
+        return text
+    return "\n".join(shape_line(line) for line in text.split("\n"))

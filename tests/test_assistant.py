@@ -1,0 +1,214 @@
+"""The engine end to end through the public API, on the real default model and a real Chroma."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import (
+    Article,
+    ArticleNotFoundError,
+    Assistant,
+    IndexMismatchError,
+    Settings,
+)
+from tests.conftest import SAMPLE_ID
+
+TROOPS = "20 ألف جندي"
+
+
+def assert_offsets_exact(a: Assistant, answer) -> None:  # noqa: ANN001
+    assert answer.citations
+    for c in answer.citations:
+        _, text = a.article(c.article_id)
+        assert text[c.start : c.end] == c.text
+        assert f"[{c.n}]" in answer.text
+
+
+def test_public_names_are_exactly_these() -> None:
+    import assistant
+
+    assert set(assistant.__all__) == {
+        "Assistant", "Settings", "Article", "ArticleInfo", "Sentence", "Passage", "Citation", "Answer",
+        "AnswerChange", "IngestReport", "AssistantError", "ConfigError", "IngestError", "UnsupportedFormatError",
+        "DecodingError", "EmptyArticleError", "FileTooLargeError", "MalformedInputError", "IndexError_",
+        "IndexMismatchError", "IndexLockedError", "IndexCorruptError", "ArticleNotFoundError", "EmbeddingError",
+        "LLMError", "LLMTimeoutError", "__version__",
+    }
+    for name in assistant.__all__:
+        assert hasattr(assistant, name)
+
+
+def test_arabic_question_cites_the_sentence_with_the_answer(sample_assistant: Assistant) -> None:
+    ans = sample_assistant.ask("كم عدد القوات الأجنبية في أفغانستان؟")
+    assert not ans.abstained and ans.lang == "ar"
+    assert TROOPS in ans.citations[0].text
+    assert ans.text.startswith("بحسب المقالات")
+    assert_offsets_exact(sample_assistant, ans)
+
+
+def test_english_question_over_arabic_article_quotes_arabic(sample_assistant: Assistant) -> None:
+    ans = sample_assistant.ask("How many foreign troops are in Afghanistan?")
+    assert not ans.abstained and ans.lang == "en"
+    assert any(TROOPS in c.text for c in ans.citations[:2])
+    assert ans.text.startswith("According to the articles")
+    assert all(c.lang == "ar" for c in ans.citations)
+    assert_offsets_exact(sample_assistant, ans)
+
+
+@pytest.mark.parametrize(
+    "question, needle",
+    [
+        ("من يعارض تخفيف العقوبات على إيران؟", "بولتون"),
+        ("Who opposes easing sanctions on Iran?", "بولتون"),
+        ("متى قتل الدبلوماسيون الإيرانيون؟", "1998"),
+        ("What did Iran shoot down in the Gulf?", "طائرة مسيرة"),
+    ],
+)
+def test_more_questions_find_their_sentence(sample_assistant: Assistant, question: str, needle: str) -> None:
+    ans = sample_assistant.ask(question)
+    assert any(needle in c.text for c in ans.citations), [c.text for c in ans.citations]
+    assert_offsets_exact(sample_assistant, ans)
+
+
+@pytest.mark.parametrize(
+    "question, lang",
+    [
+        ("ما هي وصفة كعكة الشوكولاتة بالبندق؟", "ar"),
+        ("How do I bake sourdough bread at home?", "en"),
+        ("من فاز بكأس العالم لكرة القدم عام 1970؟", "ar"),
+    ],
+)
+def test_abstains_when_the_articles_do_not_answer(sample_assistant: Assistant, question: str, lang: str) -> None:
+    ans = sample_assistant.ask(question)
+    assert ans.abstained, ans.text
+    assert ans.citations == [] and ans.lang == lang
+    assert ans.text in ("لا تجيب المقالات المتاحة عن هذا السؤال.", "The available articles do not answer this question.")
+
+
+def test_same_question_same_answer(sample_assistant: Assistant) -> None:
+    q = "ماذا تريد إيران من الولايات المتحدة؟"
+    first = sample_assistant.ask(q)
+    second = sample_assistant.ask(q)
+    assert [c.sentence_id for c in first.citations] == [c.sentence_id for c in second.citations]
+    assert [c.score for c in first.citations] == [c.score for c in second.citations]
+
+
+def test_citations_are_sentences_not_chunks(sample_assistant: Assistant) -> None:
+    ans = sample_assistant.ask("ما هي مخاوف طهران من مفاوضات ترامب مع طالبان؟", max_citations=5)
+    sentences = {s.id: s for s in sample_assistant.index.catalog.sentences_of(SAMPLE_ID)}
+    for c in ans.citations:
+        s = sentences[c.sentence_id]
+        assert (s.start, s.end, s.text) == (c.start, c.end, c.text)
+    assert len({c.sentence_id for c in ans.citations}) == len(ans.citations)
+
+
+def test_empty_collection_says_so(new_assistant: Assistant) -> None:
+    ans = new_assistant.ask("What happened?")
+    assert ans.abstained and "no articles" in ans.text
+
+
+def test_articles_added_by_object_with_metadata_and_filtered_search(new_assistant: Assistant) -> None:
+    rep = new_assistant.add([
+        Article(id="oil", text="Oil prices rose 5 percent on Monday after OPEC cut output. Traders were surprised.",
+                title="Oil jumps", source="Wire", date="2024-01-02"),
+        Article(id="rain", text="Heavy rain flooded the streets of Alexandria on Monday. Schools closed.",
+                title="Floods", source="Wire", date="2024-01-02"),
+    ])
+    assert sorted(rep.added) == ["oil", "rain"] and not rep.failed
+    infos = {i.id: i for i in new_assistant.articles()}
+    assert infos["oil"].title == "Oil jumps" and infos["oil"].n_sentences == 2 and infos["oil"].lang == "en"
+    ans = new_assistant.ask("How much did oil prices rise?")
+    assert ans.citations[0].article_id == "oil" and "5 percent" in ans.citations[0].text
+    assert ans.citations[0].title == "Oil jumps" and ans.citations[0].date == "2024-01-02"
+    only_rain = new_assistant.ask("How much did oil prices rise?", article_ids=["rain"])
+    assert all(c.article_id == "rain" for c in only_rain.citations)
+    assert all(p.sentence.article_id == "rain" for p in new_assistant.search("oil prices", article_ids=["rain"]))
+
+
+def test_incremental_reingest_and_replacement(new_assistant: Assistant, tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    f = folder / "story.txt"
+    f.write_text("The minister resigned on Tuesday. Protests continued in the capital.", encoding="utf-8")
+    assert new_assistant.add([folder]).added == ["story"]
+    again = new_assistant.add([folder])
+    assert again.unchanged == ["story"] and not again.added and not again.replaced
+
+    f.write_text("The minister withdrew his resignation on Friday. Protests continued in the capital.", encoding="utf-8")
+    rep = new_assistant.add([folder])
+    assert rep.replaced == ["story"]
+    [info] = new_assistant.articles()
+    assert info.n_sentences == 2
+    # the old sentence is gone everywhere: catalog, Chroma and BM25
+    texts = [p.sentence.text for p in new_assistant.search("minister resigned Tuesday", k=10)]
+    assert "The minister resigned on Tuesday." not in texts
+    assert "The minister withdrew his resignation on Friday." in texts
+    idx = new_assistant.index
+    assert idx.vectors.count("sentences") == 2
+    assert len(idx.lexical) == 2
+    ans = new_assistant.ask("When did the minister withdraw his resignation?")
+    assert "Friday" in ans.citations[0].text
+    assert_offsets_exact(new_assistant, ans)
+
+
+def test_remove_article(new_assistant: Assistant, sample_dir: Path) -> None:
+    new_assistant.add([sample_dir, Article(id="other", text="The festival opens in Cairo next week.")])
+    new_assistant.remove(SAMPLE_ID)
+    assert [i.id for i in new_assistant.articles()] == ["other"]
+    assert new_assistant.index.vectors.count("sentences") == 1
+    assert all(p.sentence.article_id == "other" for p in new_assistant.search("طالبان أفغانستان إيران"))
+    with pytest.raises(ArticleNotFoundError, match="no article 'missing'"):
+        new_assistant.remove("missing")
+
+
+def test_bad_inputs_are_reported_and_the_rest_indexed(new_assistant: Assistant, tmp_path: Path, sample_dir: Path) -> None:
+    assert new_assistant.add([sample_dir]).added == [SAMPLE_ID]
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    (folder / "good.txt").write_text("The central bank kept rates unchanged.", encoding="utf-8")
+    (folder / "empty.txt").write_text("  ", encoding="utf-8")
+    (folder / "fake.txt").write_bytes(b"%PDF-1.4 binary")
+    (folder / "feed.jsonl").write_text('{"id": "j1", "text": "Rain is expected."}\n{oops\n', encoding="utf-8")
+    rep = new_assistant.add([folder, tmp_path / "nope.txt"])
+    assert sorted(rep.added) == ["good", "j1"]
+    failed = dict(rep.failed)
+    assert any(k.endswith("empty.txt") for k in failed)
+    assert any(k.endswith("fake.txt") and "PDF" in v for k, v in failed.items())
+    assert any(k.endswith("feed.jsonl:2") for k in failed)
+    assert any(k.endswith("nope.txt") and "does not exist" in v for k, v in failed.items())
+    assert sorted(i.id for i in new_assistant.articles()) == sorted([SAMPLE_ID, "good", "j1"])
+
+
+def test_duplicate_ids_in_one_call(new_assistant: Assistant) -> None:
+    rep = new_assistant.add([Article(id="a", text="One."), Article(id="a", text="Two.")])
+    assert rep.added == ["a"]
+    assert rep.failed and "already given" in rep.failed[0][1]
+
+
+def test_manifest_mismatch_refuses_and_rebuild_keeps_articles(tmp_path: Path, embedder, settings: Settings, sample_dir: Path) -> None:  # noqa: ANN001
+    path = tmp_path / "idx"
+    with Assistant.open(path, settings=settings, embedder=embedder) as a:
+        a.add([sample_dir])
+    other = settings.replace(chunking={"max_sentences": 2})
+    with pytest.raises(IndexMismatchError) as err:
+        Assistant.open(path, settings=other, embedder=embedder)
+    assert "chunk_max_sentences" in str(err.value) and "assistant rebuild" in str(err.value)
+    with Assistant.open(path, settings=other, embedder=embedder, rebuild=True) as a:
+        assert [i.id for i in a.articles()] == [SAMPLE_ID]
+        assert json.loads((path / "manifest.json").read_text())["chunk_max_sentences"] == 2
+        assert TROOPS in a.ask("كم عدد القوات الأجنبية في أفغانستان؟").citations[0].text
+    with Assistant.open(path, settings=other, embedder=embedder) as a:  # opens cleanly now
+        assert len(a.articles()) == 1
+
+
+def test_index_reopens_from_disk(tmp_path: Path, embedder, settings: Settings, sample_dir: Path) -> None:  # noqa: ANN001
+    path = tmp_path / "persist"
+    with Assistant.open(path, settings=settings, embedder=embedder) as a:
+        a.add([sample_dir])
+        before = a.ask("How many foreign troops are in Afghanistan?")
+    with Assistant.open(path, settings=settings, embedder=embedder) as b:
+        after = b.ask("How many foreign troops are in Afghanistan?")
+    assert [c.sentence_id for c in before.citations] == [c.sentence_id for c in after.citations]
