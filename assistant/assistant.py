@@ -9,6 +9,7 @@ from pathlib import Path
 from .answer import abstention, extractive_answer, min_score_for
 from .embeddings import Embedder, build_embedder
 from .errors import ArticleNotFoundError, IngestError
+from .followup import standalone_question
 from .ingest import clean_article, iter_files, read_path
 from .language import detect_language
 from .retrieve import Retriever, RetrieverMode
@@ -186,20 +187,26 @@ class Assistant:
         max_citations: int | None = None,
         article_ids: list[str] | None = None,
         retriever: RetrieverMode = "hybrid",
+        history: Sequence[str] = (),
     ) -> Answer:
-        """Answer a question from the articles, citing sentences. Answers in the question's language."""
+        """Answer a question from the articles, citing sentences, in the question's language.
+
+        ``history``: earlier questions of the conversation (oldest first); a follow-up ("and what does
+        Iran want?") is made standalone with them before retrieval (see followup.py).
+        """
         t0 = time.perf_counter()
         lang = detect_language(question, default="ar")
         if not question.strip():
             return abstention(question, lang, [])
         if self.index.catalog.count()[0] == 0:
             return abstention(question, lang, [], empty=True)
+        standalone = standalone_question(question, [h for h in history if h.strip()])
         k = max(10, 3 * (max_citations or self.settings.answer.max_citations))
-        passages = self.retriever.search(question, k, article_ids=article_ids, mode=retriever).passages
+        passages = self.retriever.search(standalone, k, article_ids=article_ids, mode=retriever).passages
         t1 = time.perf_counter()
         min_score = min_score_for(self.embedder.model_id, self.settings.answer) if retriever == "hybrid" else float("-inf")
-        answer = extractive_answer(
+        return extractive_answer(
             question, lang, passages, self.index.catalog, self.settings.answer, min_score, max_citations,
+            standalone_question=standalone if standalone != question else None,
             timings={"retrieve": round(t1 - t0, 4), "total": round(time.perf_counter() - t0, 4)},
         )
-        return answer

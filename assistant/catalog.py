@@ -90,6 +90,18 @@ class Catalog:
             return self._conn.execute(sql, tuple(params)).fetchall()
 
     # --- meta -------------------------------------------------------------------------------------
+    def uid(self) -> str:
+        """A random id fixed when the index is created: names its Chroma collections, survives moves."""
+        import uuid
+
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key='uid'").fetchone()
+            if row:
+                return str(row[0])
+            uid = uuid.uuid4().hex[:16]
+            conn.execute("INSERT INTO meta(key, value) VALUES('uid', ?)", (uid,))
+            return uid
+
     def generation(self) -> int:
         """A counter bumped by every committed change of articles."""
         rows = self._query("SELECT value FROM meta WHERE key='generation'")

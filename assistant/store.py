@@ -122,14 +122,15 @@ class Index:
             else:
                 old.check_compatible(self.manifest, path)
         self.catalog = Catalog(path / "catalog.sqlite")
-        self.vectors = VectorStore(path, self.name, settings.store)
+        self.vectors = VectorStore(path, self.catalog.uid(), settings.store)
         if stale:
             self._rebuild()
         self.vectors.check(embedder.dim)
         if not manifest_path.exists() or stale:
             self.manifest.save(manifest_path)
         self.lexical = LexicalIndex.load(path / "bm25")
-        if (path / ".dirty").exists():
+        n_sentences = self.catalog.count()[1]
+        if (path / ".dirty").exists() or self.vectors.count("sentences") != n_sentences:
             with self.writing():
                 self.repair()
         elif self.lexical is None or self.lexical.generation != self.catalog.generation():
@@ -169,31 +170,37 @@ class Index:
     def unchanged(self, article: Article) -> bool:
         return self.catalog.content_hash(article.id) == content_hash(article)
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        """Vectors for ``texts``, from the cache where known; new ones are returned, not yet cached."""
-        keys = [text_key(self.embedder.model_id, t) for t in texts]
+    def _key(self, text: str, title: str | None) -> str:
+        return text_key(self.embedder.model_id, self.embedder.document_key(text, title))
+
+    def _embed(self, items: list[tuple[str, str | None]]) -> tuple[np.ndarray, list[str]]:
+        """Vectors and cache keys for (sentence, title) pairs; cached ones skip the model."""
+        keys = [self._key(t, title) for t, title in items]
         cached = self.catalog.cached_vectors(keys, self.embedder.dim)
-        missing = list(dict.fromkeys(t for t, k in zip(texts, keys) if k not in cached))
-        if missing:
-            fresh = self.embedder.embed_documents(missing)
-            for t, v in zip(missing, fresh):
-                cached[text_key(self.embedder.model_id, t)] = v
-        return np.stack([cached[k] for k in keys]) if keys else np.empty((0, self.embedder.dim), np.float32)
+        todo: dict[str, tuple[str, str | None]] = {}
+        for k, item in zip(keys, items):
+            if k not in cached:
+                todo.setdefault(k, item)
+        if todo:
+            fresh = self.embedder.embed_documents([t for t, _ in todo.values()], [ti for _, ti in todo.values()])
+            cached.update(zip(todo, fresh))
+        vecs = np.stack([cached[k] for k in keys]) if keys else np.empty((0, self.embedder.dim), np.float32)
+        return vecs, keys
 
     def commit(self, prepared: list[Prepared], progress: Progress | None = None) -> None:
         """Embed and store articles: each one commits atomically. Caller holds ``writing()``."""
-        all_texts = [s.text for p in prepared for s in p.sentences]
-        vecs = self._embed(all_texts)
+        vecs, keys = self._embed([(s.text, p.article.title) for p in prepared for s in p.sentences])
         at = 0
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for n, p in enumerate(prepared, 1):
             sv = vecs[at : at + len(p.sentences)]
+            sk = keys[at : at + len(p.sentences)]
             at += len(p.sentences)
             cv = np.stack([_mean(sv[c.first : c.last + 1]) for c in p.chunks])
             old_s = set(self.catalog.sentence_ids_of(p.article.id))
             old_c = set(self.catalog.chunk_ids_of(p.article.id))
             with self.catalog.transaction() as conn:
-                Catalog.put_vectors(conn, {text_key(self.embedder.model_id, s.text): v for s, v in zip(p.sentences, sv)})
+                Catalog.put_vectors(conn, dict(zip(sk, sv)))
                 Catalog.put_article(conn, p.article, p.lang, p.hash, p.sentences, p.chunk_of, p.tokens, p.chunks, now)
                 Catalog.bump_generation(conn)
             self._write_vectors(p, sv, cv)
@@ -279,7 +286,7 @@ class Index:
         article = Article(id=info.id, text=text, title=info.title, source=info.source, date=info.date,
                           lang=info.lang, path=info.path)
         p = Prepared(article, self.settings)
-        sv = self._embed([s.text for s in p.sentences])
+        sv, _ = self._embed([(s.text, article.title) for s in p.sentences])
         cv = np.stack([_mean(sv[c.first : c.last + 1]) for c in p.chunks])
         self._write_vectors(p, sv, cv)
 

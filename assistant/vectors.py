@@ -28,15 +28,15 @@ __all__ = ["VectorStore", "Hit"]
 Hit = tuple[str, float]  # (id, cosine similarity)
 
 
-def _collection_name(index_name: str, kind: str) -> str:
-    base = re.sub(r"[^a-zA-Z0-9._-]", "-", index_name).strip("-._") or "index"
-    return f"{base[:200]}-{kind}"
+def _collection_name(index_uid: str, kind: str) -> str:
+    base = re.sub(r"[^a-zA-Z0-9._-]", "-", index_uid).strip("-._") or "index"
+    return f"idx-{base[:200]}-{kind}"
 
 
 class VectorStore:
     """Sentence and chunk vectors of one index, stored through llama-index's ChromaVectorStore."""
 
-    def __init__(self, index_dir: Path, index_name: str, settings: StoreSettings):
+    def __init__(self, index_dir: Path, index_uid: str, settings: StoreSettings):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -54,7 +54,7 @@ class VectorStore:
             )
         else:
             self.client = chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=chroma_settings)
-        self._index_name = index_name
+        self._index_uid = index_uid
         self._stores: dict[str, Any] = {}
         self._collections: dict[str, Any] = {}
         self._open_collections()
@@ -64,7 +64,7 @@ class VectorStore:
 
         for kind in ("sentences", "chunks"):
             col = self.client.get_or_create_collection(
-                _collection_name(self._index_name, kind), metadata={"hnsw:space": "cosine"}, embedding_function=None
+                _collection_name(self._index_uid, kind), metadata={"hnsw:space": "cosine"}, embedding_function=None
             )
             self._collections[kind] = col
             self._stores[kind] = ChromaVectorStore(chroma_collection=col)
@@ -72,7 +72,7 @@ class VectorStore:
     def reset(self) -> None:
         """Drop both collections and start empty (a rebuild with another embedder)."""
         for kind in ("sentences", "chunks"):
-            self.client.delete_collection(_collection_name(self._index_name, kind))
+            self.client.delete_collection(_collection_name(self._index_uid, kind))
         self._open_collections()
 
     # --- writes -----------------------------------------------------------------------------------

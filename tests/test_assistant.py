@@ -212,3 +212,20 @@ def test_index_reopens_from_disk(tmp_path: Path, embedder, settings: Settings, s
     with Assistant.open(path, settings=settings, embedder=embedder) as b:
         after = b.ask("How many foreign troops are in Afghanistan?")
     assert [c.sentence_id for c in before.citations] == [c.sentence_id for c in after.citations]
+
+
+def test_moved_index_folder_still_answers(tmp_path: Path, embedder, settings: Settings, sample_dir: Path) -> None:  # noqa: ANN001
+    with Assistant.open(tmp_path / "before", settings=settings, embedder=embedder) as a:
+        a.add([sample_dir])
+    (tmp_path / "before").rename(tmp_path / "after")
+    with Assistant.open(tmp_path / "after", settings=settings, embedder=embedder) as b:
+        assert b.index.vectors.count("sentences") == b.articles()[0].n_sentences
+        assert TROOPS in b.ask("How many foreign troops are in Afghanistan?").citations[0].text
+
+
+def test_follow_up_question_uses_the_conversation(sample_assistant: Assistant) -> None:
+    first = "What are the secret contacts between Iran and the United States about?"
+    ans = sample_assistant.ask("and what does Iran want in return?", history=[first])
+    assert ans.standalone_question and first in ans.standalone_question
+    assert not ans.abstained
+    assert any("العقوبات" in c.text for c in ans.citations), [c.text for c in ans.citations]

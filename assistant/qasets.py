@@ -1,0 +1,155 @@
+"""Question sets: SQuAD v1.1 JSON (contexts become articles) and our JSONL format.
+
+Gold sentences are located with the same splitter the index uses, from the answer's start offset in
+its own context (never by sentence position across languages).
+
+JSONL, one question per line::
+
+    {"id": "q1", "question": "...", "answers": ["..."], "article_id": "a1",
+     "gold_sentences": ["<sentence id>"] | "gold_text": ["<sentence text>"], "lang": "ar"}
+
+``answers`` may be strings or {"text", "answer_start"} objects; an answer_start (into the article
+text) locates the gold sentence when neither gold field is given.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import MalformedInputError
+from .language import detect_language
+from .sentences import sentence_id, split_sentences
+from .types import Article
+
+__all__ = ["Question", "QuestionSet", "load_squad", "load_jsonl", "load_questions", "gold_sentence_ids"]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: list[str]
+    article_id: str
+    gold_sentence_ids: list[str]
+    lang: str
+    article_lang: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def pair(self) -> str:
+        """Language pair, question→article: 'ar→ar', 'en→ar', ..."""
+        return f"{self.lang}→{self.article_lang}"
+
+
+@dataclass(frozen=True)
+class QuestionSet:
+    name: str
+    articles: list[Article]
+    questions: list[Question]
+
+
+def _sentence_ids_with_offsets(article_id: str, text: str, max_chars: int) -> list[tuple[str, int, int, str]]:
+    seen: dict[str, int] = {}
+    out = []
+    for sp in split_sentences(text, max_chars=max_chars):
+        occ = seen.get(sp.text, 0)
+        seen[sp.text] = occ + 1
+        out.append((sentence_id(article_id, sp.text, occ), sp.start, sp.end, sp.text))
+    return out
+
+
+def gold_sentence_ids(article_id: str, text: str, starts: list[int], max_chars: int = 1000) -> list[str]:
+    """Ids of the sentences holding each answer start (an answer start in the gap after a sentence counts
+    for that sentence)."""
+    sents = _sentence_ids_with_offsets(article_id, text, max_chars)
+    gold: list[str] = []
+    for st in starts:
+        for sid, s, e, _ in sents:
+            if s <= st <= e:
+                if sid not in gold:
+                    gold.append(sid)
+                break
+    return gold
+
+
+def load_squad(path: Path, max_chars: int = 1000) -> QuestionSet:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        entries = data["data"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise MalformedInputError(str(path), f"is not SQuAD v1.1 JSON with a 'data' list ({e})") from e
+    stem = Path(path).stem
+    articles: list[Article] = []
+    questions: list[Question] = []
+    n = 0
+    for entry in entries:
+        title = str(entry.get("title", "")).replace("_", " ") or None
+        for para in entry["paragraphs"]:
+            n += 1
+            aid = f"{stem}:{n:04d}"
+            ctx = para["context"]
+            alang = detect_language(ctx, default="ar")
+            articles.append(Article(id=aid, text=ctx, title=title, source=stem, lang=alang))
+            for qa in para["qas"]:
+                starts = [a["answer_start"] for a in qa["answers"]]
+                questions.append(
+                    Question(
+                        id=str(qa["id"]), question=qa["question"], answers=[a["text"] for a in qa["answers"]],
+                        article_id=aid, gold_sentence_ids=gold_sentence_ids(aid, ctx, starts, max_chars),
+                        lang=detect_language(qa["question"], default="ar"), article_lang=alang,
+                        extra={k: v for k, v in qa.items() if k not in ("id", "question", "answers")},
+                    )
+                )
+    return QuestionSet(stem, articles, questions)
+
+
+def load_jsonl(path: Path, articles: list[Article], max_chars: int = 1000) -> QuestionSet:
+    """Questions from our JSONL format over ``articles`` (read separately with --articles)."""
+    by_id = {a.id: a for a in articles}
+    questions: list[Question] = []
+    for lineno, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            rec = json.loads(line)
+            q = rec["question"]
+            aid = str(rec["article_id"])
+        except (ValueError, KeyError, TypeError) as e:
+            raise MalformedInputError(where, f"needs 'question' and 'article_id' ({e})") from e
+        art = by_id.get(aid)
+        if art is None:
+            raise MalformedInputError(where, f"article_id {aid!r} is not among the articles given with --articles")
+        raw_answers = rec.get("answers", [])
+        answers = [a["text"] if isinstance(a, dict) else str(a) for a in raw_answers]
+        starts = [a["answer_start"] for a in raw_answers if isinstance(a, dict) and "answer_start" in a]
+        sents = _sentence_ids_with_offsets(aid, art.text, max_chars)
+        if rec.get("gold_sentences"):
+            gold = [str(s) for s in rec["gold_sentences"]]
+        elif rec.get("gold_text"):
+            wanted = [rec["gold_text"]] if isinstance(rec["gold_text"], str) else rec["gold_text"]
+            gold = [sid for sid, _, _, t in sents if any(w.strip() == t or w.strip() in t for w in wanted)]
+        elif starts:
+            gold = gold_sentence_ids(aid, art.text, starts, max_chars)
+        else:
+            gold = [sid for sid, _, _, t in sents if any(a and a in t for a in answers)]
+        questions.append(
+            Question(
+                id=str(rec.get("id", f"{Path(path).stem}-{lineno}")), question=q, answers=answers, article_id=aid,
+                gold_sentence_ids=gold, lang=rec.get("lang") or detect_language(q, default="ar"),
+                article_lang=art.lang or detect_language(art.text, default="ar"),
+            )
+        )
+    return QuestionSet(Path(path).stem, articles, questions)
+
+
+def load_questions(path: Path, articles: list[Article] | None = None, max_chars: int = 1000) -> QuestionSet:
+    """SQuAD JSON (.json) or our JSONL (.jsonl, needs ``articles``)."""
+    path = Path(path)
+    if path.suffix.lower() == ".jsonl":
+        if not articles:
+            raise MalformedInputError(str(path), "a JSONL question set needs its articles: pass --articles PATH")
+        return load_jsonl(path, articles, max_chars)
+    return load_squad(path, max_chars)
