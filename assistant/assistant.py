@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from .answer import abstention, extractive_answer, min_score_for
 from .embeddings import Embedder, build_embedder
@@ -15,7 +16,7 @@ from .language import detect_language
 from .retrieve import Retriever, RetrieverMode
 from .settings import Settings
 from .store import Index, Prepared, iter_batches
-from .types import Answer, Article, ArticleInfo, IngestReport, Passage
+from .types import Answer, AnswerMode, Article, ArticleInfo, IngestReport, Passage, StreamEvent
 
 __all__ = ["Assistant"]
 
@@ -38,10 +39,11 @@ class Assistant:
     from hidden globals. Safe to share between threads.
     """
 
-    def __init__(self, index: Index, embedder: Embedder, settings: Settings):
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings, llm: Any = None):
         self.index = index
         self.embedder = embedder
         self.settings = settings
+        self.llm = llm  # a llama-index LLM for the generative mode, or None
         self.retriever = Retriever(index, embedder, settings.retrieval)
 
     @classmethod
@@ -51,14 +53,16 @@ class Assistant:
         *,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
+        llm: Any = None,
         rebuild: bool = False,
     ) -> "Assistant":
         """Open the index at ``path`` (created if missing). ``rebuild=True`` re-embeds an index that was
-        built with other settings instead of refusing it."""
+        built with other settings instead of refusing it. ``embedder`` and ``llm`` are built from
+        ``settings`` when not given (pass them to share one model between several indexes)."""
         settings = settings or Settings()
         embedder = embedder or build_embedder(settings.embedding)
         index = Index(resolve_index_path(path, settings), settings, embedder, rebuild=rebuild)
-        return cls(index, embedder, settings)
+        return cls(index, embedder, settings, llm)
 
     def close(self) -> None:
         self.index.close()
@@ -184,6 +188,7 @@ class Assistant:
         self,
         question: str,
         *,
+        mode: AnswerMode | None = None,
         max_citations: int | None = None,
         article_ids: list[str] | None = None,
         retriever: RetrieverMode = "hybrid",
@@ -191,22 +196,59 @@ class Assistant:
     ) -> Answer:
         """Answer a question from the articles, citing sentences, in the question's language.
 
-        ``history``: earlier questions of the conversation (oldest first); a follow-up ("and what does
-        Iran want?") is made standalone with them before retrieval (see followup.py).
+        ``mode``: "extractive" (quotes the best sentences; the offline default) or "generative" (an LLM
+        writes the answer; the program checks its citations). Default: ``settings.answer.mode``.
+        ``history``: earlier questions of the conversation as asked (oldest first); a follow-up ("and
+        what does Iran want?") is made standalone with them before retrieval (see followup.py).
         """
+        answer: Answer | None = None
+        for event in self.ask_stream(question, mode=mode, max_citations=max_citations, article_ids=article_ids,
+                                     retriever=retriever, history=history):
+            if event.answer is not None:
+                answer = event.answer
+        assert answer is not None  # ask_stream always ends with the answer
+        return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        mode: AnswerMode | None = None,
+        max_citations: int | None = None,
+        article_ids: list[str] | None = None,
+        retriever: RetrieverMode = "hybrid",
+        history: Sequence[str] = (),
+    ) -> Iterator[StreamEvent]:
+        """Like :meth:`ask`, streamed: text deltas as they come (``event.delta``), then one last event
+        carrying the final :class:`Answer` (``event.answer``), whose text may differ from the deltas
+        after citation checking."""
         t0 = time.perf_counter()
         lang = detect_language(question, default="ar")
-        if not question.strip():
-            return abstention(question, lang, [])
-        if self.index.catalog.count()[0] == 0:
-            return abstention(question, lang, [], empty=True)
-        standalone = standalone_question(question, [h for h in history if h.strip()])
+        mode = mode or self.settings.answer.mode
+        if not question.strip() or self.index.catalog.count()[0] == 0:
+            ans = abstention(question, lang, [], empty=bool(question.strip()))
+            yield StreamEvent(delta=ans.text)
+            yield StreamEvent(answer=ans)
+            return
+        standalone = self._standalone(question, history, mode)
         k = max(10, 3 * (max_citations or self.settings.answer.max_citations))
         passages = self.retriever.search(standalone, k, article_ids=article_ids, mode=retriever).passages
         t1 = time.perf_counter()
         min_score = min_score_for(self.embedder.model_id, self.settings.answer) if retriever == "hybrid" else float("-inf")
-        return extractive_answer(
+        extra = {"standalone_question": standalone if standalone != question else None}
+        if mode == "generative":
+            from .generate import generative_stream
+
+            yield from generative_stream(self, question, lang, passages, min_score, max_citations, t0, t1, **extra)
+            return
+        ans = extractive_answer(
             question, lang, passages, self.index.catalog, self.settings.answer, min_score, max_citations,
-            standalone_question=standalone if standalone != question else None,
-            timings={"retrieve": round(t1 - t0, 4), "total": round(time.perf_counter() - t0, 4)},
+            timings={"retrieve": round(t1 - t0, 4), "total": round(time.perf_counter() - t0, 4)}, **extra,
         )
+        for line in ans.text.split("\n"):
+            yield StreamEvent(delta=line + "\n")
+        yield StreamEvent(answer=ans)
+
+    def _standalone(self, question: str, history: Sequence[str], mode: str) -> str:
+        """The question to search for. (The generative mode may rewrite it with the LLM instead.)"""
+        return standalone_question(question, [h for h in history if h.strip()])

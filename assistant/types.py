@@ -18,10 +18,13 @@ __all__ = [
     "Answer",
     "AnswerChange",
     "IngestReport",
+    "StreamEvent",
     "Lang",
+    "AnswerMode",
 ]
 
 Lang = Literal["ar", "en"]
+AnswerMode = Literal["extractive", "generative"]
 
 
 class _Record:
@@ -135,3 +138,11 @@ class IngestReport(_Record):
     @property
     def ok(self) -> bool:
         return not self.failed
+
+
+@dataclass(frozen=True, slots=True)
+class StreamEvent(_Record):
+    """One step of a streamed answer: a text ``delta``, or (last) the final ``answer``."""
+
+    delta: str = ""
+    answer: Answer | None = None

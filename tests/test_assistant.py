@@ -229,3 +229,17 @@ def test_follow_up_question_uses_the_conversation(sample_assistant: Assistant) -
     assert ans.standalone_question and first in ans.standalone_question
     assert not ans.abstained
     assert any("العقوبات" in c.text for c in ans.citations), [c.text for c in ans.citations]
+
+
+def test_ask_stream_ends_with_the_answer_ask_returns(sample_assistant: Assistant) -> None:
+    q = "كم عدد القوات الأجنبية في أفغانستان؟"
+    events = list(sample_assistant.ask_stream(q))
+    assert events[-1].answer is not None and all(e.answer is None for e in events[:-1])
+    assert "".join(e.delta for e in events[:-1]).strip() == events[-1].answer.text
+    assert events[-1].answer.citations == sample_assistant.ask(q).citations
+
+
+def test_generative_mode_without_llm_falls_back_with_a_notice(sample_assistant: Assistant) -> None:
+    ans = sample_assistant.ask("How many foreign troops are in Afghanistan?", mode="generative")
+    assert ans.mode == "extractive" and ans.notice and "No LLM" in ans.notice
+    assert TROOPS in ans.citations[0].text
