@@ -132,11 +132,11 @@ class SentenceTransformerEmbedder:
         name = model_id or os.path.basename(os.path.normpath(model))
         self.model_id = f"sentence-transformers/{name}" + ("+title" if self._titled else "")
 
-    def _encode(self, texts: list[str], prompt: str | None) -> np.ndarray:
-        """Encode with a small per-process memo: the same text under the same prompt is embedded once."""
+    def _encode(self, texts: list[str], prompt: str | None, memo: bool = True) -> np.ndarray:
+        """Encode; with ``memo`` the same text under the same prompt is embedded once per process."""
         keys = [f"{prompt or ''}\x00{t}" for t in texts]
         with self._lock:
-            found = {k: self._memo[k] for k in keys if k in self._memo}
+            found = {k: self._memo[k] for k in keys if memo and k in self._memo}
             todo = list(dict.fromkeys(k for k in keys if k not in found))
             if todo:
                 m = self._model.encode(
@@ -145,9 +145,10 @@ class SentenceTransformerEmbedder:
                 )
                 for k, v in zip(todo, _normalize_rows(m)):
                     found[k] = v
-                    self._memo[k] = v
-                    if len(self._memo) > self._memo_size:
-                        self._memo.popitem(last=False)
+                    if memo:
+                        self._memo[k] = v
+                        if len(self._memo) > self._memo_size:
+                            self._memo.popitem(last=False)
         return np.stack([found[k] for k in keys])
 
     def document_key(self, text: str, title: str | None) -> str:
@@ -169,7 +170,12 @@ class SentenceTransformerEmbedder:
         return self._encode(texts, self._document_prompt)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([text], self._query_prompt)[0]
+        return self._encode([text], self._query_prompt, memo=False)[0]
+
+    def clear_memo(self) -> None:
+        """Forget memoized document vectors (benchmarks use this to time real work)."""
+        with self._lock:
+            self._memo.clear()
 
 
 def build_embedder(settings: EmbeddingSettings) -> Embedder:

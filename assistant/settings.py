@@ -67,8 +67,8 @@ class RetrievalSettings(_Section):
     dense_k: int = Field(40, ge=1, description="Sentences taken from the dense (Chroma) search.")
     lexical_k: int = Field(40, ge=1, description="Sentences taken from the BM25 search.")
     chunk_k: int = Field(10, ge=0, description="Chunks taken from the dense chunk search; their sentences join.")
-    sentence_weight: float = Field(0.6, description="Weight of query-sentence cosine similarity.")
-    context_weight: float = Field(0.4, description="Weight of query-chunk similarity (the sentence's context).")
+    sentence_weight: float = Field(0.75, description="Weight of query-sentence cosine similarity.")
+    context_weight: float = Field(0.25, description="Weight of query-chunk similarity (the sentence's context).")
     lexical_weight: float = Field(0.05, description="Weight of max-normalized BM25 over normalized Arabic.")
 
 

