@@ -15,7 +15,7 @@ from .ingest import clean_article, iter_files, read_path
 from .language import detect_language
 from .retrieve import Retriever, RetrieverMode
 from .settings import Settings
-from .store import Index, Prepared, iter_batches
+from .store import Index, Prepared
 from .types import Answer, AnswerMode, Article, ArticleInfo, IngestReport, Passage, StreamEvent
 
 __all__ = ["Assistant"]
@@ -67,7 +67,7 @@ class Assistant:
     def close(self) -> None:
         self.index.close()
 
-    def __enter__(self) -> "Assistant":
+    def __enter__(self) -> Assistant:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -80,76 +80,98 @@ class Assistant:
     # --- collection -------------------------------------------------------------------------------
     def add(self, sources: Source | Sequence[Source], *, progress: Progress | None = None) -> IngestReport:
         """Index files, folders or Articles. Bad inputs land in ``report.failed`` with the reason; the
-        rest is indexed. Unchanged articles are skipped; changed ones replace their old version."""
+        rest is indexed. Unchanged articles are skipped; changed ones replace their old version.
+
+        Streams: files are read, split and embedded in batches, so memory stays bounded however many
+        files are given. ``progress(done, total, article_id)`` is called after each input (a file or an
+        Article; a JSON/JSONL file counts once) with the last article id seen.
+        """
         if isinstance(sources, (str, Path, Article)):
             sources = [sources]
         report = IngestReport()
-        articles: list[Article] = []
-        max_bytes = int(self.settings.ingest.max_file_mb * 1_000_000)
+        units = list(self._units(sources, report))
+        seen: dict[str, str] = {}
+        batch: list[Prepared] = []
+        existed: set[str] = set()
+        batch_sentences = max(64, self.settings.embedding.batch_size * 4)
+
+        def flush() -> None:
+            if not batch:
+                return
+            try:
+                self.index.commit(batch, progress=lambda _n, _t, aid: (report.replaced if aid in existed else report.added).append(aid))
+            except IngestError as e:
+                report.failed.append((e.source, e.reason))
+            batch.clear()
+
+        with self.index.writing():
+            try:
+                for done, unit in enumerate(units, 1):
+                    last = ""
+                    for item in self._read_unit(unit):
+                        if isinstance(item, IngestError):
+                            report.failed.append((item.source, item.reason))
+                            continue
+                        last = item.id
+                        prepared = self._prepare(item, seen, existed, report)
+                        if prepared is not None:
+                            batch.append(prepared)
+                            if sum(len(p.sentences) for p in batch) >= batch_sentences:
+                                flush()
+                    if progress:
+                        flush()  # so "done" means committed
+                        progress(done, len(units), last)
+                flush()
+            finally:
+                if report.added or report.replaced:
+                    self.index.finish_write()
+        return report
+
+    def _units(self, sources: Sequence[Source], report: IngestReport) -> Iterator[tuple[Path, str] | Article]:
+        """Each input to read: an Article, or a (file, article id) from a path or folder."""
         for src in sources:
             if isinstance(src, Article):
-                try:
-                    articles.append(clean_article(src, src.id or "<article without id>"))
-                except IngestError as e:
-                    report.failed.append((e.source, e.reason))
+                yield src
                 continue
             target = Path(src)
             if not target.exists():
                 report.failed.append((str(target), "does not exist; check the path"))
                 continue
-            files = list(iter_files(target, self.settings.ingest.extensions))
-            if target.is_dir() and not files:
-                report.failed.append(
-                    (str(target), f"holds no {', '.join(self.settings.ingest.extensions)} files")
-                )
-            for file, file_id in files:
-                for item in read_path(file, file_id, max_bytes=max_bytes):
-                    if isinstance(item, IngestError):
-                        report.failed.append((item.source, item.reason))
-                    else:
-                        articles.append(item)
+            found = False
+            for unit in iter_files(target, self.settings.ingest.extensions):
+                found = True
+                yield unit
+            if not found:
+                report.failed.append((str(target), f"holds no {', '.join(self.settings.ingest.extensions)} files"))
 
-        seen: dict[str, str] = {}
-        todo: list[Prepared] = []
-        existed: set[str] = set()
-        for a in articles:
-            where = a.path or a.id
-            if a.id in seen:
-                report.failed.append((where, f"article id {a.id!r} was already given by {seen[a.id]}; ids must be unique"))
-                continue
-            seen[a.id] = where
-            if self.index.unchanged(a):
-                report.unchanged.append(a.id)
-                continue
+    def _read_unit(self, unit: tuple[Path, str] | Article) -> Iterator[Article | IngestError]:
+        if isinstance(unit, Article):
             try:
-                todo.append(Prepared(a, self.settings))
+                yield clean_article(unit, unit.id or "<article without id>")
             except IngestError as e:
-                report.failed.append((where, e.reason))
-                continue
-            if self.index.catalog.content_hash(a.id) is not None:
-                existed.add(a.id)
-        if not todo:
-            return report
-        total = len(todo)
-        done = 0
+                yield e
+            return
+        path, file_id = unit
+        yield from read_path(path, file_id, max_bytes=int(self.settings.ingest.max_file_mb * 1_000_000))
 
-        def step(_n: int, _t: int, aid: str) -> None:
-            nonlocal done
-            done += 1
-            (report.replaced if aid in existed else report.added).append(aid)
-            if progress:
-                progress(done, total, aid)
-
-        with self.index.writing():
-            try:
-                for batch in iter_batches(todo, max_sentences=max(64, self.settings.embedding.batch_size * 4)):
-                    try:
-                        self.index.commit(batch, progress=step)
-                    except IngestError as e:
-                        report.failed.append((e.source, e.reason))
-            finally:
-                self.index.finish_write()
-        return report
+    def _prepare(self, a: Article, seen: dict[str, str], existed: set[str], report: IngestReport) -> Prepared | None:
+        """Split an article, or record why it is skipped (duplicate id, unchanged, no sentences)."""
+        where = a.path or a.id
+        if a.id in seen:
+            report.failed.append((where, f"article id {a.id!r} was already given by {seen[a.id]}; ids must be unique"))
+            return None
+        seen[a.id] = where
+        if self.index.unchanged(a):
+            report.unchanged.append(a.id)
+            return None
+        try:
+            prepared = Prepared(a, self.settings)
+        except IngestError as e:
+            report.failed.append((where, e.reason))
+            return None
+        if self.index.catalog.content_hash(a.id) is not None:
+            existed.add(a.id)
+        return prepared
 
     def articles(self) -> list[ArticleInfo]:
         """Every indexed article (id, title, sentence count, ...), sorted by id."""

@@ -29,7 +29,7 @@ class LexicalIndex:
         self._article_of = np.asarray(article_of, dtype=object)
 
     @classmethod
-    def build(cls, rows: list[tuple[str, str, str]], generation: int) -> "LexicalIndex":
+    def build(cls, rows: list[tuple[str, str, str]], generation: int) -> LexicalIndex:
         """Index ``(sentence id, article id, space-joined tokens)`` rows."""
         import bm25s
 
@@ -61,7 +61,7 @@ class LexicalIndex:
         shutil.rmtree(old, ignore_errors=True)
 
     @classmethod
-    def load(cls, folder: Path) -> "LexicalIndex | None":
+    def load(cls, folder: Path) -> LexicalIndex | None:
         """The saved index, or None when it is missing or unreadable (the caller rebuilds)."""
         import bm25s
 

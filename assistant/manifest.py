@@ -34,7 +34,7 @@ class Manifest:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> "Manifest":
+    def load(cls, path: Path) -> Manifest:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**data)
@@ -43,7 +43,7 @@ class Manifest:
                 f"{path} is unreadable ({e}); delete the index folder and ingest again"
             ) from e
 
-    def check_compatible(self, wanted: "Manifest", index_dir: Path) -> None:
+    def check_compatible(self, wanted: Manifest, index_dir: Path) -> None:
         """Raise IndexMismatchError naming every difference and how to rebuild."""
         diffs = [
             f"{k}: index has {v!r}, settings give {getattr(wanted, k)!r}"

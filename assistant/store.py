@@ -21,9 +21,9 @@ import hashlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -191,7 +191,7 @@ class Index:
         """Embed and store articles: each one commits atomically. Caller holds ``writing()``."""
         vecs, keys = self._embed([(s.text, p.article.title) for p in prepared for s in p.sentences])
         at = 0
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        now = datetime.now(UTC).isoformat(timespec="seconds")
         for n, p in enumerate(prepared, 1):
             sv = vecs[at : at + len(p.sentences)]
             sk = keys[at : at + len(p.sentences)]
@@ -311,16 +311,3 @@ class Index:
 def _mean(rows: np.ndarray) -> np.ndarray:
     v = rows.mean(axis=0)
     return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
-
-
-def iter_batches(items: Iterable[Prepared], max_sentences: int) -> Iterator[list[Prepared]]:
-    batch: list[Prepared] = []
-    size = 0
-    for p in items:
-        batch.append(p)
-        size += len(p.sentences)
-        if size >= max_sentences:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch

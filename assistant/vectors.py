@@ -142,7 +142,7 @@ class VectorStore:
 
     def check(self, dim: int) -> None:
         """Refuse a collection whose vectors have another dimension than the embedder's."""
-        for kind, col in self._collections.items():
+        for col in self._collections.values():
             if col.count():
                 got = col.peek(1)
                 emb = got.get("embeddings")
