@@ -253,38 +253,28 @@ class Index:
     def repair(self) -> dict[str, int]:
         """Make Chroma and BM25 match the catalog (after a crash). Caller holds ``writing()``."""
         want_s, want_c = self.catalog.all_ids()
-        fixed = {"removed": 0, "restored": 0}
-        for kind, want in (("sentences", want_s), ("chunks", want_c)):
-            have = self.vectors.all_ids(kind)
-            extra = have - want
-            self.vectors.delete(kind, extra)
-            fixed["removed"] += len(extra)
-            missing = want - have
-            if missing:
-                fixed["restored"] += len(missing)
-        if fixed["restored"]:
-            articles = {a for a in self._articles_of_missing(want_s, want_c)}
-            for aid in sorted(articles):
-                self._reindex_article(aid)
+        have_s, have_c = self.vectors.all_ids("sentences"), self.vectors.all_ids("chunks")
+        self.vectors.delete("sentences", have_s - want_s)
+        self.vectors.delete("chunks", have_c - want_c)
+        stale = {s.article_id for s, _ in self.catalog.sentences(want_s - have_s).values()}
+        stale |= {c.article_id for c in self.catalog.chunks_of_ids(want_c - have_c)}
+        for aid in sorted(stale):
+            self._reindex_article(aid)
         self._refresh_lexical()
-        return fixed
+        return {"removed": len(have_s - want_s) + len(have_c - want_c), "restored_articles": len(stale)}
 
-    def _articles_of_missing(self, want_s: set[str], want_c: set[str]) -> set[str]:
-        have_s = self.vectors.all_ids("sentences")
-        have_c = self.vectors.all_ids("chunks")
-        miss_s = want_s - have_s
-        miss_c = want_c - have_c
-        out = {s.article_id for s, _ in self.catalog.sentences(miss_s).values()}
-        out |= {c.article_id for c in self.catalog.chunks_of_ids(miss_c)}
-        return out
-
-    def _reindex_article(self, article_id: str) -> None:
+    def _stored_article(self, article_id: str) -> Article | None:
         got = self.catalog.article(article_id)
         if got is None:
-            return
+            return None
         info, text = got
-        article = Article(id=info.id, text=text, title=info.title, source=info.source, date=info.date,
-                          lang=info.lang, path=info.path)
+        return Article(id=info.id, text=text, title=info.title, source=info.source, date=info.date,
+                       lang=info.lang, path=info.path)
+
+    def _reindex_article(self, article_id: str) -> None:
+        article = self._stored_article(article_id)
+        if article is None:
+            return
         p = Prepared(article, self.settings)
         sv, _ = self._embed([(s.text, article.title) for s in p.sentences])
         cv = np.stack([_mean(sv[c.first : c.last + 1]) for c in p.chunks])
@@ -297,9 +287,10 @@ class Index:
             ids = [a.id for a in self.catalog.articles()]
             batch: list[Prepared] = []
             for aid in ids:
-                info, text = self.catalog.article(aid)  # type: ignore[misc]
-                batch.append(Prepared(Article(id=info.id, text=text, title=info.title, source=info.source,
-                                              date=info.date, lang=info.lang, path=info.path), self.settings))
+                article = self._stored_article(aid)
+                if article is None:
+                    continue
+                batch.append(Prepared(article, self.settings))
                 if len(batch) >= 32:
                     self.commit(batch)
                     batch = []

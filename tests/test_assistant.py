@@ -243,3 +243,23 @@ def test_generative_mode_without_llm_falls_back_with_a_notice(sample_assistant: 
     ans = sample_assistant.ask("How many foreign troops are in Afghanistan?", mode="generative")
     assert ans.mode == "extractive" and ans.notice and "No LLM" in ans.notice
     assert TROOPS in ans.citations[0].text
+
+
+def test_repair_after_a_crash_between_catalog_and_chroma(tmp_path: Path, embedder, settings: Settings, sample_dir: Path) -> None:  # noqa: ANN001
+    """Simulate the two half-written states a crash can leave; reopening restores catalog = Chroma = BM25."""
+    path = tmp_path / "crash"
+    with Assistant.open(path, settings=settings, embedder=embedder) as a:
+        a.add([sample_dir, Article(id="extra", text="The port reopened on Sunday. Ships queued outside.")])
+        n = a.index.catalog.count()[1]
+        # committed in the catalog but never written to Chroma:
+        lost = a.index.catalog.sentence_ids_of(SAMPLE_ID)[:5]
+        a.index.vectors.delete("sentences", lost)
+        # written to Chroma but never committed in the catalog:
+        a.index.vectors.add("sentences", ["ghost"], ["ghost sentence"],
+                            embedder.embed_documents(["ghost sentence"]), [{"article_id": "ghost", "idx": 0, "chunk_id": "c"}])
+        (path / ".dirty").touch()
+    with Assistant.open(path, settings=settings, embedder=embedder) as b:
+        assert not (path / ".dirty").exists()
+        assert b.index.vectors.all_ids("sentences") == set(b.index.catalog.all_ids()[0])
+        assert b.index.vectors.count("sentences") == n and len(b.index.lexical) == n
+        assert TROOPS in b.ask("كم عدد القوات الأجنبية في أفغانستان؟").citations[0].text
