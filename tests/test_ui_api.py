@@ -1,0 +1,143 @@
+"""The chat for other programs: the `gradio_client` API of a running app, and the chat's handlers
+(feedback file, export, collections, plain error messages) called directly on a real index."""
+
+from __future__ import annotations
+
+import html
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, ConfigError
+from assistant.ui import FEEDBACK_FILE, ChatApp, Collections, build_ui, launch
+from tests.conftest import SAMPLE_ID
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def client(sample_assistant: Assistant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """A gradio_client Client of the app served over the (read-only) sample index."""
+    from gradio_client import Client
+
+    demo = build_ui(sample_assistant, index_root=tmp_path_factory.mktemp("api") / "indexes")
+    port = _free_port()
+    launch(demo, sample_assistant.settings, port=port, prevent_thread_lock=True, quiet=True)
+    yield Client(f"http://127.0.0.1:{port}/", verbose=False)
+    demo.close()
+
+
+def check_citations(a: Assistant, data: dict) -> None:
+    assert data["citations"]
+    for c in data["citations"]:
+        _, text = a.article(c["article_id"])
+        assert text[c["start"] : c["end"]] == c["text"]
+        assert f"[{c['n']}]" in data["text"]
+
+
+def test_api_lists_only_the_named_endpoints(client) -> None:  # noqa: ANN001
+    info = client.view_api(print_info=False, return_format="dict")
+    assert set(info["named_endpoints"]) == {"/ask", "/articles"}
+    assert not info["unnamed_endpoints"]
+
+
+def test_ask_returns_the_answer_and_citations_as_data(client, sample_assistant: Assistant) -> None:  # noqa: ANN001
+    data = client.predict("كم عدد القوات الأجنبية في أفغانستان؟", api_name="/ask")
+    assert isinstance(data, dict) and "passages" not in data
+    assert data["lang"] == "ar" and not data["abstained"] and data["mode"] == "extractive"
+    assert any("20 ألف جندي" in c["text"] for c in data["citations"])
+    check_citations(sample_assistant, data)
+    assert {"article_id", "sentence_id", "start", "end", "score", "title", "source", "date"} <= set(data["citations"][0])
+
+
+def test_ask_takes_settings_filters_and_history(client, sample_assistant: Assistant) -> None:  # noqa: ANN001
+    one = client.predict("Who opposes easing sanctions on Iran?", max_citations=1, article_ids=[SAMPLE_ID],
+                         api_name="/ask")
+    assert one["lang"] == "en" and len(one["citations"]) == 1
+    check_citations(sample_assistant, one)
+
+    follow = client.predict("and what does Iran want?", history=["Who opposes easing sanctions on Iran?"],
+                            api_name="/ask")
+    assert "Who opposes easing sanctions on Iran?" in (follow["standalone_question"] or "")
+
+    nothing = client.predict("Who opposes easing sanctions on Iran?", article_ids=["no-such-article"], api_name="/ask")
+    assert nothing["abstained"] and nothing["citations"] == []
+
+    gen = client.predict("How many foreign troops are in Afghanistan?", mode="generative", api_name="/ask")
+    assert gen["notice"] and gen["citations"]  # no LLM configured: extractive, with a notice
+
+
+def test_api_errors_are_plain_messages(client) -> None:  # noqa: ANN001
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="there is no collection 'nope'"):
+        client.predict("anything", collection="nope", api_name="/ask")
+    with pytest.raises(AppError, match="mode must be"):
+        client.predict("anything", mode="poetic", api_name="/ask")
+
+
+def test_articles_endpoint(client) -> None:  # noqa: ANN001
+    rows = client.predict(api_name="/articles")
+    assert [(r["id"], r["n_sentences"]) for r in rows] == [(SAMPLE_ID, 31)]
+    assert "path" not in rows[0] and rows[0]["content_hash"]
+
+
+# --- the chat's handlers, without a browser ---------------------------------------------------------
+@pytest.fixture
+def app(new_assistant: Assistant, tmp_path: Path) -> ChatApp:
+    return ChatApp(Collections(new_assistant, tmp_path / "root"))
+
+
+def test_empty_collection_answers_with_a_plain_message(app: ChatApp) -> None:
+    steps = list(app.respond("متى افتتحت المحطة؟", [], "fresh"))
+    assert len(steps) >= 2  # the question shows at once, then the answer
+    messages, turns = steps[-1]
+    assert turns[0].answer is not None and turns[0].answer.abstained
+    assert "لا توجد مقالات في هذه المجموعة بعد" in messages[1]["content"]
+    assert 'dir="rtl"' in messages[1]["content"]
+
+
+def test_errors_become_plain_messages(app: ChatApp) -> None:
+    _, turns = list(app.respond("How many troops?", [], "nope"))[-1]
+    assert turns[0].error and "there is no collection 'nope'" in turns[0].error
+    assert 'role="alert"' in turns[0].html and "Traceback" not in turns[0].html
+    assert 'role="alert"' in app.open_ref("#cite/fresh/missing/0/4")
+    assert "no article 'missing'" in html.unescape(app.open_ref("#cite/fresh/missing/0/4"))
+    assert "Not a link" in app.open_ref("javascript:alert(1)")
+
+
+def test_feedback_appends_to_the_index_folder_and_export_writes_files(app: ChatApp, new_assistant: Assistant) -> None:
+    _, turns = list(app.respond("What happened?", [], "fresh"))[-1]
+    assert "Feedback saved" in app.feedback(turns, 0, "down")
+    assert "with your comment" in app.feedback(turns, 0, "down", "no articles yet?")
+    assert "no longer" in app.feedback(turns, 5, "up")
+    lines = (new_assistant.path / FEEDBACK_FILE).read_text(encoding="utf-8").splitlines()
+    recs = [json.loads(x) for x in lines]
+    assert [(r["vote"], r["comment"], r["question"]) for r in recs] == [
+        ("down", None, "What happened?"), ("down", "no articles yet?", "What happened?")]
+
+    md, js = app.export(turns)
+    assert "## 1. What happened?" in Path(md).read_text(encoding="utf-8")
+    assert json.loads(Path(js).read_text(encoding="utf-8"))["turns"][0]["answer"]["abstained"] is True
+
+
+def test_collections_are_created_under_the_root_and_share_the_embedder(app: ChatApp, tmp_path: Path) -> None:
+    cols = app.collections
+    assert cols.names() == ["fresh"]
+    with pytest.raises(ConfigError, match="not a collection name"):
+        cols.create("../escape")
+    with pytest.raises(ConfigError, match="no collection"):
+        cols.get("later")
+    made = cols.create("later")
+    assert made.path == tmp_path / "root" / "later" and (made.path / "manifest.json").is_file()
+    assert made.embedder is cols.get("fresh").embedder
+    assert cols.names() == ["fresh", "later"]
+    table, choices = app.collection_view("later")
+    assert "no articles yet" in table and choices == []
