@@ -55,11 +55,15 @@ class Assistant:
         embedder: Embedder | None = None,
         llm: Any = None,
         rebuild: bool = False,
-    ) -> "Assistant":
+    ) -> Assistant:
         """Open the index at ``path`` (created if missing). ``rebuild=True`` re-embeds an index that was
         built with other settings instead of refusing it. ``embedder`` and ``llm`` are built from
         ``settings`` when not given (pass them to share one model between several indexes)."""
         settings = settings or Settings()
+        if llm is None and settings.llm.provider != "none":
+            from .llm import build_llm
+
+            llm = build_llm(settings.llm)  # ConfigError / LLMError now, not at the first question
         embedder = embedder or build_embedder(settings.embedding)
         index = Index(resolve_index_path(path, settings), settings, embedder, rebuild=rebuild)
         return cls(index, embedder, settings, llm)
@@ -272,5 +276,14 @@ class Assistant:
         yield StreamEvent(answer=ans)
 
     def _standalone(self, question: str, history: Sequence[str], mode: str) -> str:
-        """The question to search for. (The generative mode may rewrite it with the LLM instead.)"""
-        return standalone_question(question, [h for h in history if h.strip()])
+        """The question to search for: in the generative mode with an LLM, the LLM rewrites a question
+        asked after others into a standalone one (generate.condense_question); otherwise, or when that
+        fails, the heuristic of followup.py decides."""
+        earlier = [h for h in history if h.strip()]
+        if earlier and mode == "generative" and self.llm is not None:
+            from .generate import condense_question
+
+            rewritten = condense_question(self.llm, self.settings, question, earlier)
+            if rewritten:
+                return rewritten
+        return standalone_question(question, earlier)

@@ -1,31 +1,110 @@
 """Generative answers: an LLM writes the answer from numbered sentences; the program owns the citations.
 
-Without a configured LLM (``settings.llm.provider == "none"``) the generative mode gives the
-extractive answer with a one-line notice.
+Flow: the best retrieved sentences (``settings.answer.max_sources``, duplicates dropped) are shown to
+the model as numbered sources ``[1]..[n]`` inside a data section of the prompt (prompts/answer.*);
+its reply is streamed as it comes; then assistant/citecheck.py checks every sentence of it against
+the sentences it cites, drops or adds markers, removes or flags what is unsupported, and renumbers
+the citations ``[1]..[m]`` to match ``Answer.citations``. The final ``Answer`` may therefore differ from
+the streamed text; ``Answer.changes`` lists every edit.
+
+The extractive answer, with a one-line notice in the question's language, is given instead when:
+no LLM is configured; the LLM fails (down, HTTP error, malformed reply); it does not finish within
+``settings.llm.timeout`` seconds; or its reply is unusable: empty, "NO_ANSWER", in the wrong
+language, or without one sentence its sources support. No LLM call is made when retrieval already
+abstains (the evidence is too weak).
+
+Follow-ups: ``condense_question`` asks the LLM to rewrite a follow-up into a standalone question
+(prompts/condense.*); on any failure the caller uses the heuristic of assistant/followup.py.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .answer import extractive_answer
-from .types import Passage, StreamEvent
+from .answer import extractive_answer, make_citations
+from .citecheck import NO_ANSWER, check_answer, find_markers, strip_markers, support_threshold_for
+from .errors import LLMError, LLMTimeoutError
+from .language import detect_language
+from .llm import complete_text, stream_text
+from .normalize import normalize
+from .prompts import format_sources, render_messages
+from .types import Answer, Passage, StreamEvent
 
 if TYPE_CHECKING:
     from .assistant import Assistant
+    from .settings import Settings
 
-__all__ = ["generative_stream"]
+__all__ = ["generative_stream", "condense_question", "NOTICES"]
 
-_NO_LLM = {
-    "ar": "لا يوجد نموذج لغوي مُعدّ؛ هذه إجابة مقتبسة من المقالات.",
-    "en": "No LLM is configured; this is the extractive answer quoted from the articles.",
+log = logging.getLogger(__name__)
+
+NOTICES: dict[str, dict[str, str]] = {
+    "no_llm": {
+        "ar": "لا يوجد نموذج لغوي مُعدّ؛ هذه إجابة مقتبسة من المقالات.",
+        "en": "No LLM is configured; this is the extractive answer quoted from the articles.",
+    },
+    "timeout": {
+        "ar": "لم يُكمل النموذج اللغوي إجابته في الوقت المحدد؛ هذه إجابة مقتبسة من المقالات.",
+        "en": "The LLM did not answer in time; this is the extractive answer quoted from the articles.",
+    },
+    "error": {
+        "ar": "تعذّر الحصول على إجابة من النموذج اللغوي؛ هذه إجابة مقتبسة من المقالات.",
+        "en": "The LLM could not be reached or failed; this is the extractive answer quoted from the articles.",
+    },
+    "empty": {
+        "ar": "أعاد النموذج اللغوي إجابة فارغة؛ هذه إجابة مقتبسة من المقالات.",
+        "en": "The LLM returned an empty answer; this is the extractive answer quoted from the articles.",
+    },
+    "no_answer": {
+        "ar": "لم يجد النموذج اللغوي إجابة في المصادر؛ هذه أقرب الجمل من المقالات.",
+        "en": "The LLM found no answer in the sources; these are the closest sentences from the articles.",
+    },
+    "language": {
+        "ar": "أجاب النموذج اللغوي بلغة أخرى؛ هذه إجابة مقتبسة من المقالات.",
+        "en": "The LLM answered in another language; this is the extractive answer quoted from the articles.",
+    },
+    "unsupported": {
+        "ar": "لم تدعم المصادر أي جملة من إجابة النموذج اللغوي؛ هذه إجابة مقتبسة من المقالات.",
+        "en": "The sources support no sentence of the LLM's answer; this is the extractive answer quoted from the articles.",
+    },
+    "removed": {
+        "ar": "حُذفت من الإجابة جمل لا تدعمها مصادرها ({n}).",
+        "en": "{n} sentence(s) of the generated answer were removed: their sources do not support them.",
+    },
+    "flagged": {
+        "ar": "جمل في الإجابة لا تدعمها مصادرها ({n}) مُعلَّمة بأنها غير مؤكدة.",
+        "en": "{n} sentence(s) of the generated answer are marked unverified: their sources do not support them.",
+    },
 }
+_FLAG = {"ar": "(غير مؤكد)", "en": "(unverified)"}
+
+
+def _shown(passages: Sequence[Passage], limit: int) -> list[Passage]:
+    """The passages shown to the model: best first, without repeated text."""
+    out: list[Passage] = []
+    seen: set[str] = set()
+    for p in passages:
+        key = normalize(p.sentence.text)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(p)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _text_language(raw: str, n_shown: int, default: str) -> str:
+    clean, _ = strip_markers(raw, find_markers(raw, n_shown))
+    return detect_language(clean, default=default)
 
 
 def generative_stream(
-    assistant: "Assistant",
+    assistant: Assistant,
     question: str,
     lang: str,
     passages: list[Passage],
@@ -35,11 +114,116 @@ def generative_stream(
     t1: float,
     **extra: Any,
 ) -> Iterator[StreamEvent]:
-    """Stream a generated answer; falls back to the extractive one (with a notice) when there is no LLM."""
-    ans = extractive_answer(
-        question, lang, passages, assistant.index.catalog, assistant.settings.answer, min_score, max_citations,
-        notice=_NO_LLM[lang], timings={"retrieve": round(t1 - t0, 4), "total": round(time.perf_counter() - t0, 4)},
-        **extra,
+    """Stream a generated, citation-checked answer, or the extractive one with a notice (see module doc)."""
+    settings = assistant.settings
+
+    def fallback(reason: str, **fmt: object) -> Iterator[StreamEvent]:
+        notice = NOTICES[reason][lang].format(**fmt) if reason else None
+        ans = extractive_answer(
+            question, lang, passages, assistant.index.catalog, settings.answer, min_score, max_citations,
+            notice=notice, timings={**timings, "total": round(time.perf_counter() - t0, 4)}, **extra,
+        )
+        yield StreamEvent(delta=("\n\n" if streamed else "") + ans.text)
+        yield StreamEvent(answer=ans)
+
+    timings: dict[str, float] = {"retrieve": round(t1 - t0, 4)}
+    streamed = False
+    if not passages or passages[0].score < min_score:
+        yield from fallback("")  # retrieval abstains: no LLM call
+        return
+    if assistant.llm is None:
+        yield from fallback("no_llm")
+        return
+
+    shown = _shown(passages, settings.answer.max_sources)
+    texts = [p.sentence.text for p in shown]
+    asked = extra.get("standalone_question") or question
+    messages = render_messages(
+        "answer", lang, settings.llm.prompts_dir, question=asked, sources=format_sources(texts), n_sources=len(texts),
     )
-    yield StreamEvent(delta=ans.text)
+    t2 = time.perf_counter()
+    chunks: list[str] = []
+    held = ""  # text held back while it could still be the NO_ANSWER sentinel
+    try:
+        for delta in stream_text(assistant.llm, messages, settings.llm.timeout):
+            chunks.append(delta)
+            held += delta
+            if NO_ANSWER.startswith(held.strip()):
+                continue
+            streamed = True
+            yield StreamEvent(delta=held)
+            held = ""
+    except LLMTimeoutError as e:
+        log.warning("generative answer falls back to extractive: %s", e)
+        timings["generate"] = round(time.perf_counter() - t2, 4)
+        yield from fallback("timeout")
+        return
+    except LLMError as e:
+        log.warning("generative answer falls back to extractive: %s", e)
+        timings["generate"] = round(time.perf_counter() - t2, 4)
+        yield from fallback("error")
+        return
+    t3 = time.perf_counter()
+    timings["generate"] = round(t3 - t2, 4)
+    raw = "".join(chunks).strip()
+    bare, _ = strip_markers(raw, find_markers(raw, len(texts)))
+    if not any(ch.isalnum() for ch in bare):  # nothing, or markers only ("[1]")
+        yield from fallback("empty")
+        return
+    if raw.startswith(NO_ANSWER) or raw.strip(" .") == NO_ANSWER:
+        yield from fallback("no_answer")
+        return
+    if _text_language(raw, len(texts), lang) != lang:
+        yield from fallback("language")
+        return
+    thresholds = support_threshold_for(assistant.embedder.model_id, settings.answer.support_threshold)
+    result = check_answer(
+        raw, texts, lambda xs: assistant.embedder.embed_documents(xs), threshold=thresholds, question=asked,
+        policy=settings.answer.unsupported, flag_text=_FLAG[lang],
+    )
+    timings["check"] = round(time.perf_counter() - t3, 4)
+    if not result.usable:
+        yield from fallback("unsupported")
+        return
+    chosen = [shown[n - 1] for n in result.order]
+    infos = assistant.index.catalog.article_infos(p.sentence.article_id for p in chosen)
+    citations = make_citations(chosen, infos)
+    removed = sum(c.kind == "removed_sentence" for c in result.changes)
+    flagged = sum(c.kind == "flagged_sentence" for c in result.changes)
+    notice = None
+    if removed:
+        notice = NOTICES["removed"][lang].format(n=removed)
+    elif flagged:
+        notice = NOTICES["flagged"][lang].format(n=flagged)
+    timings["total"] = round(time.perf_counter() - t0, 4)
+    ans = Answer(
+        question=question, text=result.text, citations=citations, abstained=False, lang=lang, mode="generative",
+        notice=notice, changes=result.changes, passages=passages, timings=timings, **extra,
+    )
     yield StreamEvent(answer=ans)
+
+
+_LABEL = re.compile(r"^\s*(standalone question|question|السؤال المستقل|السؤال)\s*[:：]\s*", re.IGNORECASE)
+
+
+def condense_question(llm: Any, settings: Settings, question: str, history: Sequence[str]) -> str | None:
+    """``question`` rewritten by the LLM to stand alone given the earlier ``history`` (oldest first), or
+    None when the LLM fails or its reply is not a usable question (empty, multi-paragraph, in another
+    language, much longer than the inputs)."""
+    lang = detect_language(question, default="ar")
+    hist = "\n".join(f"- {' '.join(h.split())}" for h in list(history)[-5:])
+    messages = render_messages("condense", lang, settings.llm.prompts_dir, question=question, history=hist)
+    try:
+        reply = complete_text(llm, messages, settings.llm.timeout)
+    except LLMError as e:
+        log.warning("follow-up rewrite by the LLM failed, using the heuristic: %s", e)
+        return None
+    line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
+    line = _LABEL.sub("", line).strip().strip("\"'«»“”").strip()
+    if not line or NO_ANSWER in line:
+        return None
+    if len(line) > 2 * (len(question) + max(len(h) for h in history)) + 20:
+        return None
+    if detect_language(line, default=lang) != lang:
+        return None
+    return line

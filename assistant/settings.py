@@ -83,6 +83,20 @@ class AnswerSettings(_Section):
     relative_cutoff: float = Field(
         0.9, description="A further citation must score at least this share of the best one."
     )
+    max_sources: int = Field(
+        8, ge=1, le=30, description="Generative mode: most retrieved sentences shown to the LLM as numbered sources."
+    )
+    unsupported: Literal["remove", "flag"] = Field(
+        "remove",
+        description="Generative mode: what happens to an answer sentence its sources do not support (or whose "
+        "numbers, currencies or names disagree with them): removed, or kept with a flag. Every case is recorded "
+        "in Answer.changes.",
+    )
+    support_threshold: float | None = Field(
+        None,
+        description="Generative mode: cosine (answer sentence, cited sentence) needed to count as support. None: "
+        "the values calibrated for the embedding backend (assistant/citecheck.py, bench/generative_calibrate.py).",
+    )
 
 
 class LLMSettings(_Section):
@@ -98,6 +112,12 @@ class LLMSettings(_Section):
     temperature: float = Field(0.1, ge=0, description="Sampling temperature.")
     max_tokens: int = Field(400, ge=16, description="Most tokens generated for one answer.")
     context_window: int = Field(4096, ge=512, description="Context window of a local GGUF model.")
+    threads: int | None = Field(None, ge=1, description="CPU threads for a local GGUF model (default: llama.cpp's).")
+    prompts_dir: Path | None = Field(
+        None,
+        description="Folder of prompt files searched before the shipped prompts/ (same names, e.g. "
+        "answer.system.ar.txt); see assistant/prompts.py.",
+    )
 
 
 class IngestSettings(_Section):
@@ -142,7 +162,7 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
-    def from_file(cls, path: str | Path, **overrides: Any) -> "Settings":
+    def from_file(cls, path: str | Path, **overrides: Any) -> Settings:
         """Load settings from a JSON file; keyword overrides win."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -151,7 +171,7 @@ class Settings(BaseSettings):
         data.update(overrides)
         return cls(**data)
 
-    def replace(self, **changes: Any) -> "Settings":
+    def replace(self, **changes: Any) -> Settings:
         """A copy with some sections or fields replaced; nested dicts merge into their section."""
         data = self.model_dump()
         for key, value in changes.items():

@@ -1,0 +1,106 @@
+"""Measure the generative mode on the first N questions of an XQuAD-style set.
+
+Per answer: citation precision (share of citations holding the gold sentence or answer string, as
+``assistant eval`` scores it), share of the model's sentences kept with a supporting citation, whether
+the answer contains a gold answer, seconds per answer; and how often the program fell back to the
+extractive answer (and why). The LLM comes from settings (environment), e.g.::
+
+    ASSISTANT_LLM__PROVIDER=llamacpp ASSISTANT_LLM__MODEL=~/.cache/cited-assistant/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf \\
+    ASSISTANT_LLM__TIMEOUT=240 python bench/generative_eval.py ../shared/data/qa/xquad-dev.ar.json --n 50 \\
+        --index indexes/bench-xquad-dev.ar-... --out runs/generative-ar.json
+
+``--index``: an index that already holds the set's contexts (else one is built under settings.index_root).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assistant import Assistant, Settings  # noqa: E402
+from assistant.citecheck import find_markers, strip_markers  # noqa: E402
+from assistant.evaluate import default_index_path, score_answer  # noqa: E402
+from assistant.generate import _FLAG, NOTICES  # noqa: E402
+from assistant.qasets import load_squad  # noqa: E402
+from assistant.sentences import split_sentences  # noqa: E402
+
+_FLAGS = tuple(_FLAG.values())
+_REASON = {text: key for key, by_lang in NOTICES.items() for text in by_lang.values() if "{n}" not in text}
+
+
+def _sentences(text: str) -> int:
+    clean, _ = strip_markers(text, find_markers(text, 99))
+    return len(split_sentences(clean))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("questions", type=Path)
+    ap.add_argument("--n", type=int, default=50)
+    ap.add_argument("--index", default=None)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    settings = Settings()
+    if settings.llm.provider == "none":
+        print("set ASSISTANT_LLM__PROVIDER (and MODEL/BASE_URL): the generative mode needs an LLM", file=sys.stderr)
+        return 2
+    qset = load_squad(args.questions)
+    a = Assistant.open(args.index or default_index_path(settings, qset.name, "generative"), settings=settings)
+    rep = a.add(qset.articles)
+    print(f"{a.path}: added {len(rep.added)}, unchanged {len(rep.unchanged)}", file=sys.stderr)
+    rows = []
+    for i, q in enumerate(qset.questions[: args.n], 1):
+        t0 = time.perf_counter()
+        raw, ans = "", None
+        for ev in a.ask_stream(q.question, mode="generative"):
+            raw += ev.delta
+            if ev.answer is not None:
+                ans = ev.answer
+        secs = time.perf_counter() - t0
+        assert ans is not None
+        r = score_answer(q, ans, [], secs, settings.answer.max_citations, "answerable")
+        generated = ans.mode == "generative"
+        # the deltas are the model's reply, then (on a fallback) the extractive text
+        model_text = raw if generated else (raw[: -len(ans.text)] if raw.endswith(ans.text) else raw)
+        n_model = _sentences(model_text) if model_text.strip() else 0
+        kinds = Counter(c.kind for c in ans.changes)
+        kept = sum(bool(re.search(r"\[\d+\]", x.text)) and not any(f in x.text for f in _FLAGS)
+                   for x in split_sentences(ans.text)) if generated else 0  # cited and not flagged
+        rows.append({
+            "id": q.id, "question": q.question, "mode": ans.mode, "reason": "abstained" if ans.abstained else _REASON.get(ans.notice or "", "ok"),
+            "answer": ans.text, "precision": r.precision, "contains": r.contains, "seconds": round(secs, 2),
+            "model_sentences": n_model, "supported_sentences": kept, "changes": dict(kinds),
+            "timings": ans.timings,
+        })
+        print(f"[{i}/{args.n}] {ans.mode:10s} {rows[-1]['reason']:11s} prec={r.precision} contains={r.contains} "
+              f"{secs:.1f}s", file=sys.stderr)
+    gen = [x for x in rows if x["mode"] == "generative"]
+    prec = [x["precision"] for x in gen if x["precision"] is not None]
+    model_s = sum(x["model_sentences"] for x in rows)
+    summary = {
+        "set": qset.name, "n": len(rows), "llm": f"{settings.llm.provider}:{settings.llm.model}",
+        "generative_share": round(len(gen) / len(rows), 3),
+        "fallback_reasons": dict(Counter(x["reason"] for x in rows if x["mode"] != "generative")),
+        "citation_precision_generated": round(sum(prec) / len(prec), 3) if prec else None,
+        "supported_sentence_share": round(sum(x["supported_sentences"] for x in rows) / model_s, 3) if model_s else None,
+        "contains_gold_generated": round(sum(x["contains"] for x in gen) / len(gen), 3) if gen else None,
+        "contains_gold_all": round(sum(x["contains"] for x in rows) / len(rows), 3),
+        "seconds_per_answer": round(sum(x["seconds"] for x in rows) / len(rows), 2),
+    }
+    print(json.dumps(summary, ensure_ascii=False, indent=2))
+    if args.out:
+        args.out.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2), encoding="utf-8")
+    a.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
