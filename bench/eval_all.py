@@ -1,0 +1,126 @@
+"""`assistant eval` on every shared dev set with every retriever, then one summary table and plots.
+
+Equivalent to running, for each SET and RETRIEVER,
+
+    assistant eval ../shared/data/qa/SET.json --retriever RETRIEVER --unanswerable 50 --out runs/eval/SET/RETRIEVER
+
+but in one process: the embedding model is loaded once, and each set's index (indexes/eval-SET-<model>)
+is built once and reused by the three retrievers and by later runs.
+
+With --warm-from GLOB (e.g. 'indexes/bench-{set}-*'), embeddings already cached in another index of
+the same set (the retrieval bench's) are copied into the eval index first: the cache is keyed by model
+id and text, so only model time is saved.
+
+Usage:
+    python bench/eval_all.py [--sets xquad-dev.ar ...] [--retrievers hybrid dense bm25] [--unanswerable 50]
+                             [--out runs/eval] [--docs docs] [--warm-from GLOB] [--summarize-only]
+Writes runs/eval/<set>/<retriever>/{report.md,results.json,*.png}, runs/eval/summary.md and
+docs/eval-{by-pair,hit-at-k,latency}.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+from assistant import Assistant, Settings
+from assistant.embeddings import build_embedder
+from assistant.eval_report import render_report, summary_plots, summary_table
+from assistant.evaluate import default_index_path, load_run, run_evaluation
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
+SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]
+RETRIEVERS = ["hybrid", "dense", "bm25"]
+
+
+def warm(settings: Settings, embedder, name: str, pattern: str) -> int:  # noqa: ANN001
+    """Copy cached embeddings from indexes matching ``pattern`` (read-only) into the set's eval index."""
+    sources = sorted(glob.glob(pattern.format(set=name)))
+    if not sources:
+        return 0
+    copied = 0
+    with Assistant.open(default_index_path(settings, name, embedder.model_id), settings=settings,
+                        embedder=embedder) as a:
+        for src in sources:
+            db = Path(src) / "catalog.sqlite"
+            if not db.exists():
+                continue
+            ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                rows = ro.execute("SELECT key, vec FROM vectors").fetchall()
+            finally:
+                ro.close()
+            with a.index.catalog.transaction() as conn:
+                conn.executemany("INSERT OR IGNORE INTO vectors(key, vec) VALUES(?, ?)", rows)
+            copied += len(rows)
+    return copied
+
+
+class Ticker:
+    """Progress as log lines: at the end of each stage and every 30 s (the log is read with tail)."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        now = time.perf_counter()
+        if done == total or now - self.last > 30:
+            self.last = now
+            print(f"  {self.label}: {stage} {done}/{total}", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sets", nargs="*", default=SETS)
+    ap.add_argument("--retrievers", nargs="*", default=RETRIEVERS)
+    ap.add_argument("--unanswerable", type=int, default=50)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--out", type=Path, default=Path("runs/eval"))
+    ap.add_argument("--docs", type=Path, default=Path("docs"))
+    ap.add_argument("--warm-from", default=None, help="glob of indexes to copy cached embeddings from, "
+                    "{set} is replaced by the set name (e.g. 'indexes/bench-{set}-*')")
+    ap.add_argument("--summarize-only", action="store_true", help="only rebuild the summary from saved runs")
+    args = ap.parse_args()
+    if not SHARED.exists():
+        print(f"skipped: {SHARED} is absent (the shared dev sets live beside the project)")
+        return 0
+    if not args.summarize_only:
+        settings = Settings()
+        embedder = build_embedder(settings.embedding)
+        print(f"model {embedder.model_id}", flush=True)
+        for name in args.sets:
+            if args.warm_from:
+                print(f"{name}: {warm(settings, embedder, name, args.warm_from)} cached vectors offered", flush=True)
+            for retriever in args.retrievers:
+                t0 = time.perf_counter()
+                run = run_evaluation(SHARED / f"{name}.json", retriever=retriever, unanswerable=args.unanswerable,
+                                     limit=args.limit, settings=settings, embedder=embedder,
+                                     progress=Ticker(f"{name} {retriever}"))
+                out = args.out / name / retriever
+                run.save(out)
+                render_report(run, out)
+                m = run.metrics["all"]
+                print(f"{name:22s} {retriever:7s} n={m.n:4d} hit@1 {m.first_hit:.3f} hit@k {m.hit_at_k:.3f} "
+                      f"MRR {m.mrr_at_10:.3f} prec {m.citation_precision or 0:.3f} "
+                      f"unans-wrong {m.unanswerable_answered if m.unanswerable_answered is not None else float('nan'):.3f} "
+                      f"({time.perf_counter() - t0:.0f} s)", flush=True)
+    runs = [load_run(args.out / n / r / "results.json") for n in args.sets for r in args.retrievers
+            if (args.out / n / r / "results.json").exists()]
+    if not runs:
+        print("no runs found", file=sys.stderr)
+        return 1
+    table = summary_table(runs)
+    (args.out / "summary.md").write_text(table + "\n", encoding="utf-8")
+    plots = summary_plots(runs, args.docs)
+    print(table)
+    print("wrote", args.out / "summary.md", *plots)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
