@@ -2,7 +2,16 @@
 
 Encodings are detected from bytes (BOM, strict UTF-8, UTF-16 without BOM, Windows-1256 for Arabic),
 never guessed silently: text that fits none of them is refused with a DecodingError naming the file.
-Every reader keeps the article text it returns exactly; citations point into that text.
+A UTF-8 file damaged by a few invalid bytes (a cut download, a bad copy) is refused too, with the byte
+and line, rather than read as Windows-1256 gibberish.
+
+:func:`clean_article` is the one place text is changed before it is stored: control characters, and the
+invisible format characters that can reorder or hide what is shown (bidi embeddings, overrides and
+isolates U+202A–U+202E, U+2066–U+2069; zero-width space, word joiner, invisible operators, a BOM inside
+the text) are removed. Offsets of sentences and citations are taken in the cleaned text, which is what
+is stored, so they stay exact. Kept on purpose: ZWNJ/ZWJ (U+200C/U+200D, which shape Persian words
+and emoji) and the direction marks LRM/RLM/ALM (U+200E/U+200F/U+061C), which only place punctuation and
+digits in mixed text; the chat additionally shows every block isolated in its own direction.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from .language import arabic_share
 from .types import Article
 
 __all__ = ["read_path", "iter_files", "decode_bytes", "html_to_text", "markdown_to_text", "content_hash",
-           "clean_article"]
+           "clean_article", "INVISIBLE_FORMAT"]
 
 _MAGIC = {
     b"%PDF": "a PDF document",
@@ -42,6 +51,10 @@ _MAGIC = {
 }
 # Controls that never belong in text (keep \t \n \r \f \v).
 _BAD_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+# Invisible format characters that reorder or hide what is shown and mean nothing in Arabic/English text.
+INVISIBLE_FORMAT = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff\u180e]")
+# What an article id may not hold: controls and any bidi/zero-width format character.
+_BAD_ID_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u061c\u180e]")
 
 
 def content_hash(article: Article) -> str:
@@ -83,6 +96,13 @@ def decode_bytes(data: bytes, source: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as utf8_error:
+        if _mostly_utf8(data):
+            line = data.count(b"\n", 0, utf8_error.start) + 1
+            raise DecodingError(
+                source,
+                f"is UTF-8 with invalid bytes (the first at byte {utf8_error.start}, line {line}: "
+                f"{utf8_error.reason}); the file is damaged or cut off: re-save or fetch it again as UTF-8",
+            ) from utf8_error
         try:
             text = data.decode("cp1256")
         except UnicodeDecodeError:
@@ -94,6 +114,15 @@ def decode_bytes(data: bytes, source: str) -> str:
             f"is not valid UTF-8 (byte {utf8_error.start}) and does not read as Windows-1256 Arabic either; "
             "re-save it as UTF-8",
         ) from utf8_error
+
+
+def _mostly_utf8(data: bytes) -> bool:
+    """True when the bytes hold more well-formed UTF-8 multi-byte characters than invalid sequences:
+    UTF-8 with a few damaged bytes. (Windows-1256 Arabic read as UTF-8 is almost all invalid.)"""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count("\ufffd".encode())
+    good = sum(1 for ch in text if ord(ch) > 0x7F) - text.count("\ufffd")
+    return good > max(bad, 0)
 
 
 _PLAIN = re.compile(r"[\w\s\u0600-\u06ff.,;:!?'\"()\[\]«»“”‘’/\\@#%&*+=<>{}|~^$-]")
@@ -229,17 +258,31 @@ def markdown_to_text(md: str) -> tuple[str, dict[str, str]]:
     return "\n".join(line for line in lines if line), meta
 
 
+def _clean_text(text: str) -> str:
+    return INVISIBLE_FORMAT.sub("", _BAD_CONTROLS.sub("", text))
+
+
 def clean_article(article: Article, source: str) -> Article:
-    """Validate an article and strip characters that never belong in text. Raises EmptyArticleError."""
-    text = _BAD_CONTROLS.sub("", article.text).replace("\r\n", "\n")
+    """Validate an article and strip characters that never belong in text (controls, and the invisible
+    format characters that could reorder what is shown: see the module docstring); the metadata too.
+    Raises EmptyArticleError or MalformedInputError."""
+    if not isinstance(article.text, str):
+        raise MalformedInputError(source, f"article text is {type(article.text).__name__}, not a string")
+    text = _clean_text(article.text).replace("\r\n", "\n")
     if not text.strip():
         raise EmptyArticleError(source, "has no text (empty or whitespace only); nothing to index")
     if not any(ch.isalnum() for ch in text):
         raise EmptyArticleError(source, "has no words, only punctuation or symbols; nothing to index")
-    if not article.id or not article.id.strip():
+    if not isinstance(article.id, str) or not article.id.strip():
         raise MalformedInputError(source, "article id is empty; give each article a non-empty id")
-    if text != article.text:
-        article = Article(**{**article.to_dict(), "text": text})
+    if _BAD_ID_CHARS.search(article.id):
+        raise MalformedInputError(
+            source, f"article id {article.id!r} holds control or invisible formatting characters; use printable ids"
+        )
+    meta = {k: _clean_text(v) if isinstance(v, str) else v
+            for k, v in (("title", article.title), ("source", article.source), ("date", article.date))}
+    if text != article.text or any(meta[k] != getattr(article, k) for k in meta):
+        article = Article(**{**article.to_dict(), "text": text, **meta})
     return article
 
 

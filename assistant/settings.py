@@ -133,6 +133,10 @@ class StoreSettings(_Section):
         None, description="URL of a Chroma server (`chroma run`); None: embedded Chroma in the index folder."
     )
     chroma_token: SecretStr | None = Field(None, description="Token for the Chroma server, if it needs one.")
+    lock_timeout: float = Field(
+        30.0, ge=0, description="Seconds a write waits while another process writes the same index, before "
+        "it gives up with IndexLockedError naming that process.",
+    )
 
 
 class ServerSettings(_Section):

@@ -5,7 +5,10 @@ data, so it is tested without a server (``tests/test_ui_render.py``); :mod:`assi
 
 Safety: every piece of question, answer, title or article text goes through :func:`html.escape` before
 it becomes HTML, so an article holding ``<script>`` or ``<img onerror=…>`` shows those characters and
-runs nothing. The only markup is the one written here.
+runs nothing. The only markup is the one written here. The same step drops the invisible bidi
+controls (U+202E and friends) and zero-width characters that ingest already removes from stored
+text (:data:`assistant.ingest.INVISIBLE_FORMAT`), for what ingest never saw: the question typed, and
+indexes built before. Text is cut by offsets first and cleaned after, so highlights stay exact.
 
 Direction: each block (a message, an answer line, a card, an article paragraph) carries its own ``dir``
 and ``lang``, chosen from the script of its letters (:func:`assistant.language.detect_language`), and the
@@ -29,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
+from .ingest import INVISIBLE_FORMAT
 from .language import detect_language
 from .types import Answer, ArticleInfo, Citation, IngestReport
 
@@ -130,7 +134,7 @@ def _attrs(text: str, default_lang: str) -> str:
 
 
 def _esc(text: str | None) -> str:
-    return html.escape(text or "", quote=True)
+    return html.escape(INVISIBLE_FORMAT.sub("", text or ""), quote=True)
 
 
 def _meta_html(cls: str, items: Iterable[str | None], lang: str) -> str:
