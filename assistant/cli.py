@@ -28,11 +28,15 @@ def _open(args: argparse.Namespace, *, rebuild: bool = False):  # noqa: ANN202 -
     return Assistant.open(args.index, settings=Settings().replace(llm=llm), rebuild=rebuild)
 
 
-class _IngestBar:
-    """The progress bar of an ingest on stderr: files done of all files, and the last article id
-    (tqdm when installed, else one plain line rewritten in place)."""
+class _Bar:
+    """A progress bar on stderr (tqdm when installed, else one plain line rewritten in place).
 
-    def __init__(self) -> None:
+    Called as ``progress(done, total, label)``. With ``desc`` (an ingest), the label is the last
+    article id, shown after the bar; without (an evaluation), each new label is a stage with its own bar."""
+
+    def __init__(self, desc: str | None = None, unit: str = "file") -> None:
+        self.desc, self.unit = desc, unit
+        self.stage: str | None = None
         self.bar = None
         try:
             from tqdm import tqdm
@@ -41,14 +45,21 @@ class _IngestBar:
         except ImportError:  # pragma: no cover - tqdm comes with sentence-transformers
             self._tqdm = None
 
-    def __call__(self, done: int, total: int, article_id: str) -> None:
+    def __call__(self, done: int, total: int, label: str) -> None:
+        stage = self.desc or label
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
         if self._tqdm is None:
-            print(f"\r  [{done}/{total}] {article_id[:60]:<60}", end="" if done < total else "\n", file=sys.stderr,
-                  flush=True)
+            text = f"[{done}/{total}] {label[:60]:<60}" if self.desc else f"{stage}: {done}/{total}"
+            print(f"\r  {text}", end="" if done < total else "\n", file=sys.stderr, flush=True)
             return
         if self.bar is None:
-            self.bar = self._tqdm(total=total, desc="indexing", unit="file", file=sys.stderr, dynamic_ncols=True)
-        self.bar.set_postfix_str(article_id[-40:], refresh=False)
+            unit = self.unit if self.desc or not stage.startswith("asking") else "q"
+            self.bar = self._tqdm(total=total, desc=stage, unit=unit, file=sys.stderr, dynamic_ncols=True)
+        if self.desc:
+            self.bar.set_postfix_str(label[-40:], refresh=False)
+        self.bar.total = total
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -66,7 +77,7 @@ def _print_report(rep) -> int:  # noqa: ANN001
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     with _open(args) as a:
-        bar = _IngestBar()
+        bar = _Bar("indexing")
         try:
             rep = a.add(args.paths, progress=bar)
         finally:
@@ -213,38 +224,6 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-class _StageBar:
-    """A progress bar on stderr per stage of an evaluation (tqdm when installed, else one plain line)."""
-
-    def __init__(self) -> None:
-        self.stage: str | None = None
-        self.bar = None
-        try:
-            from tqdm import tqdm
-
-            self._tqdm = tqdm
-        except ImportError:  # pragma: no cover - tqdm comes with sentence-transformers
-            self._tqdm = None
-
-    def __call__(self, done: int, total: int, stage: str) -> None:
-        if stage != self.stage:
-            self.close()
-            self.stage = stage
-            if self._tqdm is not None:
-                self.bar = self._tqdm(total=total, desc=stage, unit="q" if stage.startswith("asking") else "art",
-                                      file=sys.stderr, dynamic_ncols=True)
-        if self.bar is not None:
-            self.bar.total = total
-            self.bar.update(done - self.bar.n)
-        else:
-            print(f"\r  {stage}: {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-
 def cmd_eval(args: argparse.Namespace) -> int:
     from .evaluate import compare_runs, load_run
 
@@ -258,7 +237,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from .eval_report import render_report
     from .evaluate import run_evaluation
 
-    bar = _StageBar()
+    bar = _Bar(unit="art")
     try:
         run = run_evaluation(
             args.questions, articles=args.articles, index=args.index, mode=args.mode, retriever=args.retriever,
