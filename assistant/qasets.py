@@ -221,25 +221,32 @@ def first_articles(qset: QuestionSet, n: int) -> QuestionSet:
 def hold_out(qset: QuestionSet, n: int, seed: int = 0) -> tuple[list[Question], set[str]]:
     """Pick ``n`` questions to ask as unanswerable, and the articles to withhold for them.
 
-    Articles are shuffled with ``seed``; all questions of each article are taken in file order until
-    ``n`` are picked (the last article may give only some). This withholds as few articles as possible,
-    so the index they are asked against stays close to the whole corpus. Only articles that have
-    questions are candidates. Returns (questions, withheld article ids).
+    Articles are grouped by source document: articles sharing a title are one group (SQuAD splits a
+    Wikipedia page into paragraphs under one title, and a sibling paragraph often answers the same
+    question, which would make a "withheld" question answerable); an article without a title is its own
+    group. Groups are shuffled with ``seed``; all questions of each group are taken in file order until
+    ``n`` are picked (the last group may give only some), and all of its articles are withheld. This
+    withholds as little as possible, so the index they are asked against stays close to the whole
+    corpus; at least one group always stays. Returns (questions, withheld article ids).
     """
     if n <= 0:
         return [], set()
-    by_article: dict[str, list[Question]] = {}
+    group_of = {a.id: (f"title:{a.title}" if a.title else f"id:{a.id}") for a in qset.articles}
+    members: dict[str, set[str]] = {}
+    for a in qset.articles:
+        members.setdefault(group_of[a.id], set()).add(a.id)
+    by_group: dict[str, list[Question]] = {}
     for q in qset.questions:
-        by_article.setdefault(q.article_id, []).append(q)
-    order = sorted(by_article)
+        by_group.setdefault(group_of.get(q.article_id, f"id:{q.article_id}"), []).append(q)
+    order = sorted(by_group)
     random.Random(seed).shuffle(order)
     picked: list[Question] = []
     withheld: set[str] = set()
-    for aid in order:
+    for group in order:
         if len(picked) >= n:
             break
-        if len(withheld) + 1 >= len(qset.articles):
-            break  # keep at least one article in the index
-        withheld.add(aid)
-        picked.extend(by_article[aid][: n - len(picked)])
+        if not set(members) - {group_of.get(a) for a in withheld} - {group}:
+            break  # keep at least one group of articles in the index
+        withheld |= members.get(group, {by_group[group][0].article_id})
+        picked.extend(by_group[group][: n - len(picked)])
     return picked, withheld

@@ -110,14 +110,44 @@ def test_read_articles_uses_the_ingest_readers_and_fails_on_a_bad_file(tmp_path:
 
 def test_hold_out_withholds_few_articles_deterministically(tmp_path: Path) -> None:
     qs = load_squad(squad_file(tmp_path))
-    picked, withheld = hold_out(qs, 2, seed=0)
-    assert len(picked) == 2 and len(withheld) == 1  # one article has two questions: both are taken
-    assert {q.article_id for q in picked} == withheld
-    assert hold_out(qs, 2, seed=0) == (picked, withheld)
+    outcomes = set()
+    for seed in range(8):
+        picked, withheld = hold_out(qs, 2, seed=seed)
+        assert len(withheld) == 1 and {q.article_id for q in picked} == withheld  # one stays in the index
+        # all questions of the withheld article are taken (up to 2): 2 for the Arabic one, 1 for the English
+        assert len(picked) == (2 if withheld == {"mini:0001"} else 1)
+        assert hold_out(qs, 2, seed=seed) == (picked, withheld)  # deterministic
+        outcomes.add(frozenset(withheld))
+    assert len(outcomes) == 2  # the seed decides which
     # at least one article always stays in the index
     many, kept_out = hold_out(qs, 10, seed=1)
     assert len(kept_out) == 1 and len(many) < 10
     assert hold_out(qs, 0) == ([], set())
+
+
+def test_hold_out_withholds_every_paragraph_of_the_same_source_document(tmp_path: Path) -> None:
+    """SQuAD paragraphs under one title come from one page: a sibling paragraph may answer the question."""
+    data = {"version": "1.1", "data": [
+        {"title": "Bridge", "paragraphs": [
+            {"context": CTX_EN, "qas": [{"id": "b1", "question": "When did work begin?",
+                                         "answers": [{"text": "2019", "answer_start": CTX_EN.index("2019")}]}]},
+            {"context": "Work on the bridge began in 2019. It has four lanes.", "qas": [
+                {"id": "b2", "question": "How many lanes?", "answers": [{"text": "four", "answer_start": 38}]}]},
+        ]},
+        {"title": "Transport", "paragraphs": [{"context": CTX_AR, "qas": [
+            {"id": "t1", "question": "كم الكلفة؟", "answers": [{"text": "5 مليارات", "answer_start": CTX_AR.index("5")}]}]}]},
+    ]}
+    path = tmp_path / "pages.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    qs = load_squad(path)
+    for seed in range(6):
+        picked, withheld = hold_out(qs, 1, seed=seed)
+        assert len(picked) == 1
+        if picked[0].id.startswith("b"):
+            assert withheld == {"pages:0001", "pages:0002"}  # both paragraphs of the page
+        else:
+            assert withheld == {"pages:0003"}
+        assert len(withheld) < len(qs.articles)  # one page always stays
 
 
 def test_first_articles_keeps_only_their_questions(tmp_path: Path) -> None:
