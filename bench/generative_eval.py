@@ -41,6 +41,28 @@ def _sentences(text: str) -> int:
     return len(split_sentences(clean))
 
 
+def summarize(rows: list[dict], name: str, llm: str) -> dict:
+    gen = [x for x in rows if x["mode"] == "generative"]
+    prec = [x["precision"] for x in gen if x["precision"] is not None]
+    model_s = sum(x["model_sentences"] for x in rows)
+    return {
+        "set": name, "n": len(rows), "llm": llm,
+        "generative_share": round(len(gen) / len(rows), 3),
+        "fallback_reasons": dict(Counter(x["reason"] for x in rows if x["mode"] != "generative")),
+        "citation_precision_generated": round(sum(prec) / len(prec), 3) if prec else None,
+        "supported_sentence_share": round(sum(x["supported_sentences"] for x in rows) / model_s, 3) if model_s else None,
+        "contains_gold_generated": round(sum(x["contains"] for x in gen) / len(gen), 3) if gen else None,
+        "contains_gold_all": round(sum(x["contains"] for x in rows) / len(rows), 3),
+        "seconds_per_answer": round(sum(x["seconds"] for x in rows) / len(rows), 2),
+    }
+
+
+def save(out: Path | None, summary: dict, rows: list[dict]) -> None:
+    """Write the summary and rows so far (after every answer: a run cut short keeps what it measured)."""
+    if out:
+        out.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("questions", type=Path)
@@ -80,24 +102,12 @@ def main() -> int:
             "model_sentences": n_model, "supported_sentences": kept, "changes": dict(kinds),
             "timings": ans.timings,
         })
+        save(args.out, summarize(rows, qset.name, f"{settings.llm.provider}:{settings.llm.model}"), rows)  # partial
         print(f"[{i}/{args.n}] {ans.mode:10s} {rows[-1]['reason']:11s} prec={r.precision} contains={r.contains} "
               f"{secs:.1f}s", file=sys.stderr)
-    gen = [x for x in rows if x["mode"] == "generative"]
-    prec = [x["precision"] for x in gen if x["precision"] is not None]
-    model_s = sum(x["model_sentences"] for x in rows)
-    summary = {
-        "set": qset.name, "n": len(rows), "llm": f"{settings.llm.provider}:{settings.llm.model}",
-        "generative_share": round(len(gen) / len(rows), 3),
-        "fallback_reasons": dict(Counter(x["reason"] for x in rows if x["mode"] != "generative")),
-        "citation_precision_generated": round(sum(prec) / len(prec), 3) if prec else None,
-        "supported_sentence_share": round(sum(x["supported_sentences"] for x in rows) / model_s, 3) if model_s else None,
-        "contains_gold_generated": round(sum(x["contains"] for x in gen) / len(gen), 3) if gen else None,
-        "contains_gold_all": round(sum(x["contains"] for x in rows) / len(rows), 3),
-        "seconds_per_answer": round(sum(x["seconds"] for x in rows) / len(rows), 2),
-    }
+    summary = summarize(rows, qset.name, f"{settings.llm.provider}:{settings.llm.model}")
     print(json.dumps(summary, ensure_ascii=False, indent=2))
-    if args.out:
-        args.out.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2), encoding="utf-8")
+    save(args.out, summary, rows)
     a.close()
     return 0
 

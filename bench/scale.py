@@ -1,0 +1,347 @@
+"""Scale: ask latency and memory at 10k, 100k and 300k sentences, embedded Chroma vs a Chroma server.
+
+One run measures both modes. For each mode a worker process (so each mode's memory is its own) opens
+one index and grows it in steps: every step is ONE ``Assistant.add`` call (BM25 is rebuilt once per
+call) that adds the shared articles and QA contexts again under new ids (``r<round>:<id>``) until the
+index holds the target number of sentences. Repeated text is embedded once (each index keeps an
+embedding cache; the second mode's cache is seeded from the first one's), so past the first pass only
+Chroma, SQLite and BM25 work grows. After each step the same questions are asked (warm).
+
+Figures per mode and size: build time of the step, ask latency p50/p95 (and the query-embedding part,
+constant), resident memory of the assistant process and, in server mode, of the ``chroma run`` process,
+and size on disk. Written to --json, --md (docs/scale.md) and --png (docs/scale.png).
+
+Heavy: about 420k vectors per mode at 300k sentences (Chroma costs ~1.2 ms a vector here). Run it
+alone, in the background::
+
+    nohup python bench/scale.py > runs/scale.log 2>&1 &
+
+``--seed-cache INDEX...`` copies cached embeddings of the same model from other index folders (e.g. the
+evaluation indexes under indexes/) so the first pass embeds only what they lack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ROOT = Path(__file__).resolve().parents[1]
+MODES = ("embedded", "server")
+
+
+# --- measuring -------------------------------------------------------------------------------------
+def rss_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """Resident memory of a process in MB (VmHWM: its peak), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def tree_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6 if path.exists() else 0.0
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the corpus ------------------------------------------------------------------------------------
+def base_corpus():  # noqa: ANN201 - (articles, questions); assistant is imported late to time the imports apart
+    """The shared articles and every distinct QA context as Articles, and a fixed mix of questions."""
+    from assistant import Article
+    from assistant.language import detect_language
+    from assistant.qasets import load_squad
+
+    articles = []
+    for f in sorted((SHARED / "articles").glob("*.txt")):
+        text = f.read_text(encoding="utf-8")
+        articles.append(Article(id=f"shared:{f.stem}", text=text, lang=detect_language(text, default="ar")))
+    questions = []
+    seen = {a.text for a in articles}
+    for f in sorted((SHARED / "qa").glob("*.json")):
+        qs = load_squad(f)
+        for a in qs.articles:
+            if a.text not in seen:  # xquad-dev.en-ar repeats xquad-dev.ar's contexts
+                seen.add(a.text)
+                articles.append(a)
+        questions += [q.question for q in qs.questions[:: max(1, len(qs.questions) // 8)][:8]]
+    return articles, questions
+
+
+def seed_cache(catalog_path: Path, sources: list[Path]) -> int:
+    """Copy cached embeddings from other indexes' catalogs (read-only) into this one; returns how many.
+    Cache keys hash the model id with the text, so vectors of another model never match anything."""
+    from assistant.catalog import Catalog
+
+    catalog = Catalog(catalog_path)
+    n = 0
+    for src in sources:
+        db = src / "catalog.sqlite" if src.is_dir() else src
+        try:
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            rows = con.execute("SELECT key, vec FROM vectors").fetchall()
+            con.close()
+        except sqlite3.Error as e:
+            print(f"  seed: skipped {db} ({e})", flush=True)
+            continue
+        with catalog.transaction() as conn:
+            conn.executemany("INSERT OR IGNORE INTO vectors(key, vec) VALUES(?, ?)", rows)
+        n += len(rows)
+    catalog.close()
+    return n
+
+
+# --- one mode --------------------------------------------------------------------------------------
+def start_chroma(data: Path) -> tuple[subprocess.Popen, str]:
+    import httpx
+
+    port = free_port()
+    exe = Path(sys.executable).with_name("chroma")
+    proc = subprocess.Popen([str(exe), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=5).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit("chroma run did not start")
+
+
+def worker(mode: str, sizes: list[int], work: Path, seeds: list[Path], out: Path, n_questions: int) -> None:
+    t_import = time.perf_counter()
+    from assistant import Article, Assistant, Settings
+    from assistant.embeddings import build_embedder
+    from assistant.sentences import split_sentences
+
+    settings = Settings()
+    base, questions = base_corpus()
+    questions = questions[:n_questions]
+    embedder = build_embedder(settings.embedding)
+    print(f"[{mode}] model {embedder.model_id} ready in {time.perf_counter() - t_import:.0f} s; base corpus "
+          f"{len(base)} articles; {len(questions)} questions", flush=True)
+    server = None
+    data = work / f"chroma-server-{mode}"
+    if mode == "server":
+        server, url = start_chroma(data)
+        settings = settings.replace(store={"chroma_url": url})
+        print(f"[{mode}] chroma run on {url} (pid {server.pid})", flush=True)
+    index = work / f"index-{mode}"
+    index.mkdir(parents=True, exist_ok=True)
+    if seeds:
+        print(f"[{mode}] seeded {seed_cache(index / 'catalog.sqlite', seeds)} cached vectors", flush=True)
+    max_chars = settings.chunking.max_sentence_chars
+    counts = [len(split_sentences(a.text, max_chars=max_chars)) for a in base]
+    results = []
+    a = Assistant.open(index, settings=settings, embedder=embedder)
+    try:
+        have = a.index.catalog.count()[1]
+        round_, at = 0, 0
+        for target in sizes:
+            batch = []
+            while have < target:
+                x = base[at]
+                batch.append(Article(id=f"r{round_}:{x.id}", text=x.text, title=x.title, source=x.source, lang=x.lang))
+                have += counts[at]
+                at += 1
+                if at == len(base):
+                    round_, at = round_ + 1, 0
+            before = a.index.catalog.count()[1]
+            t = time.perf_counter()
+            rep = a.add(batch)
+            build = time.perf_counter() - t
+            assert not rep.failed and len(rep.added) == len(batch), rep.failed[:3]
+            n_articles, n_sentences = a.index.catalog.count()
+            for q in questions[:3]:
+                a.ask(q)  # warm-up
+            ask_t, embed_t, retrieve_t = [], [], []
+            for q in questions:
+                t = time.perf_counter()
+                embedder.embed_query(q)
+                embed_t.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                ans = a.ask(q)
+                ask_t.append(time.perf_counter() - t)
+                retrieve_t.append(ans.timings.get("retrieve", float("nan")))
+            row = {
+                "mode": mode, "target": target, "sentences": n_sentences, "articles": n_articles,
+                "chroma_vectors": a.index.vectors.count("sentences") + a.index.vectors.count("chunks"),
+                "step_articles": len(batch), "step_seconds": round(build, 1),
+                "step_sentences_per_s": round((n_sentences - before) / build, 1),
+                "ask_p50_ms": round(statistics.median(ask_t) * 1000, 1), "ask_p95_ms": round(pct(ask_t, 0.95) * 1000, 1),
+                "retrieve_p50_ms": round(statistics.median(retrieve_t) * 1000, 1),
+                "query_embedding_p50_ms": round(statistics.median(embed_t) * 1000, 1),
+                "rss_mb": round(rss_mb(), 0), "peak_rss_mb": round(rss_mb(field="VmHWM"), 0),
+                "server_rss_mb": round(rss_mb(server.pid), 0) if server else None,
+                "disk_mb": round(tree_mb(index) + tree_mb(data), 0),
+            }
+            results.append(row)
+            print(f"[{mode}] {json.dumps(row)}", flush=True)
+            out.write_text(json.dumps(results, indent=1), encoding="utf-8")
+    finally:
+        a.close()
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=60)
+
+
+# --- the report ------------------------------------------------------------------------------------
+def write_report(rows: list[dict], md: Path, png: Path, meta: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colors = {"embedded": "#1f77b4", "server": "#d62728"}
+    for mode in MODES:
+        r = [x for x in rows if x["mode"] == mode]
+        if not r:
+            continue
+        xs = [x["sentences"] for x in r]
+        left.plot(xs, [x["ask_p50_ms"] for x in r], "o-", color=colors[mode], label=f"{mode} p50")
+        left.plot(xs, [x["ask_p95_ms"] for x in r], "o--", color=colors[mode], alpha=0.6, label=f"{mode} p95")
+        total = [x["rss_mb"] + (x["server_rss_mb"] or 0) for x in r]
+        right.plot(xs, total, "o-", color=colors[mode], label=f"{mode}: all processes")
+        if mode == "server":
+            right.plot(xs, [x["rss_mb"] for x in r], "o:", color=colors[mode], alpha=0.7, label="server: assistant only")
+    if rows:
+        emb = statistics.median(x["query_embedding_p50_ms"] for x in rows)
+        left.axhline(emb, color="grey", lw=0.8, ls=":", label=f"query embedding alone ({emb:.0f} ms)")
+    for ax, title, unit in ((left, "ask latency", "ms"), (right, "resident memory", "MB")):
+        ax.set_xscale("log")
+        ax.set_xlabel("sentences in the index")
+        ax.set_ylabel(unit)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(png, dpi=110)
+    lines = [
+        "## Scale: embedded Chroma vs a Chroma server",
+        "",
+        f"Measured by `python bench/scale.py` on {meta['date']} ({meta['machine']}); embedder {meta['model']}. "
+        "Each index was grown in steps by adding the shared articles and QA contexts again under new ids; "
+        "after each step the same "
+        f"{meta['questions']} questions (Arabic and English, from the shared QA sets) were asked, warm.",
+        "",
+        f"![ask latency and memory by index size]({png.name})",
+        "",
+        "| mode | sentences | Chroma vectors | step build | ask p50 | ask p95 | of which query embedding | "
+        "assistant RSS | chroma server RSS | disk |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for x in rows:
+        server = f"{x['server_rss_mb']:.0f} MB" if x["server_rss_mb"] is not None else "—"
+        lines.append(
+            f"| {x['mode']} | {x['sentences']:,} | {x['chroma_vectors']:,} | {x['step_seconds']:.0f} s "
+            f"({x['step_sentences_per_s']:.0f}/s) | {x['ask_p50_ms']:.0f} ms | {x['ask_p95_ms']:.0f} ms | "
+            f"{x['query_embedding_p50_ms']:.0f} ms | {x['rss_mb']:.0f} MB | {server} | {x['disk_mb']:.0f} MB |"
+        )
+    lines += ["", *meta.get("notes", [])]
+    md.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 300_000])
+    ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    ap.add_argument("--questions", type=int, default=40)
+    ap.add_argument("--seed-cache", type=Path, nargs="*", default=[], metavar="INDEX",
+                    help="index folders whose cached embeddings (same model) seed the first mode's index")
+    ap.add_argument("--work", type=Path, default=None, help="folder for the indexes (default: a temp folder, removed)")
+    ap.add_argument("--json", type=Path, default=ROOT / "runs" / "scale.json")
+    ap.add_argument("--md", type=Path, default=ROOT / "docs" / "scale.md")
+    ap.add_argument("--png", type=Path, default=ROOT / "docs" / "scale.png")
+    ap.add_argument("--parallel", action="store_true",
+                    help="run the modes side by side (each takes about one core; both see the same load)")
+    ap.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
+    ap.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if not (SHARED / "qa").exists():
+        print(f"skipped: {SHARED} is absent")
+        return 0
+    if args.worker:
+        worker(args.worker, args.sizes, args.work, args.seed_cache, args.worker_out, args.questions)
+        return 0
+    work = args.work or Path(tempfile.mkdtemp(prefix="scale-"))
+    work.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    t0 = time.time()
+    try:
+        seeds = list(args.seed_cache)
+        running: list[tuple[str, Path, subprocess.Popen]] = []
+        for mode in args.modes:
+            out = work / f"{mode}.json"
+            cmd = [sys.executable, __file__, "--worker", mode, "--worker-out", str(out), "--work", str(work),
+                   "--questions", str(args.questions), "--sizes", *map(str, args.sizes)]
+            if seeds:
+                cmd += ["--seed-cache", *map(str, seeds)]
+            print(f"== {mode}: {' '.join(cmd[1:])}", flush=True)
+            running.append((mode, out, subprocess.Popen(cmd, env=os.environ)))
+            if not args.parallel:
+                _collect(running.pop(), rows)
+                seeds = [work / f"index-{mode}"]  # the next mode embeds nothing
+        for item in running:
+            _collect(item, rows)
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        from assistant import Settings
+        from assistant.model_fetch import GEMMA
+
+        settings = Settings()
+        model = GEMMA if settings.embedding.backend == "gemma" else settings.embedding.backend
+        meta = {
+            "date": time.strftime("%Y-%m-%d"), "model": model, "questions": args.questions,
+            "machine": f"{os.cpu_count()} cores, {rss_total_gb():.0f} GB RAM, shared with other jobs"
+                       + (", both modes side by side" if args.parallel else ""),
+            "notes": [f"Total bench time: {(time.time() - t0) / 60:.0f} min. Raw figures: `{args.json.relative_to(ROOT)}`."],
+        }
+        write_report(rows, args.md, args.png, meta)
+        print(f"wrote {args.md}, {args.png}, {args.json}", flush=True)
+    finally:
+        if args.work is None:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+def _collect(item: tuple[str, Path, subprocess.Popen], rows: list[dict]) -> None:
+    mode, out, proc = item
+    code = proc.wait()
+    if out.exists():
+        rows += json.loads(out.read_text(encoding="utf-8"))
+    if code != 0:
+        print(f"== {mode} worker failed with exit code {code}; reporting what it measured", flush=True)
+
+
+def rss_total_gb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) / 1024 / 1024
+    return float("nan")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
