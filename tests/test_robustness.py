@@ -80,13 +80,17 @@ class Child:
             self._cond.notify_all()
 
     def wait_for(self, prefix: str | tuple[str, ...], timeout: float, nth: int = 1) -> tuple[float, str]:
-        """(arrival time, line) of the ``nth`` stdout line starting with ``prefix`` (or one of them)."""
+        """(arrival time, line) of the ``nth`` stdout line starting with ``prefix`` (or one of them); a
+        FINISHED line asked for ends the wait whatever ``nth`` is (the process has nothing more to say)."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
                 found = [(t, line) for t, line in self.lines if line.startswith(prefix)]
                 if len(found) >= nth:
                     return found[nth - 1]
+                done = [(t, line) for t, line in found if line.startswith("FINISHED")]
+                if done:
+                    return done[0]
                 left = deadline - time.monotonic()
                 if self._eof or left <= 0:
                     self._stderr.flush()
