@@ -188,11 +188,9 @@ def plot_label(text: str) -> str:
     return "\n".join(shape_line(line) for line in text.split("\n"))
 
 
-
-
-
 def _pair_label(pair: str) -> str:
-    return plot_label(f"{pair}\n{PAIR_NAMES[pair]}") if pair in PAIR_NAMES else plot_label(pair)
+    """The tick label of a pair: "ar→ar" over its Arabic name, one part a line (narrow enough for a bar group)."""
+    return plot_label(f"{pair}\n{PAIR_NAMES[pair].replace('، ', chr(10))}") if pair in PAIR_NAMES else plot_label(pair)
 
 
 _BAR_METRICS = (
