@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import resource
 import shutil
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -46,6 +47,11 @@ def main() -> int:
     ap.add_argument("--articles", type=int, default=40, help="articles for the throughput stage")
     ap.add_argument("--sentences", type=int, default=10000, help="size of the latency index")
     ap.add_argument("--questions", type=int, default=60)
+    ap.add_argument("--repeats", type=int, default=2, help="raw/ingest pairs; the best of each is kept")
+    ap.add_argument("--seed-cache", nargs="*", default=[], metavar="INDEX",
+                    help="index folders whose cached embeddings (same model) seed the latency index, so that "
+                    "building it costs no model time (e.g. indexes/bench-*)")
+    ap.add_argument("--latency-only", action="store_true", help="skip stages 1-2 (ingest throughput)")
     args = ap.parse_args()
     if not SHARED.exists():
         print(f"skipped: {SHARED} is absent")
@@ -59,37 +65,49 @@ def main() -> int:
     xen = load_squad(SHARED / "xquad-dev.en.json")
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
-        # 1. throughput: raw embedder vs ingest, same inputs, memo cleared before each
-        articles = arcd.articles[: args.articles]
-        inputs = [(s.text, a.title) for a in articles for s in Prepared(a, settings).sentences]
-        clear = getattr(embedder, "clear_memo", lambda: None)
-        clear()
-        t = time.perf_counter()
-        embedder.embed_documents([x for x, _ in inputs], [ti for _, ti in inputs])
-        raw = time.perf_counter() - t
-        clear()
-        a = Assistant.open(tmp / "throughput", settings=settings, embedder=embedder)
-        t = time.perf_counter()
-        rep = a.add(articles)
-        first = time.perf_counter() - t
-        assert len(rep.added) == len(articles), rep
-        t = time.perf_counter()
-        again = a.add(articles)
-        second = time.perf_counter() - t
-        assert len(again.unchanged) == len(articles)
-        a.close()
-        print(f"\n1. ingest {len(articles)} articles / {len(inputs)} sentences")
-        print(f"   raw embedder      {raw:7.2f} s  ({len(inputs) / raw:.1f} sentences/s)")
-        print(f"   Assistant.add     {first:7.2f} s  ({len(inputs) / first:.1f} sentences/s)")
-        print(f"   overhead          {first / raw - 1:+7.1%}   (target <= +25%)")
-        print(f"2. re-ingest unchanged {second:.3f} s: {first / second:.0f}x faster than the first ingest (target >= 50x)")
-        print(f"   peak RSS {rss_mb():.0f} MB")
+        if not args.latency_only:
+            # 1. throughput: raw embedder vs ingest, same inputs, memo cleared before each
+            articles = arcd.articles[: args.articles]
+            inputs = [(s.text, a.title) for a in articles for s in Prepared(a, settings).sentences]
+            clear = getattr(embedder, "clear_memo", lambda: None)
+            raws, firsts = [], []
+            for r in range(args.repeats):  # alternate raw / ingest and keep the best of each: the machine is noisy
+                clear()
+                t = time.perf_counter()
+                embedder.embed_documents([x for x, _ in inputs], [ti for _, ti in inputs])
+                raws.append(time.perf_counter() - t)
+                clear()
+                a = Assistant.open(tmp / f"throughput{r}", settings=settings, embedder=embedder)
+                t = time.perf_counter()
+                rep = a.add(articles)
+                firsts.append(time.perf_counter() - t)
+                assert len(rep.added) == len(articles), rep
+                if r < args.repeats - 1:
+                    a.close()
+            raw, first = min(raws), min(firsts)
+            t = time.perf_counter()
+            again = a.add(articles)
+            second = time.perf_counter() - t
+            assert len(again.unchanged) == len(articles)
+            a.close()
+            print(f"\n1. ingest {len(articles)} articles / {len(inputs)} sentences")
+            print(f"   raw embedder      {raw:7.2f} s  ({len(inputs) / raw:.1f} sentences/s)  runs {[round(x, 1) for x in raws]}")
+            print(f"   Assistant.add     {first:7.2f} s  ({len(inputs) / first:.1f} sentences/s)  runs {[round(x, 1) for x in firsts]}")
+            print(f"   overhead          {first / raw - 1:+7.1%}   (target <= +25%)")
+            print(f"2. re-ingest unchanged {second:.3f} s: {first / second:.0f}x faster than the first ingest (target >= 50x)")
+            print(f"   peak RSS {rss_mb():.0f} MB")
 
         # 3. latency on a ~10k-sentence index
         base = arcd.articles + xq.articles + xen.articles
         per_round = sum(len(Prepared(x, settings).sentences) for x in base)
         rounds = max(1, -(-args.sentences // per_round))
         big = Assistant.open(tmp / "latency", settings=settings, embedder=embedder)
+        for src in args.seed_cache:  # the cache is keyed by model id and text: other models never match
+            ro = sqlite3.connect(f"file:{Path(src) / 'catalog.sqlite'}?mode=ro", uri=True)
+            rows = ro.execute("SELECT key, vec FROM vectors").fetchall()
+            ro.close()
+            with big.index.catalog.transaction() as conn:
+                conn.executemany("INSERT OR IGNORE INTO vectors(key, vec) VALUES(?, ?)", rows)
         t = time.perf_counter()
         for r in range(rounds):
             big.add([Article(id=f"r{r}:{x.id}", text=x.text, title=x.title, source=x.source, lang=x.lang) for x in base])
