@@ -285,6 +285,27 @@ class Catalog:
             [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
         )
 
+    def seed_vectors(self, sources: Iterable[str | Path]) -> int:
+        """Copy the embedding cache of other indexes (their folder or catalog file, opened read-only)
+        into this one, keeping what is here; returns how many rows were offered. Keys hash the model id
+        with the text, so vectors of another model never match anything. A source that cannot be read
+        is skipped."""
+        offered = 0
+        for src in sources:
+            db = Path(src) / "catalog.sqlite" if Path(src).is_dir() else Path(src)
+            try:
+                ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+                try:
+                    rows = ro.execute("SELECT key, vec FROM vectors").fetchall()
+                finally:
+                    ro.close()
+            except sqlite3.Error:
+                continue
+            with self.transaction() as conn:
+                conn.executemany("INSERT OR IGNORE INTO vectors(key, vec) VALUES(?, ?)", rows)
+            offered += len(rows)
+        return offered
+
     def prune_vectors(self, keep: set[str]) -> int:
         """Drop cached vectors whose key is not in ``keep``; returns how many were dropped."""
         with self.transaction() as conn:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import glob
-import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -42,22 +41,9 @@ def warm(settings: Settings, embedder, name: str, pattern: str) -> int:  # noqa:
     sources = sorted(glob.glob(pattern.format(set=name)))
     if not sources:
         return 0
-    copied = 0
     with Assistant.open(default_index_path(settings, name, embedder.model_id), settings=settings,
                         embedder=embedder) as a:
-        for src in sources:
-            db = Path(src) / "catalog.sqlite"
-            if not db.exists():
-                continue
-            ro = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            try:
-                rows = ro.execute("SELECT key, vec FROM vectors").fetchall()
-            finally:
-                ro.close()
-            with a.index.catalog.transaction() as conn:
-                conn.executemany("INSERT OR IGNORE INTO vectors(key, vec) VALUES(?, ?)", rows)
-            copied += len(rows)
-    return copied
+        return a.index.catalog.seed_vectors(sources)
 
 
 class Ticker:

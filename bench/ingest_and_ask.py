@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import resource
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -102,12 +101,7 @@ def main() -> int:
         per_round = sum(len(Prepared(x, settings).sentences) for x in base)
         rounds = max(1, -(-args.sentences // per_round))
         big = Assistant.open(tmp / "latency", settings=settings, embedder=embedder)
-        for src in args.seed_cache:  # the cache is keyed by model id and text: other models never match
-            ro = sqlite3.connect(f"file:{Path(src) / 'catalog.sqlite'}?mode=ro", uri=True)
-            rows = ro.execute("SELECT key, vec FROM vectors").fetchall()
-            ro.close()
-            with big.index.catalog.transaction() as conn:
-                conn.executemany("INSERT OR IGNORE INTO vectors(key, vec) VALUES(?, ?)", rows)
+        big.index.catalog.seed_vectors(args.seed_cache)
         t = time.perf_counter()
         for r in range(rounds):
             big.add([Article(id=f"r{r}:{x.id}", text=x.text, title=x.title, source=x.source, lang=x.lang) for x in base])

@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -88,26 +87,14 @@ def base_corpus():  # noqa: ANN201 - (articles, questions); assistant is importe
 
 
 def seed_cache(catalog_path: Path, sources: list[Path]) -> int:
-    """Copy cached embeddings from other indexes' catalogs (read-only) into this one; returns how many.
-    Cache keys hash the model id with the text, so vectors of another model never match anything."""
+    """Copy cached embeddings from other indexes' catalogs into this one; returns how many were offered."""
     from assistant.catalog import Catalog
 
     catalog = Catalog(catalog_path)
-    n = 0
-    for src in sources:
-        db = src / "catalog.sqlite" if src.is_dir() else src
-        try:
-            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-            rows = con.execute("SELECT key, vec FROM vectors").fetchall()
-            con.close()
-        except sqlite3.Error as e:
-            print(f"  seed: skipped {db} ({e})", flush=True)
-            continue
-        with catalog.transaction() as conn:
-            conn.executemany("INSERT OR IGNORE INTO vectors(key, vec) VALUES(?, ?)", rows)
-        n += len(rows)
-    catalog.close()
-    return n
+    try:
+        return catalog.seed_vectors(sources)
+    finally:
+        catalog.close()
 
 
 # --- one mode --------------------------------------------------------------------------------------
