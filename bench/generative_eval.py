@@ -9,6 +9,7 @@ extractive answer (and why). The LLM comes from settings (environment), e.g.::
     ASSISTANT_LLM__TIMEOUT=240 python bench/generative_eval.py ../shared/data/qa/xquad-dev.ar.json --n 50 \\
         --index indexes/bench-xquad-dev.ar-... --out runs/generative-ar.json
 
+``--resume`` keeps the answers already saved in ``--out`` and asks only the rest.
 ``--index``: an index that already holds the set's contexts (else one is built under settings.index_root).
 """
 
@@ -69,6 +70,8 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--index", default=None)
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the rows already in --out and ask only the questions not answered there")
     args = ap.parse_args()
     settings = Settings()
     if settings.llm.provider == "none":
@@ -79,7 +82,13 @@ def main() -> int:
     rep = a.add(qset.articles)
     print(f"{a.path}: added {len(rep.added)}, unchanged {len(rep.unchanged)}", file=sys.stderr)
     rows = []
+    if args.resume and args.out and args.out.exists():
+        rows = json.loads(args.out.read_text(encoding="utf-8"))["rows"]
+        print(f"resuming after {len(rows)} answers in {args.out}", file=sys.stderr)
+    done = {x["id"] for x in rows}
     for i, q in enumerate(qset.questions[: args.n], 1):
+        if q.id in done:
+            continue
         t0 = time.perf_counter()
         raw, ans = "", None
         for ev in a.ask_stream(q.question, mode="generative"):
