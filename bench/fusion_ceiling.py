@@ -157,13 +157,14 @@ def main() -> int:
     grid = [(round(1 - wc / 100, 2), wc / 100, wl, lx) for wc in range(0, 55, 5)
             for wl in (0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2) for lx in ("max", "cov")]
     table = {name: {v: hit1(f, fn) for v, fn in variants.items()} for name, f in data.items()}
+    on_grid = {name: {g: hit1(f, fused(*g[:3], lexical=g[3])) for g in grid} for name, f in data.items()}
     if "arcd-train" in data:
-        chosen = max(grid, key=lambda g: hit1(data["arcd-train"], fused(*g[:3], lexical=g[3])))
-        for name, f in data.items():
-            table[name]["grid, chosen on arcd-train"] = hit1(f, fused(*chosen[:3], lexical=chosen[3]))
-    for name, f in data.items():
-        best = max(grid, key=lambda g: hit1(f, fused(*g[:3], lexical=g[3])))
-        table[name]["grid, best on each set itself"] = hit1(f, fused(*best[:3], lexical=best[3]))
+        chosen = max(grid, key=on_grid["arcd-train"].__getitem__)
+        for name in data:
+            table[name]["grid, chosen on arcd-train"] = on_grid[name][chosen]
+    for name in data:
+        best = max(grid, key=on_grid[name].__getitem__)
+        table[name]["grid, best on each set itself"] = on_grid[name][best]
         table[name]["  its weights"] = best
         if "arcd-train" in data:
             table[name]["  weights chosen on arcd-train"] = chosen

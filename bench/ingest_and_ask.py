@@ -52,6 +52,8 @@ def main() -> int:
                     "building it costs no model time (e.g. indexes/bench-*)")
     ap.add_argument("--latency-only", action="store_true", help="skip stages 1-2 (ingest throughput)")
     args = ap.parse_args()
+    if args.repeats < 1:
+        ap.error("--repeats must be at least 1")
     if not SHARED.exists():
         print(f"skipped: {SHARED} is absent")
         return 0
