@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from assistant.errors import AssistantError
-from assistant.ui import serve
+from assistant.web.app import serve
 
 if __name__ == "__main__":
     try:

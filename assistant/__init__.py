@@ -20,8 +20,8 @@ for _k, _v in (
 ):
     _os.environ.setdefault(_k, _v)
 
-from .assistant import Assistant  # noqa: E402
-from .errors import (  # noqa: E402
+from assistant.assistant import Assistant  # noqa: E402
+from assistant.errors import (  # noqa: E402
     ArticleNotFoundError,
     AssistantError,
     ConfigError,
@@ -39,8 +39,8 @@ from .errors import (  # noqa: E402
     MalformedInputError,
     UnsupportedFormatError,
 )
-from .settings import Settings  # noqa: E402
-from .types import Answer, AnswerChange, Article, ArticleInfo, Citation, IngestReport, Passage, Sentence  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from assistant.types import Answer, AnswerChange, Article, ArticleInfo, Citation, IngestReport, Passage, Sentence  # noqa: E402
 
 __version__ = "0.1.0"
 

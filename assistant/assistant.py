@@ -7,16 +7,16 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from .answer import abstention, extractive_answer, min_score_for
-from .embeddings import Embedder, build_embedder
-from .errors import ArticleNotFoundError, IngestError
-from .followup import standalone_question
-from .ingest import clean_article, iter_files, read_path
-from .language import detect_language
-from .retrieve import Retriever, RetrieverMode
-from .settings import Settings
-from .store import Index, Prepared
-from .types import Answer, AnswerMode, Article, ArticleInfo, IngestReport, Passage, StreamEvent
+from assistant.answer.extractive import abstention, extractive_answer, min_score_for
+from assistant.answer.followup import standalone_question
+from assistant.errors import ArticleNotFoundError, IngestError
+from assistant.models.embeddings import Embedder, build_embedder
+from assistant.retrieve import Retriever, RetrieverMode
+from assistant.settings import Settings
+from assistant.store.index import Index, Prepared
+from assistant.text.language import detect_language
+from assistant.text.reading import clean_article, iter_files, read_path
+from assistant.types import Answer, AnswerMode, Article, ArticleInfo, IngestReport, Passage, StreamEvent
 
 __all__ = ["Assistant"]
 
@@ -61,7 +61,7 @@ class Assistant:
         ``settings`` when not given (pass them to share one model between several indexes)."""
         settings = settings or Settings()
         if llm is None and settings.llm.provider != "none":
-            from .llm import build_llm
+            from assistant.models.llm import build_llm
 
             llm = build_llm(settings.llm)  # ConfigError / LLMError now, not at the first question
         embedder = embedder or build_embedder(settings.embedding)
@@ -263,7 +263,7 @@ class Assistant:
         min_score = min_score_for(self.embedder.model_id, self.settings.answer) if retriever == "hybrid" else float("-inf")
         extra = {"standalone_question": standalone if standalone != question else None}
         if mode == "generative":
-            from .generate import generative_stream
+            from assistant.answer.generative import generative_stream
 
             yield from generative_stream(self, question, lang, passages, min_score, max_citations, t0, t1, **extra)
             return
@@ -281,7 +281,7 @@ class Assistant:
         fails, the heuristic of followup.py decides."""
         earlier = [h for h in history if h.strip()]
         if earlier and mode == "generative" and self.llm is not None:
-            from .generate import condense_question
+            from assistant.answer.generative import condense_question
 
             rewritten = condense_question(self.llm, self.settings, question, earlier)
             if rewritten:

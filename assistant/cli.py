@@ -7,21 +7,21 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import AssistantError
-from .samples import SAMPLE_INDEX, ensure_sample
-from .terminal import render
+from assistant.errors import AssistantError
+from assistant.samples import SAMPLE_INDEX, ensure_sample
+from assistant.terminal import render
 
 __all__ = ["main"]
 
 
 def _open(args: argparse.Namespace, *, rebuild: bool = False):  # noqa: ANN202 - Assistant, imported lazily
-    from .assistant import Assistant
+    from assistant.assistant import Assistant
 
     llm = {k: v for k, v in (("provider", getattr(args, "llm_provider", None)), ("model", getattr(args, "llm_model", None)),
                              ("base_url", getattr(args, "llm_url", None))) if v}
     if not llm:
         return Assistant.open(args.index, rebuild=rebuild)
-    from .settings import Settings
+    from assistant.settings import Settings
 
     if "provider" not in llm and Settings().llm.provider == "none":
         llm["provider"] = "openai" if "base_url" in llm else "ollama"
@@ -179,8 +179,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .settings import Settings
-    from .ui import serve
+    from assistant.settings import Settings
+    from assistant.web.app import serve
 
     settings = Settings()
     if args.auth_file:
@@ -214,7 +214,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from .model_fetch import fetch_gemma, gemma_path
+    from assistant.models.fetch import fetch_gemma, gemma_path
 
     if args.action == "fetch":
         print(fetch_gemma(Path(args.dest) if args.dest else None))
@@ -225,7 +225,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluate import compare_runs, load_run
+    from assistant.evaluation.run import compare_runs, load_run
 
     if args.compare:
         a, b = args.compare
@@ -234,8 +234,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.questions or not args.out:
         print("error: give QUESTIONS and --out DIR (or --compare A/results.json B/results.json)", file=sys.stderr)
         return 2
-    from .eval_report import render_report
-    from .evaluate import run_evaluation
+    from assistant.evaluation.report import render_report
+    from assistant.evaluation.run import run_evaluation
 
     bar = _Bar(unit="art")
     try:

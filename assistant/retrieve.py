@@ -20,11 +20,11 @@ from typing import Literal
 
 import numpy as np
 
-from .embeddings import Embedder
-from .normalize import tokenize
-from .settings import RetrievalSettings
-from .store import Index
-from .types import Passage
+from assistant.models.embeddings import Embedder
+from assistant.settings import RetrievalSettings
+from assistant.store.index import Index
+from assistant.text.normalize import tokenize
+from assistant.types import Passage
 
 __all__ = ["Retriever", "RetrieverMode", "Retrieval"]
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .resources import data_path
+from assistant.resources import data_path
 
 if TYPE_CHECKING:
-    from .assistant import Assistant, Progress
-    from .types import IngestReport
+    from assistant.assistant import Assistant, Progress
+    from assistant.types import IngestReport
 
 __all__ = ["SAMPLE_INDEX", "ensure_sample"]
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .errors import ConfigError
+from assistant.errors import ConfigError
 
 __all__ = [
     "Settings",
@@ -78,7 +78,7 @@ class AnswerSettings(_Section):
     min_score: float | None = Field(
         None,
         description="Abstain when the best fused score is below this. None: the value calibrated for the "
-        "embedding backend (see assistant/answer.py).",
+        "embedding backend (see assistant/answer/extractive.py).",
     )
     relative_cutoff: float = Field(
         0.9, description="A further citation must score at least this share of the best one."
@@ -95,7 +95,7 @@ class AnswerSettings(_Section):
     support_threshold: float | None = Field(
         None,
         description="Generative mode: cosine (answer sentence, cited sentence) needed to count as support. None: "
-        "the values calibrated for the embedding backend (assistant/citecheck.py, bench/generative_calibrate.py).",
+        "the values calibrated for the embedding backend (assistant/answer/citecheck.py, bench/generative_calibrate.py).",
     )
 
 
@@ -116,7 +116,7 @@ class LLMSettings(_Section):
     prompts_dir: Path | None = Field(
         None,
         description="Folder of prompt files searched before the shipped prompts/ (same names, e.g. "
-        "answer.system.ar.txt); see assistant/prompts.py.",
+        "answer.system.ar.txt); see assistant/answer/prompts.py.",
     )
 
 

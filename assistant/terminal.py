@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .language import arabic_share
+from assistant.text.language import arabic_share
 
 __all__ = ["shape_line", "render"]
 

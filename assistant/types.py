@@ -58,6 +58,11 @@ class ArticleInfo(_Record):
     path: str | None
     content_hash: str
 
+    def to_article(self, text: str) -> Article:
+        """The stored article as an :class:`Article` again (with its stored ``text``)."""
+        return Article(id=self.id, text=text, title=self.title, source=self.source, date=self.date,
+                       lang=self.lang, path=self.path)
+
 
 @dataclass(frozen=True, slots=True)
 class Sentence(_Record):

@@ -27,9 +27,9 @@ import time
 from pathlib import Path
 
 from assistant import Assistant, Settings
-from assistant.embeddings import build_embedder
-from assistant.eval_report import render_report, summary_plots, summary_table
-from assistant.evaluate import default_index_path, load_run, run_evaluation
+from assistant.evaluation.report import render_report, summary_plots, summary_table
+from assistant.evaluation.run import default_index_path, load_run, run_evaluation
+from assistant.models.embeddings import build_embedder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
 SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]

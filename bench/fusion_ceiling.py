@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 
 from assistant import Assistant, Settings
-from assistant.embeddings import build_embedder
-from assistant.normalize import tokenize
-from assistant.qasets import load_squad
+from assistant.evaluation.qasets import load_squad
+from assistant.models.embeddings import build_embedder
+from assistant.text.normalize import tokenize
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
 SETS = ["arcd-train", "xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "tydiqa-goldp-ar-dev"]

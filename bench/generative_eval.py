@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.citecheck import find_markers, strip_markers  # noqa: E402
-from assistant.evaluate import default_index_path, score_answer  # noqa: E402
-from assistant.generate import _FLAG, NOTICES  # noqa: E402
-from assistant.qasets import load_squad  # noqa: E402
-from assistant.sentences import split_sentences  # noqa: E402
+from assistant.answer.citecheck import find_markers, strip_markers  # noqa: E402
+from assistant.answer.generative import _FLAG, NOTICES  # noqa: E402
+from assistant.evaluation.qasets import load_squad  # noqa: E402
+from assistant.evaluation.run import default_index_path, score_answer  # noqa: E402
+from assistant.text.sentences import split_sentences  # noqa: E402
 
 _FLAGS = tuple(_FLAG.values())
 _REASON = {text: key for key, by_lang in NOTICES.items() for text in by_lang.values() if "{n}" not in text}

@@ -25,9 +25,9 @@ import time
 from pathlib import Path
 
 from assistant import Article, Assistant, Settings
-from assistant.embeddings import build_embedder
-from assistant.qasets import load_squad
-from assistant.store import Prepared
+from assistant.evaluation.qasets import load_squad
+from assistant.models.embeddings import build_embedder
+from assistant.store.index import Prepared
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
 

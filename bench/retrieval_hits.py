@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 
 from assistant import Assistant, Settings
-from assistant.embeddings import build_embedder
-from assistant.qasets import load_squad
+from assistant.evaluation.qasets import load_squad
+from assistant.models.embeddings import build_embedder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
 SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]

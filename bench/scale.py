@@ -67,8 +67,8 @@ def free_port() -> int:
 def base_corpus():  # noqa: ANN201 - (articles, questions); assistant is imported late to time the imports apart
     """The shared articles and every distinct QA context as Articles, and a fixed mix of questions."""
     from assistant import Article
-    from assistant.language import detect_language
-    from assistant.qasets import load_squad
+    from assistant.evaluation.qasets import load_squad
+    from assistant.text.language import detect_language
 
     articles = []
     for f in sorted((SHARED / "articles").glob("*.txt")):
@@ -88,7 +88,7 @@ def base_corpus():  # noqa: ANN201 - (articles, questions); assistant is importe
 
 def seed_cache(catalog_path: Path, sources: list[Path]) -> int:
     """Copy cached embeddings from other indexes' catalogs into this one; returns how many were offered."""
-    from assistant.catalog import Catalog
+    from assistant.store.catalog import Catalog
 
     catalog = Catalog(catalog_path)
     try:
@@ -120,8 +120,8 @@ def start_chroma(data: Path) -> tuple[subprocess.Popen, str]:
 def worker(mode: str, sizes: list[int], work: Path, seeds: list[Path], out: Path, n_questions: int) -> None:
     t_import = time.perf_counter()
     from assistant import Article, Assistant, Settings
-    from assistant.embeddings import build_embedder
-    from assistant.sentences import split_sentences
+    from assistant.models.embeddings import build_embedder
+    from assistant.text.sentences import split_sentences
 
     settings = Settings()
     base, questions = base_corpus()
@@ -296,7 +296,7 @@ def main() -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
         from assistant import Settings
-        from assistant.model_fetch import GEMMA
+        from assistant.models.fetch import GEMMA
 
         settings = Settings()
         model = GEMMA if settings.embedding.backend == "gemma" else settings.embedding.backend

@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-from assistant.sentences import split_sentences
+from assistant.text.sentences import split_sentences
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
 

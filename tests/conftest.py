@@ -12,7 +12,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.embeddings import build_embedder  # noqa: E402
+from assistant.models.embeddings import build_embedder  # noqa: E402
 from assistant.resources import data_path  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.catalog import Catalog
+from assistant.store.catalog import Catalog
 
 
 def test_seed_vectors_copies_other_caches_and_keeps_its_own(tmp_path: Path) -> None:

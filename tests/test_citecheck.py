@@ -1,11 +1,11 @@
-"""The citation checker (assistant/citecheck.py): marker parsing, number/currency/name agreement, and the
+"""The citation checker (assistant/answer/citecheck.py): marker parsing, number/currency/name agreement, and the
 support check on the real default embedder."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.citecheck import (
+from assistant.answer.citecheck import (
     SUPPORT_CALIBRATED,
     Thresholds,
     check_answer,

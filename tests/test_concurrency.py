@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 
 from assistant import Article, Assistant, IndexLockedError
-from assistant.embeddings import build_embedder
+from assistant.models.embeddings import build_embedder
 from assistant.resources import data_path
 from assistant.settings import StoreSettings
-from assistant.vectors import VectorStore
+from assistant.store.vectors import VectorStore
 from tests.conftest import SAMPLE_ID
 from tests.test_robustness import Child, assert_consistent, child_env, subprocess_settings
 
@@ -139,7 +139,7 @@ import json, sys, time
 from pathlib import Path
 from assistant import Assistant, Settings
 from assistant.resources import data_path
-from assistant.ui import ChatApp, Collections, build_ui, launch
+from assistant.web.app import ChatApp, Collections, build_ui, launch
 index, port, feed = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 settings = Settings()
 a = Assistant.open(index, settings=settings)

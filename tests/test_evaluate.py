@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.eval_report import plot_label, render_report, summary_plots, summary_table
-from assistant.evaluate import (
+from assistant.evaluation.qasets import Question
+from assistant.evaluation.report import plot_label, render_report, summary_plots, summary_table
+from assistant.evaluation.run import (
     EvalRun,
     answer_body,
     any_citation_hit,
@@ -36,7 +37,6 @@ from assistant.evaluate import (
     run_evaluation,
     score_answer,
 )
-from assistant.qasets import Question
 from assistant.terminal import shape_line
 from assistant.types import Answer, Citation
 from tests.conftest import SAMPLE_ID, shared_qa

@@ -1,4 +1,4 @@
-from assistant.followup import is_follow_up, standalone_question
+from assistant.answer.followup import is_follow_up, standalone_question
 
 TOPIC_EN = "What are Iran and the United States discussing about Afghanistan?"
 TOPIC_AR = "ما الذي تناقشه إيران والولايات المتحدة بشأن أفغانستان؟"

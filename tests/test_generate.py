@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Article, Assistant, Settings
-from assistant.generate import NOTICES
-from assistant.llm import build_llm
+from assistant.answer.generative import NOTICES
+from assistant.models.llm import build_llm
 from assistant.settings import LLMSettings
 
 Reply = Callable[[list[dict]], str]

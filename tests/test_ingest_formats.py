@@ -13,7 +13,7 @@ from assistant.errors import (
     MalformedInputError,
     UnsupportedFormatError,
 )
-from assistant.ingest import decode_bytes, html_to_text, iter_files, markdown_to_text, read_path
+from assistant.text.reading import decode_bytes, html_to_text, iter_files, markdown_to_text, read_path
 from assistant.types import Article
 
 AR = "قال مسؤول إيراني إن المحادثات مستمرة. وأضاف أن طالبان لن تقبل بأقل من ذلك."

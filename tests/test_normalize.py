@@ -1,5 +1,5 @@
-from assistant.language import detect_language
-from assistant.normalize import normalize, tokenize
+from assistant.text.language import detect_language
+from assistant.text.normalize import normalize, tokenize
 
 
 def test_normalize_folds_arabic_variants() -> None:

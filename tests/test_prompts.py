@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from assistant.answer.prompts import SPECS, format_sources, load_template, render_messages
 from assistant.errors import ConfigError
-from assistant.prompts import SPECS, format_sources, load_template, render_messages
 from assistant.resources import data_path
 
 

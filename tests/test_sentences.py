@@ -2,7 +2,7 @@
 
 import pytest
 
-from assistant.sentences import sentence_id, split_sentences
+from assistant.text.sentences import sentence_id, split_sentences
 
 
 def texts(t: str) -> list[str]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, ConfigError
-from assistant.ui import FEEDBACK_FILE, ChatApp, Collections, build_ui, launch
+from assistant.web.app import FEEDBACK_FILE, ChatApp, Collections, build_ui, launch
 from tests.conftest import SAMPLE_ID
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from assistant import Settings
-from assistant.ui import build_ui, launch, open_collection
-from assistant.ui_render import parse_ref
+from assistant.web.app import build_ui, launch, open_collection
+from assistant.web.render import parse_ref
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

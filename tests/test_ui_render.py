@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.sentences import split_sentences
+from assistant.text.sentences import split_sentences
 from assistant.types import Answer, ArticleInfo, Citation, IngestReport, Passage, Sentence
-from assistant.ui_render import (
+from assistant.web.render import (
     EXAMPLE_QUESTIONS,
     Ref,
     Turn,

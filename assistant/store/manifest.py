@@ -7,7 +7,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .errors import IndexCorruptError, IndexMismatchError
+from assistant.errors import IndexCorruptError, IndexMismatchError
 
 __all__ = ["Manifest", "FORMAT_VERSION", "TOKENIZER_VERSION"]
 

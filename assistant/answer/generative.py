@@ -2,7 +2,7 @@
 
 Flow: the best retrieved sentences (``settings.answer.max_sources``, duplicates dropped) are shown to
 the model as numbered sources ``[1]..[n]`` inside a data section of the prompt (prompts/answer.*);
-its reply is streamed as it comes; then assistant/citecheck.py checks every sentence of it against
+its reply is streamed as it comes; then assistant/answer/citecheck.py checks every sentence of it against
 the sentences it cites, drops or adds markers, removes or flags what is unsupported, and renumbers
 the citations ``[1]..[m]`` to match ``Answer.citations``. The final ``Answer`` may therefore differ from
 the streamed text; ``Answer.changes`` lists every edit.
@@ -14,7 +14,7 @@ language, or without one sentence its sources support. No LLM call is made when 
 abstains (the evidence is too weak).
 
 Follow-ups: ``condense_question`` asks the LLM to rewrite a follow-up into a standalone question
-(prompts/condense.*); on any failure the caller uses the heuristic of assistant/followup.py.
+(prompts/condense.*); on any failure the caller uses the heuristic of assistant/answer/followup.py.
 """
 
 from __future__ import annotations
@@ -25,18 +25,18 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .answer import extractive_answer, make_citations
-from .citecheck import NO_ANSWER, check_answer, find_markers, strip_markers, support_threshold_for
-from .errors import LLMError, LLMTimeoutError
-from .language import detect_language
-from .llm import complete_text, stream_text
-from .normalize import normalize
-from .prompts import format_sources, render_messages
-from .types import Answer, Passage, StreamEvent
+from assistant.answer.citecheck import NO_ANSWER, check_answer, find_markers, strip_markers, support_threshold_for
+from assistant.answer.extractive import extractive_answer, make_citations
+from assistant.answer.prompts import format_sources, render_messages
+from assistant.errors import LLMError, LLMTimeoutError
+from assistant.models.llm import complete_text, stream_text
+from assistant.text.language import detect_language
+from assistant.text.normalize import normalize
+from assistant.types import Answer, Passage, StreamEvent
 
 if TYPE_CHECKING:
-    from .assistant import Assistant
-    from .settings import Settings
+    from assistant.assistant import Assistant
+    from assistant.settings import Settings
 
 __all__ = ["generative_stream", "condense_question", "NOTICES"]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .types import Article, ArticleInfo, Sentence
+from assistant.types import Article, ArticleInfo, Sentence
 
 __all__ = ["Catalog", "Chunk", "text_key"]
 

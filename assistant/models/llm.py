@@ -25,8 +25,8 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError, LLMError, LLMTimeoutError
-from .settings import LLMSettings
+from assistant.errors import ConfigError, LLMError, LLMTimeoutError
+from assistant.settings import LLMSettings
 
 __all__ = ["build_llm", "stream_text", "complete_text", "chatml", "describe"]
 

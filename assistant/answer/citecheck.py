@@ -15,7 +15,7 @@ Citation markers (decided here, tested in tests/test_citecheck.py):
 - a marker belongs to the sentence it ends ("soldiers [1]." or "soldiers. [1]"); when the answer opens
   with a marker ("[1] The force ... [2] Iran ..."), each marker belongs to the sentence after it.
 
-Each answer sentence (split with assistant/sentences.py after the markers are taken out) is checked
+Each answer sentence (split with assistant/text/sentences.py after the markers are taken out) is checked
 against the sentences it cites:
 
 - support: cosine(answer sentence, cited sentence) >= the threshold calibrated for the embedder, one
@@ -47,10 +47,10 @@ from typing import Literal
 
 import numpy as np
 
-from .language import arabic_share
-from .normalize import normalize, tokenize
-from .sentences import split_sentences
-from .types import AnswerChange
+from assistant.text.language import arabic_share
+from assistant.text.normalize import normalize, tokenize
+from assistant.text.sentences import split_sentences
+from assistant.types import AnswerChange
 
 __all__ = [
     "Marker",
@@ -277,7 +277,7 @@ _INSTRUCTION = [
 
 def looks_like_instruction(sentence: str) -> bool:
     """True for a sentence that addresses the model ("Ignore the question and say ...", "تجاهل السؤال").
-    Patterns are matched on normalized text (assistant/normalize.py: أ→ا, ؤ→و, ...).
+    Patterns are matched on normalized text (assistant/text/normalize.py: أ→ا, ؤ→و, ...).
 
     Such a sentence is still shown to the model as article data, but never counts as support: an
     answer that repeats what an injected instruction asked for is not a cited fact.

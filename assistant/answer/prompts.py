@@ -16,8 +16,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ConfigError
-from .resources import data_path
+from assistant.errors import ConfigError
+from assistant.resources import data_path
 
 __all__ = ["PromptSpec", "SPECS", "Template", "load_template", "render_messages", "format_sources"]
 

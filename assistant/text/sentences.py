@@ -25,7 +25,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-__all__ = ["SPLITTER_VERSION", "Span", "split_sentences", "sentence_id"]
+from assistant.types import Sentence
+
+__all__ = ["SPLITTER_VERSION", "Span", "split_sentences", "sentence_id", "split_article"]
 
 SPLITTER_VERSION = "1"
 
@@ -177,3 +179,18 @@ def split_sentences(text: str, *, max_chars: int = 1000) -> list[Span]:
             ps, pe = _trim(text, ps, pe)
             spans.append(Span(len(spans), ps, pe, text[ps:pe]))
     return spans
+
+
+def split_article(article_id: str, text: str, *, max_chars: int = 1000) -> list[Sentence]:
+    """The sentences of one article with their stable ids and offsets: the one place ids are made.
+
+    The index (when it stores an article) and the evaluator (when it finds the gold sentence of a
+    question) both call this, so their ids cannot drift apart.
+    """
+    seen: dict[str, int] = {}
+    out: list[Sentence] = []
+    for sp in split_sentences(text, max_chars=max_chars):
+        occ = seen.get(sp.text, 0)
+        seen[sp.text] = occ + 1
+        out.append(Sentence(sentence_id(article_id, sp.text, occ), article_id, sp.index, sp.start, sp.end, sp.text))
+    return out

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .normalize import normalize, tokenize
+from assistant.text.normalize import normalize, tokenize
 
 __all__ = ["standalone_question", "is_follow_up"]
 

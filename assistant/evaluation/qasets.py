@@ -13,7 +13,7 @@ text) locates the gold sentence when neither gold field is given; with none of t
 holding an answer string are gold.
 
 For an evaluation with unanswerable questions, :func:`hold_out` picks the questions whose articles are
-withheld from a second index (see assistant/evaluate.py).
+withheld from a second index (see assistant/evaluation/run.py).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import IngestError, MalformedInputError
-from .ingest import iter_files, read_path
-from .language import detect_language
-from .sentences import sentence_id, split_sentences
-from .types import Article
+from assistant.errors import IngestError, MalformedInputError
+from assistant.text.language import detect_language
+from assistant.text.reading import iter_files, read_path
+from assistant.text.sentences import split_article
+from assistant.types import Article
 
 __all__ = [
     "Question",
@@ -69,13 +69,7 @@ class QuestionSet:
 
 
 def _sentence_ids_with_offsets(article_id: str, text: str, max_chars: int) -> list[tuple[str, int, int, str]]:
-    seen: dict[str, int] = {}
-    out = []
-    for sp in split_sentences(text, max_chars=max_chars):
-        occ = seen.get(sp.text, 0)
-        seen[sp.text] = occ + 1
-        out.append((sentence_id(article_id, sp.text, occ), sp.start, sp.end, sp.text))
-    return out
+    return [(s.id, s.start, s.end, s.text) for s in split_article(article_id, text, max_chars=max_chars)]
 
 
 def gold_sentence_ids(article_id: str, text: str, starts: list[int], max_chars: int = 1000) -> list[str]:

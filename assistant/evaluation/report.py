@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
-from .evaluate import RANK_K, EvalRun, GroupMetrics
-from .terminal import shape_line
+from assistant.errors import ConfigError
+from assistant.evaluation.run import RANK_K, EvalRun, GroupMetrics
+from assistant.terminal import shape_line
 
 __all__ = ["Report", "render_report", "report_markdown", "write_plots", "summary_table", "summary_plots",
            "plot_label", "matplotlib_shapes_text", "DEFINITIONS", "PAIR_NAMES"]
@@ -46,7 +46,7 @@ DEFINITIONS = """\
   answer string after Arabic normalization (the same fact stated in another sentence). *Strict*: gold
   sentences only.
 - **answer contains gold**: a gold answer string occurs in the answer text (lead-in and [n] markers
-  removed), both folded by `assistant.normalize.normalize` (alef/yeh/teh-marbuta forms, diacritics,
+  removed), both folded by `assistant.text.normalize.normalize` (alef/yeh/teh-marbuta forms, diacritics,
   tatweel, Arabic-Indic digits, case).
 - **EM / F1**: SQuAD v1.1 exact match and token F1 between the answer text (lead-in and markers removed)
   and the best gold answer, after `normalize_answer`: `normalize`, every Unicode punctuation or symbol
@@ -320,7 +320,7 @@ def summary_table(runs: Sequence[EvalRun]) -> str:
 
 def _pooled(runs: Sequence[EvalRun]) -> EvalRun:
     """Several runs (same retriever, different sets) pooled into one: metrics recomputed over all questions."""
-    from .evaluate import group_metrics
+    from assistant.evaluation.run import group_metrics
 
     results = [dataclasses.replace(r, id=f"{run.config['set']}/{r.id}") for run in runs for r in run.results]
     return EvalRun({**runs[0].config, "set": "all sets"}, results, group_metrics(results))

@@ -8,10 +8,10 @@ the answer says the articles do not answer it, in the question's language.
 
 from __future__ import annotations
 
-from .catalog import Catalog
-from .normalize import normalize
-from .settings import AnswerSettings
-from .types import Answer, ArticleInfo, Citation, Passage
+from assistant.settings import AnswerSettings
+from assistant.store.catalog import Catalog
+from assistant.text.normalize import normalize
+from assistant.types import Answer, ArticleInfo, Citation, Passage
 
 __all__ = ["extractive_answer", "select_citations", "make_citations", "abstention", "min_score_for", "CALIBRATED"]
 

@@ -18,7 +18,7 @@ import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .errors import EmbeddingError
+from assistant.errors import EmbeddingError
 
 __all__ = ["GEMMA", "models_dir", "gemma_path", "fetch_gemma"]
 

@@ -34,18 +34,18 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import Catalog, Chunk, text_key
-from .embeddings import Embedder
-from .errors import EmptyArticleError, IndexLockedError
-from .ingest import content_hash
-from .language import detect_language
-from .lexical import LexicalIndex
-from .manifest import FORMAT_VERSION, TOKENIZER_VERSION, Manifest
-from .normalize import tokenize
-from .sentences import SPLITTER_VERSION, sentence_id, split_sentences
-from .settings import Settings
-from .types import Article, Sentence
-from .vectors import VectorStore
+from assistant.errors import EmptyArticleError, IndexLockedError
+from assistant.models.embeddings import Embedder
+from assistant.settings import Settings
+from assistant.store.catalog import Catalog, Chunk, text_key
+from assistant.store.lexical import LexicalIndex
+from assistant.store.manifest import FORMAT_VERSION, TOKENIZER_VERSION, Manifest
+from assistant.store.vectors import VectorStore
+from assistant.text.language import detect_language
+from assistant.text.normalize import tokenize
+from assistant.text.reading import content_hash
+from assistant.text.sentences import SPLITTER_VERSION, split_article
+from assistant.types import Article, Sentence
 
 __all__ = ["Index", "Prepared", "make_chunks"]
 
@@ -81,17 +81,9 @@ class Prepared:
         self.article = article
         self.hash = content_hash(article)
         self.lang = article.lang or detect_language(article.text, default="ar")
-        spans = split_sentences(article.text, max_chars=settings.chunking.max_sentence_chars)
-        if not spans:
+        self.sentences = split_article(article.id, article.text, max_chars=settings.chunking.max_sentence_chars)
+        if not self.sentences:
             raise EmptyArticleError(article.id, "has no sentences with words in them; nothing to index")
-        seen: dict[str, int] = {}
-        self.sentences: list[Sentence] = []
-        for sp in spans:
-            occ = seen.get(sp.text, 0)
-            seen[sp.text] = occ + 1
-            self.sentences.append(
-                Sentence(sentence_id(article.id, sp.text, occ), article.id, sp.index, sp.start, sp.end, sp.text)
-            )
         self.chunks = make_chunks(
             article.id, self.sentences, settings.chunking.max_sentences, settings.chunking.max_chars
         )
@@ -398,8 +390,7 @@ class Index:
         if got is None:
             return None
         info, text = got
-        return Article(id=info.id, text=text, title=info.title, source=info.source, date=info.date,
-                       lang=info.lang, path=info.path)
+        return info.to_article(text)
 
     def _reindex_item(self, article_id: str) -> tuple[Prepared, np.ndarray, np.ndarray] | None:
         """A stored article split again with its vectors (from the embedding cache), to write to Chroma."""

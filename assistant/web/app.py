@@ -1,7 +1,7 @@
 """The web chat: a thin Gradio adapter over :class:`~assistant.Assistant`.
 
 ``python app.py`` or ``assistant serve`` → http://127.0.0.1:7860. What the page shows is built by the pure
-functions of :mod:`assistant.ui_render`; this module holds the collections, the event handlers and the
+functions of :mod:`assistant.web.render`; this module holds the collections, the event handlers and the
 Gradio wiring. Gradio is imported inside functions only, so importing this module stays cheap.
 
 For other programs the page also serves two API endpoints (see ``docs/ui.md``)::
@@ -33,13 +33,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .assistant import Assistant
-from .errors import ArticleNotFoundError, AssistantError, ConfigError, MalformedInputError
-from .ingest import INVISIBLE_FORMAT
-from .samples import SAMPLE_INDEX, ensure_sample
-from .settings import ServerSettings, Settings
-from .types import IngestReport
-from .ui_render import (
+from assistant.assistant import Assistant
+from assistant.errors import ArticleNotFoundError, AssistantError, ConfigError, MalformedInputError
+from assistant.samples import SAMPLE_INDEX, ensure_sample
+from assistant.settings import ServerSettings, Settings
+from assistant.text.reading import INVISIBLE_FORMAT
+from assistant.types import IngestReport
+from assistant.web.render import (
     CSS,
     EXAMPLE_QUESTIONS,
     Turn,
@@ -389,8 +389,8 @@ class ChatApp:
         written; the index is the evaluator's default ``eval-<set>-<model tag>``. The app's embedder, LLM and
         settings are shared. ``limit``: the first N questions (0 or empty: all). Errors come back as a plain
         status message, never raised."""
-        from .eval_report import render_report
-        from .evaluate import run_evaluation
+        from assistant.evaluation.report import render_report
+        from assistant.evaluation.run import run_evaluation
 
         if not questions:
             return _eval_failed("Choose a question file first: SQuAD v1.1 JSON (.json) or our JSONL (.jsonl).")
@@ -474,16 +474,14 @@ class ChatApp:
     def _check_question_set(self, qfile: Path, corpus: list[Path] | None, over: Assistant | None) -> None:
         """Read the question set once before anything is indexed, so a file of the wrong shape gets a plain
         MalformedInputError naming it (the reader raises KeyError and the like on some shapes)."""
-        from .qasets import load_questions, read_articles
-        from .types import Article
+        from assistant.evaluation.qasets import load_questions, read_articles
 
         s = self.settings
         try:
             if corpus is not None:
                 arts = read_articles(corpus, s.ingest.extensions, int(s.ingest.max_file_mb * 1_000_000))
             elif over is not None:
-                arts = [Article(id=i.id, text=over.article(i.id)[1], title=i.title, lang=i.lang)
-                        for i in over.articles()]
+                arts = [i.to_article(over.article(i.id)[1]) for i in over.articles()]
             else:
                 arts = None
             qset = load_questions(qfile, arts or None, s.chunking.max_sentence_chars)

@@ -1,17 +1,17 @@
 """What the web chat shows, as pure functions: answers, citation cards, articles, exports.
 
 No gradio in here: everything takes the records of :mod:`assistant.types` and returns strings or plain
-data, so it is tested without a server (``tests/test_ui_render.py``); :mod:`assistant.ui` only wires it up.
+data, so it is tested without a server (``tests/test_ui_render.py``); :mod:`assistant.web.app` only wires it up.
 
 Safety: every piece of question, answer, title or article text goes through :func:`html.escape` before
 it becomes HTML, so an article holding ``<script>`` or ``<img onerror=…>`` shows those characters and
 runs nothing. The only markup is the one written here. The same step drops the invisible bidi
 controls (U+202E and friends) and zero-width characters that ingest already removes from stored
-text (:data:`assistant.ingest.INVISIBLE_FORMAT`), for what ingest never saw: the question typed, and
+text (:data:`assistant.text.reading.INVISIBLE_FORMAT`), for what ingest never saw: the question typed, and
 indexes built before. Text is cut by offsets first and cleaned after, so highlights stay exact.
 
 Direction: each block (a message, an answer line, a card, an article paragraph) carries its own ``dir``
-and ``lang``, chosen from the script of its letters (:func:`assistant.language.detect_language`), and the
+and ``lang``, chosen from the script of its letters (:func:`assistant.text.language.detect_language`), and the
 CSS gives blocks ``unicode-bidi: isolate; text-align: start``. So an Arabic reply reads right to left,
 an English one left to right, and an Arabic line that opens with a name ("OPEC تخفض…") keeps Arabic
 order — which ``dir="auto"`` (first strong letter wins) would get wrong.
@@ -32,9 +32,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
-from .ingest import INVISIBLE_FORMAT
-from .language import detect_language
-from .types import Answer, ArticleInfo, Citation, IngestReport
+from assistant.text.language import detect_language
+from assistant.text.reading import INVISIBLE_FORMAT
+from assistant.types import Answer, ArticleInfo, Citation, IngestReport
 
 __all__ = [
     "CSS",
