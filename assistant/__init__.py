@@ -4,24 +4,15 @@
 >>> a = Assistant.open("indexes/news")
 >>> a.add(["articles/"])
 >>> a.ask("كم عدد القوات الأجنبية في أفغانستان؟").citations[0].text
+
+Importing the package sets nothing (no environment variable, no global): the entry points call
+:func:`assistant.telemetry.quiet_telemetry`, and so does :meth:`Assistant.open`.
 """
 
 from __future__ import annotations
 
-import os as _os
-
-# Nothing phones home: set before chromadb / gradio / onnxruntime / huggingface are imported.
-for _k, _v in (
-    ("ANONYMIZED_TELEMETRY", "False"),
-    ("ORT_DISABLE_TELEMETRY", "1"),
-    ("GRADIO_ANALYTICS_ENABLED", "False"),
-    ("HF_HUB_DISABLE_TELEMETRY", "1"),
-    ("TOKENIZERS_PARALLELISM", "false"),
-):
-    _os.environ.setdefault(_k, _v)
-
-from assistant.assistant import Assistant  # noqa: E402
-from assistant.errors import (  # noqa: E402
+from assistant.assistant import Assistant
+from assistant.errors import (
     ArticleNotFoundError,
     AssistantError,
     ConfigError,
@@ -39,8 +30,8 @@ from assistant.errors import (  # noqa: E402
     MalformedInputError,
     UnsupportedFormatError,
 )
-from assistant.settings import Settings  # noqa: E402
-from assistant.types import Answer, AnswerChange, Article, ArticleInfo, Citation, IngestReport, Passage, Sentence  # noqa: E402
+from assistant.settings import Settings
+from assistant.types import Answer, AnswerChange, Article, ArticleInfo, Citation, IngestReport, Passage, Sentence
 
 __version__ = "0.1.0"
 

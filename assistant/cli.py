@@ -6,26 +6,37 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import get_args
 
 from assistant.errors import AssistantError
 from assistant.samples import SAMPLE_INDEX, ensure_sample
+from assistant.settings import LLMSettings, Settings
+from assistant.telemetry import quiet_telemetry
 from assistant.terminal import render
+from assistant.types import ANSWER_MODES, RETRIEVER_MODES
 
 __all__ = ["main"]
+
+
+LLM_PROVIDERS: tuple[str, ...] = get_args(LLMSettings.model_fields["provider"].annotation)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    """The settings of one command, built once: the environment's, with the command's --llm-* flags."""
+    settings = Settings()
+    llm = {k: v for k, v in (("provider", getattr(args, "llm_provider", None)), ("model", getattr(args, "llm_model", None)),
+                             ("base_url", getattr(args, "llm_url", None))) if v}
+    if not llm:
+        return settings
+    if "provider" not in llm and settings.llm.provider == "none":
+        llm["provider"] = "openai" if "base_url" in llm else "ollama"
+    return settings.replace(llm=llm)
 
 
 def _open(args: argparse.Namespace, *, rebuild: bool = False):  # noqa: ANN202 - Assistant, imported lazily
     from assistant.assistant import Assistant
 
-    llm = {k: v for k, v in (("provider", getattr(args, "llm_provider", None)), ("model", getattr(args, "llm_model", None)),
-                             ("base_url", getattr(args, "llm_url", None))) if v}
-    if not llm:
-        return Assistant.open(args.index, rebuild=rebuild)
-    from assistant.settings import Settings
-
-    if "provider" not in llm and Settings().llm.provider == "none":
-        llm["provider"] = "openai" if "base_url" in llm else "ollama"
-    return Assistant.open(args.index, settings=Settings().replace(llm=llm), rebuild=rebuild)
+    return Assistant.open(args.index, settings=_settings(args), rebuild=rebuild)
 
 
 class _Bar:
@@ -179,7 +190,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from assistant.settings import Settings
     from assistant.web.app import serve
 
     settings = Settings()
@@ -242,7 +252,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         run = run_evaluation(
             args.questions, articles=args.articles, index=args.index, mode=args.mode, retriever=args.retriever,
             unanswerable=args.unanswerable, limit=args.limit, max_articles=args.max_articles,
-            max_citations=args.citations, seed=args.seed, progress=bar,
+            max_citations=args.citations, seed=args.seed, progress=bar, settings=Settings(),
         )
     finally:
         bar.close()
@@ -273,10 +283,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="shape and reorder Arabic for terminals without bidi support")
 
     def llm_flags(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--mode", choices=["extractive", "generative"], default=None,
+        sp.add_argument("--mode", choices=ANSWER_MODES, default=None,
                         help="extractive quotes sentences (the default); generative lets the LLM write the "
                         "answer and checks its citations (streams to stdout)")
-        sp.add_argument("--llm-provider", choices=["none", "openai", "ollama", "llamacpp"], default=None,
+        sp.add_argument("--llm-provider", choices=LLM_PROVIDERS, default=None,
                         help="LLM for --mode generative (default: settings.llm.provider)")
         sp.add_argument("--llm-model", default=None, help="model name (openai/ollama) or GGUF path (llamacpp)")
         sp.add_argument("--llm-url", default=None,
@@ -293,7 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--passages", action="store_true", help="with --json, include the retrieved passages")
     sp.add_argument("--citations", type=int, default=None, help="most citations")
     sp.add_argument("--article", action="append", help="search only this article id (repeatable)")
-    sp.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    sp.add_argument("--retriever", choices=RETRIEVER_MODES, default="hybrid")
     common(sp, SAMPLE_INDEX)
     llm_flags(sp)
     sp.set_defaults(func=cmd_ask)
@@ -336,8 +346,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--articles", nargs="+", default=None, help="article files or folders (for a .jsonl set)")
     sp.add_argument("--index", default=None, help="index name or folder (default: eval-<set>-<model>, kept equal "
                     "to the corpus; a named index is only added to)")
-    sp.add_argument("--mode", choices=["extractive", "generative"], default="extractive")
-    sp.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], default="hybrid")
+    sp.add_argument("--mode", choices=ANSWER_MODES, default="extractive")
+    sp.add_argument("--retriever", choices=RETRIEVER_MODES, default="hybrid")
     sp.add_argument("--unanswerable", type=int, default=0, metavar="N",
                     help="also ask N questions of an index without their articles (abstention)")
     sp.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
@@ -358,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    quiet_telemetry()  # before chromadb, gradio or the models are imported
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

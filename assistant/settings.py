@@ -2,17 +2,21 @@
 
 Values come from (highest first): arguments, environment variables (``ASSISTANT_`` prefix, ``__`` between
 sections, e.g. ``ASSISTANT_EMBEDDING__BACKEND=sentence-transformers``), a JSON file passed as
-``Settings.from_file``, then the defaults below. Unknown keys are errors.
+``Settings.from_file``, then the defaults below. Unknown keys are errors. Sections merge across these
+sources: a file setting ``embedding.batch_size`` and an environment variable setting ``embedding.backend``
+both apply. (The file is a settings source ranked below the environment, not constructor arguments,
+which pydantic-settings would rank above it: see ``Settings.settings_customise_sources``.)
 """
 
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assistant.errors import ConfigError
 
@@ -129,6 +133,10 @@ class IngestSettings(_Section):
 
 
 class StoreSettings(_Section):
+    backend: Literal["chroma", "qdrant"] = Field(
+        "chroma", description="Vector store written through llama-index: embedded (or served) Chroma, or Qdrant "
+        "in local mode under <index>/qdrant (one process at a time; `pip install cited-assistant[qdrant]`).",
+    )
     chroma_url: str | None = Field(
         None, description="URL of a Chroma server (`chroma run`); None: embedded Chroma in the index folder."
     )
@@ -146,6 +154,11 @@ class ServerSettings(_Section):
     auth_password: SecretStr | None = Field(None, description="Password required when serving beyond loopback.")
     auth_file: Path | None = Field(None, description="File holding 'user:password' lines.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by upload.")
+
+
+# The values of the JSON file being loaded by Settings.from_file, seen by settings_customise_sources
+# (a context variable: threads loading different files do not see each other's).
+_FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("_FILE_VALUES", default=None)
 
 
 class Settings(BaseSettings):
@@ -166,14 +179,34 @@ class Settings(BaseSettings):
     server: ServerSettings = Field(default_factory=ServerSettings)
 
     @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then the JSON file of :meth:`from_file` (if any), then defaults."""
+        file_values = _FILE_VALUES.get()
+        from_file = () if file_values is None else (InitSettingsSource(settings_cls, file_values),)
+        return init_settings, env_settings, dotenv_settings, *from_file, file_secret_settings
+
+    @classmethod
     def from_file(cls, path: str | Path, **overrides: Any) -> Settings:
-        """Load settings from a JSON file; keyword overrides win."""
+        """Load settings from a JSON file. Environment variables win over the file; keyword overrides win
+        over both."""
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
             raise ConfigError(f"{path}: cannot read settings ({e}); give a JSON object of settings") from e
-        data.update(overrides)
-        return cls(**data)
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: holds a JSON {type(data).__name__}; give a JSON object of settings")
+        token = _FILE_VALUES.set(data)
+        try:
+            return cls(**overrides)
+        finally:
+            _FILE_VALUES.reset(token)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some sections or fields replaced; nested dicts merge into their section."""

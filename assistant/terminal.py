@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from assistant.text.language import arabic_share
+from assistant.text.language import has_arabic
 
 __all__ = ["shape_line", "render"]
 
 
 def shape_line(line: str) -> str:
     """Join Arabic letters into their contextual forms and put the line in visual (display) order."""
-    if arabic_share(line) == 0:
+    if not has_arabic(line):
         return line
     import arabic_reshaper
     from bidi import get_display

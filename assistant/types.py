@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
+
+from assistant.errors import ConfigError
 
 __all__ = [
     "Article",
@@ -21,10 +23,29 @@ __all__ = [
     "StreamEvent",
     "Lang",
     "AnswerMode",
+    "RetrieverMode",
+    "ANSWER_MODES",
+    "RETRIEVER_MODES",
+    "check_choice",
 ]
 
 Lang = Literal["ar", "en"]
 AnswerMode = Literal["extractive", "generative"]
+RetrieverMode = Literal["hybrid", "dense", "bm25"]
+ANSWER_MODES: tuple[str, ...] = get_args(AnswerMode)
+RETRIEVER_MODES: tuple[str, ...] = get_args(RetrieverMode)
+
+
+def check_choice(value: object, choices: Any, name: str) -> str:
+    """``value`` when it is one of ``choices`` (a ``Literal`` such as :data:`AnswerMode`, or a tuple of
+    strings), else a ConfigError naming ``name`` and the choices. The one check of modes and retrievers
+    given by a caller (CLI, web chat, evaluation); the CLI's argparse choices are the same tuples."""
+    options = tuple(get_args(choices)) or tuple(choices)
+    if value not in options:
+        listed = [repr(o) for o in options]
+        alternatives = listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " or " + listed[-1]
+        raise ConfigError(f"{name} must be {alternatives}, not {value!r}")
+    return value  # type: ignore[return-value]
 
 
 class _Record:

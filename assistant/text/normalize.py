@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from assistant.text.cleaning import MATCH_INVISIBLE
+
 __all__ = ["normalize", "tokenize", "ARABIC_STOPWORDS", "ENGLISH_STOPWORDS"]
 
 # Harakat, Quranic marks, superscript alef; tatweel handled separately.
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
 _TATWEEL = "\u0640"
-# Invisible format characters (bidi controls, zero-width) that break token matching.
-_INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u061c]")
 
 _CHAR_MAP = str.maketrans(
     {
@@ -62,7 +62,7 @@ def normalize(text: str) -> str:
     offsets.
     """
     text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE.sub("", text)
+    text = MATCH_INVISIBLE.sub("", text)  # every invisible character: see cleaning.py
     text = _DIACRITICS.sub("", text).replace(_TATWEEL, "")
     return text.translate(_CHAR_MAP).casefold()
 

@@ -5,13 +5,8 @@ never guessed silently: text that fits none of them is refused with a DecodingEr
 A UTF-8 file damaged by a few invalid bytes (a cut download, a bad copy) is refused too, with the byte
 and line, rather than read as Windows-1256 gibberish.
 
-:func:`clean_article` is the one place text is changed before it is stored: control characters, and the
-invisible format characters that can reorder or hide what is shown (bidi embeddings, overrides and
-isolates U+202A–U+202E, U+2066–U+2069; zero-width space, word joiner, invisible operators, a BOM inside
-the text) are removed. Offsets of sentences and citations are taken in the cleaned text, which is what
-is stored, so they stay exact. Kept on purpose: ZWNJ/ZWJ (U+200C/U+200D, which shape Persian words
-and emoji) and the direction marks LRM/RLM/ALM (U+200E/U+200F/U+061C), which only place punctuation and
-digits in mixed text; the chat additionally shows every block isolated in its own direction.
+Every article read is passed through :func:`assistant.text.cleaning.clean_article` (the one place text
+is changed before it is stored); HTML and Markdown become plain text in :mod:`assistant.text.markup`.
 """
 
 from __future__ import annotations
@@ -21,21 +16,23 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import (
     DecodingError,
-    EmptyArticleError,
     FileTooLargeError,
     IngestError,
     MalformedInputError,
     UnsupportedFormatError,
 )
-from assistant.text.language import arabic_share
+from assistant.text.cleaning import INVISIBLE_FORMAT, STRAY_CONTROLS, clean_article
+from assistant.text.language import is_arabic
+from assistant.text.markup import html_to_text, markdown_to_text
 from assistant.types import Article
 
+# html_to_text, markdown_to_text, clean_article and INVISIBLE_FORMAT live in markup.py and cleaning.py;
+# they stay importable from here.
 __all__ = ["read_path", "iter_files", "decode_bytes", "html_to_text", "markdown_to_text", "content_hash",
            "clean_article", "INVISIBLE_FORMAT"]
 
@@ -49,14 +46,6 @@ _MAGIC = {
     b"\x7fELF": "a program",
     b"{\\rtf": "an RTF document",
 }
-# Controls that never belong in text (keep \t \n \r \f \v).
-_BAD_CONTROLS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
-# Invisible format characters that reorder or hide what is shown and mean nothing in Arabic/English text.
-INVISIBLE_FORMAT = re.compile("[\u202a-\u202e\u2066-\u2069\u200b\u2060-\u2064\ufeff\u180e]")
-# What an article id may not hold: controls and any bidi/zero-width format character.
-_BAD_ID_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u061c\u180e]")
-
-
 def content_hash(article: Article) -> str:
     """Hash of everything that shapes an article in the index: its text and metadata."""
     h = hashlib.sha256()
@@ -107,7 +96,7 @@ def decode_bytes(data: bytes, source: str) -> str:
             text = data.decode("cp1256")
         except UnicodeDecodeError:
             text = ""
-        if text and arabic_share(text) >= 0.5:
+        if text and is_arabic(text):
             return text
         raise DecodingError(
             source,
@@ -133,157 +122,7 @@ def _plausible_text(text: str) -> bool:
     sample = text[:4000]
     if not sample:
         return False
-    return len(_PLAIN.findall(sample)) / len(sample) > 0.95 and not _BAD_CONTROLS.search(sample)
-
-
-class _HTMLText(HTMLParser):
-    _SKIP = {"script", "style", "noscript", "template", "svg", "head", "iframe", "object"}
-    _BLOCK = {
-        "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "section",
-        "article", "header", "footer", "blockquote", "pre", "hr", "dt", "dd", "figcaption", "main", "nav",
-        "aside", "title",
-    }
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip_depth = 0
-        self.in_title = False
-        self.in_h1 = False
-        self.title = ""
-        self.h1 = ""
-        self.meta: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "meta":
-            a = {k: v or "" for k, v in attrs}
-            key = (a.get("property") or a.get("name") or "").lower()
-            if key and a.get("content"):
-                self.meta.setdefault(key, a["content"].strip())
-            return
-        if tag == "title":
-            self.in_title = True
-            return
-        if tag in self._SKIP:
-            self.skip_depth += 1
-            return
-        if tag == "h1":
-            self.in_h1 = True
-        if tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag in self._SKIP:
-            self.skip_depth -= 1
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "title":
-            self.in_title = False
-        elif tag in self._SKIP:
-            self.skip_depth = max(0, self.skip_depth - 1)
-        elif tag in self._BLOCK:
-            if tag == "h1":
-                self.in_h1 = False
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self.in_title:
-            self.title += data
-            return
-        if self.skip_depth:
-            return
-        if self.in_h1:
-            self.h1 += data
-        self.parts.append(data)
-
-
-def html_to_text(html: str) -> tuple[str, dict[str, str]]:
-    """Visible text of an HTML page (no scripts or styles), one block per line, and its metadata
-    (title from <title> or the first <h1>, source and date from common meta tags)."""
-    p = _HTMLText()
-    p.feed(html)
-    p.close()
-    raw = "".join(p.parts)
-    lines = [" ".join(line.split()) for line in raw.split("\n")]
-    text = "\n".join(line for line in lines if line)
-    meta: dict[str, str] = {}
-    title = " ".join((p.meta.get("og:title") or p.title or p.h1).split())
-    if title:
-        meta["title"] = title
-    for key in ("og:site_name", "author", "article:author"):
-        if p.meta.get(key):
-            meta["source"] = p.meta[key]
-            break
-    for key in ("article:published_time", "date", "pubdate", "dc.date", "og:published_time"):
-        if p.meta.get(key):
-            meta["date"] = p.meta[key]
-            break
-    return text, meta
-
-
-_MD_RULES = [
-    (re.compile(r"^```.*$|^~~~.*$", re.M), ""),
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"^\s{0,3}#{1,6}\s+", re.M), ""),
-    (re.compile(r"^\s{0,3}>\s?", re.M), ""),
-    (re.compile(r"^\s*[-*+]\s+", re.M), ""),
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?!\w)"), r"\1"),
-    (re.compile(r"`([^`]+)`"), r"\1"),
-    (re.compile(r"^\s*([-*_]\s*){3,}$", re.M), ""),
-    (re.compile(r"<[^>\n]+>"), ""),
-]
-
-
-def markdown_to_text(md: str) -> tuple[str, dict[str, str]]:
-    """Plain text of a Markdown article (marks removed, one block per line); title from the first
-    '# ' heading or a front-matter 'title:'."""
-    meta: dict[str, str] = {}
-    fm = re.match(r"\A---\s*\n(.*?)\n---\s*\n", md, re.S)
-    if fm:
-        for line in fm.group(1).splitlines():
-            k, _, v = line.partition(":")
-            if k.strip().lower() in ("title", "source", "date", "lang") and v.strip():
-                meta[k.strip().lower()] = v.strip().strip("\"'")
-        md = md[fm.end():]
-    h1 = re.search(r"^\s{0,3}#\s+(.+?)\s*#*\s*$", md, re.M)
-    if h1 and "title" not in meta:
-        meta["title"] = h1.group(1).strip()
-    text = md
-    for pattern, repl in _MD_RULES:
-        text = pattern.sub(repl, text)
-    lines = [line.strip() for line in text.splitlines()]
-    return "\n".join(line for line in lines if line), meta
-
-
-def _clean_text(text: str) -> str:
-    return INVISIBLE_FORMAT.sub("", _BAD_CONTROLS.sub("", text))
-
-
-def clean_article(article: Article, source: str) -> Article:
-    """Validate an article and strip characters that never belong in text (controls, and the invisible
-    format characters that could reorder what is shown: see the module docstring); the metadata too.
-    Raises EmptyArticleError or MalformedInputError."""
-    if not isinstance(article.text, str):
-        raise MalformedInputError(source, f"article text is {type(article.text).__name__}, not a string")
-    text = _clean_text(article.text).replace("\r\n", "\n")
-    if not text.strip():
-        raise EmptyArticleError(source, "has no text (empty or whitespace only); nothing to index")
-    if not any(ch.isalnum() for ch in text):
-        raise EmptyArticleError(source, "has no words, only punctuation or symbols; nothing to index")
-    if not isinstance(article.id, str) or not article.id.strip():
-        raise MalformedInputError(source, "article id is empty; give each article a non-empty id")
-    if _BAD_ID_CHARS.search(article.id):
-        raise MalformedInputError(
-            source, f"article id {article.id!r} holds control or invisible formatting characters; use printable ids"
-        )
-    meta = {k: _clean_text(v) if isinstance(v, str) else v
-            for k, v in (("title", article.title), ("source", article.source), ("date", article.date))}
-    if text != article.text or any(meta[k] != getattr(article, k) for k in meta):
-        article = Article(**{**article.to_dict(), "text": text, **meta})
-    return article
+    return len(_PLAIN.findall(sample)) / len(sample) > 0.95 and not STRAY_CONTROLS.search(sample)
 
 
 _ARTICLE_KEYS = {"id", "title", "text", "source", "date", "lang", "content", "body", "url", "path"}
