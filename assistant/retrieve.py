@@ -1,4 +1,4 @@
-"""Hybrid retrieval of sentences: dense (Chroma) + BM25 over normalized Arabic, fused per sentence.
+"""Hybrid retrieval of sentences: dense (the vector store) + BM25 over normalized Arabic, fused per sentence.
 
 Candidates are the union of the nearest sentences, the sentences of the nearest chunks and the best
 BM25 sentences. Each candidate gets
@@ -11,24 +11,25 @@ were chosen on arcd-train only, the middle of a flat optimum; the other dev sets
 The chunk term lets a sentence that needs its neighbours ("he said it would ...") be found; the BM25
 term rescues names and numbers the small embedder blurs. Ties break on sentence id: the same index
 and question always give the same ranking.
+
+Each search works on one :meth:`Index.snapshot` (one sync with other processes). The vectors of
+candidates the vector store did not return come from the catalog's embedding cache (chunk vectors are
+the mean of their sentences', as stored), the vector store only when the cache lacks them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
 from assistant.models.embeddings import Embedder
 from assistant.settings import RetrievalSettings
-from assistant.store.index import Index
+from assistant.store.index import Index, Snapshot
 from assistant.text.normalize import tokenize
-from assistant.types import Passage
+from assistant.types import Passage, RetrieverMode  # RetrieverMode re-exported: it lives in types.py
 
 __all__ = ["Retriever", "RetrieverMode", "Retrieval"]
-
-RetrieverMode = Literal["hybrid", "dense", "bm25"]
 
 
 @dataclass(frozen=True)
@@ -54,35 +55,34 @@ class Retriever:
     ) -> Retrieval:
         """The ``k`` best sentences for ``question``, best first."""
         st = self.settings
+        view = self.index.snapshot()  # one sync for the whole search
         allowed = set(article_ids) if article_ids is not None else None
         qv = None
         dense: dict[str, float] = {}
         chunk_sim: dict[str, float] = {}
         if mode in ("hybrid", "dense"):
             qv = query_vector if query_vector is not None else self.embedder.embed_query(question)
-            dense = dict(self.index.vectors.query("sentences", qv, st.dense_k, article_ids))
+            dense = dict(view.vectors.query("sentences", qv, st.dense_k, article_ids))
             if mode == "hybrid" and st.chunk_k:
-                chunk_sim = dict(self.index.vectors.query("chunks", qv, st.chunk_k, article_ids))
+                chunk_sim = dict(view.vectors.query("chunks", qv, st.chunk_k, article_ids))
         lexical: dict[str, float] = {}
-        if mode in ("hybrid", "bm25"):
-            lex = self.index.lexical
-            if lex is not None:
-                lexical = dict(lex.search(tokenize(question), st.lexical_k, allowed))
+        if mode in ("hybrid", "bm25") and view.lexical is not None:
+            lexical = dict(view.lexical.search(tokenize(question), st.lexical_k, allowed))
 
         candidates = set(dense) | set(lexical)
         if chunk_sim:
-            for ids in self.index.catalog.chunk_sentence_ids(chunk_sim).values():
+            for ids in view.catalog.chunk_sentence_ids(chunk_sim).values():
                 candidates.update(ids)
         if not candidates:
             return Retrieval([], qv)
-        rows = self.index.catalog.sentences(candidates)
+        rows = view.catalog.sentences(candidates)
         candidates = [c for c in candidates if c in rows]  # the catalog is the truth
         if mode == "hybrid" and qv is not None:
             missing = [c for c in candidates if c not in dense]
-            for sid, v in self.index.vectors.vectors("sentences", missing).items():
-                dense[sid] = float(v @ qv)
             need_chunks = list({rows[c][1] for c in candidates} - set(chunk_sim))
-            for cid, v in self.index.vectors.vectors("chunks", need_chunks).items():
+            for sid, v in self._sentence_vectors(view, missing).items():
+                dense[sid] = float(v @ qv)
+            for cid, v in self._chunk_vectors(view, need_chunks).items():
                 chunk_sim[cid] = float(v @ qv)
         top_lex = max(lexical.values(), default=0.0) or 1.0
         passages = []
@@ -100,3 +100,28 @@ class Retriever:
             passages.append(Passage(sentence=sentence, score=float(score), dense=d, context=c, lexical=lx))
         passages.sort(key=lambda p: (-p.score, p.sentence.id))
         return Retrieval(passages[:k], qv)
+
+    @staticmethod
+    def _sentence_vectors(view: Snapshot, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored sentence vectors: from the embedding cache, else from the vector store."""
+        if not ids:
+            return {}
+        rows = view.catalog.sentences(ids)
+        titles = {i: a.title for i, a in view.catalog.article_infos(s.article_id for s, _ in rows.values()).items()}
+        got = view.cache.sentence_vectors({i: (s.text, titles.get(s.article_id)) for i, (s, _) in rows.items()})
+        rest = [i for i in ids if i not in got]
+        if rest:
+            got.update(view.vectors.vectors("sentences", rest))
+        return got
+
+    def _chunk_vectors(self, view: Snapshot, ids: list[str]) -> dict[str, np.ndarray]:
+        """Stored chunk vectors (the mean of their sentences'): from the cache, else from the vector store."""
+        if not ids:
+            return {}
+        members = view.catalog.chunk_sentence_ids(ids)
+        sentences = self._sentence_vectors(view, [s for sids in members.values() for s in sids])
+        got = view.cache.chunk_vectors(members, sentences)
+        rest = [i for i in ids if i not in got]
+        if rest:
+            got.update(view.vectors.vectors("chunks", rest))
+        return got

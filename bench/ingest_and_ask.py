@@ -7,6 +7,11 @@
    (target p50 <= 2x).
 4. Peak RSS after each stage.
 
+``--write-only`` times the write path alone instead: ``Assistant.add`` of N articles into fresh indexes
+whose embedding cache is seeded from a first ingest, so no model runs (splitting, the catalog, the
+vector store writes through llama-index, BM25). The script uses only what the code before the
+llama-index write path had too, so the same file measures both (PYTHONPATH=<old tree>).
+
 The 10k index repeats the shared contexts under distinct article ids: repeated text is embedded once
 (the index's embedding cache), so it builds in minutes; search still runs over all 10k vectors.
 
@@ -51,9 +56,16 @@ def main() -> int:
                     help="index folders whose cached embeddings (same model) seed the latency index, so that "
                     "building it costs no model time (e.g. indexes/bench-*)")
     ap.add_argument("--latency-only", action="store_true", help="skip stages 1-2 (ingest throughput)")
+    ap.add_argument("--write-only", action="store_true",
+                    help="only time Assistant.add with a seeded embedding cache (no model time), --repeats times")
+    ap.add_argument("--compare", metavar="OLD_TREE", help="with --write-only: alternate runs of this script on "
+                    "OLD_TREE's package (PYTHONPATH) and on this one, --rounds times, and print the ratio")
+    ap.add_argument("--rounds", type=int, default=3, help="alternations for --compare")
     args = ap.parse_args()
     if args.repeats < 1:
         ap.error("--repeats must be at least 1")
+    if args.compare:
+        return compare(args)
     if not SHARED.exists():
         print(f"skipped: {SHARED} is absent")
         return 0
@@ -66,6 +78,8 @@ def main() -> int:
     xen = load_squad(SHARED / "xquad-dev.en.json")
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
+        if args.write_only:
+            return write_stage(arcd.articles[: args.articles], settings, embedder, tmp, args.repeats)
         if not args.latency_only:
             # 1. throughput: raw embedder vs ingest, same inputs, memo cleared before each
             articles = arcd.articles[: args.articles]
@@ -130,6 +144,55 @@ def main() -> int:
         big.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+def compare(args: argparse.Namespace) -> int:
+    """Alternate ``--write-only`` runs before/after (each its own process), pool their times, print the ratio."""
+    import os
+    import re
+    import subprocess
+
+    here = Path(__file__).resolve().parents[1]
+    runs: dict[str, list[float]] = {"before": [], "after": []}
+    cpu: dict[str, list[float]] = {"before": [], "after": []}
+    for r in range(args.rounds):
+        for label, tree in (("before", args.compare), ("after", str(here))):
+            env = {**os.environ, "PYTHONPATH": tree}
+            out = subprocess.run([sys.executable, __file__, "--write-only", "--articles", str(args.articles),
+                                  "--repeats", str(args.repeats)], env=env, capture_output=True, text=True, check=True)
+            got = [float(x) for x in re.search(r" runs \[([^\]]*)\]", out.stdout).group(1).split(",")]
+            got_cpu = [float(x) for x in re.search(r"cpu runs \[([^\]]*)\]", out.stdout).group(1).split(",")]
+            runs[label] += got
+            cpu[label] += got_cpu
+            print(f"round {r + 1} {label:6} {tree}: wall {got} ms, cpu {got_cpu} ms", flush=True)
+    for what, got in (("wall", runs), ("cpu", cpu)):
+        b, a = got["before"], got["after"]
+        print(f"write stage {what}, {len(b)} runs each: median before {statistics.median(b):.0f} ms, after "
+              f"{statistics.median(a):.0f} ms, ratio {statistics.median(a) / statistics.median(b):.3f}; "
+              f"best before {min(b):.0f} ms, after {min(a):.0f} ms, ratio {min(a) / min(b):.3f}")
+    return 0
+
+
+def write_stage(articles: list[Article], settings: Settings, embedder, tmp: Path, repeats: int) -> int:  # noqa: ANN001
+    """Time ``add`` with every vector already cached: the write path alone."""
+    with Assistant.open(tmp / "seed", settings=settings, embedder=embedder) as seed:
+        seed.add(articles)
+        n = seed.index.catalog.count()[1]
+    times, cpu = [], []
+    for r in range(repeats):
+        with Assistant.open(tmp / f"write{r}", settings=settings, embedder=embedder) as a:
+            a.index.catalog.seed_vectors([tmp / "seed"])
+            t, c = time.perf_counter(), time.process_time()
+            rep = a.add(articles)
+            times.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
+            assert len(rep.added) == len(articles), rep
+    print(f"write stage: {len(articles)} articles / {n} sentences, cache seeded (no model time)")
+    print(f"   add  min {min(times) * 1000:7.1f} ms  median {statistics.median(times) * 1000:7.1f} ms  "
+          f"runs {[round(x * 1000) for x in times]}")
+    print(f"   cpu  min {min(cpu) * 1000:7.1f} ms  median {statistics.median(cpu) * 1000:7.1f} ms  "
+          f"cpu runs {[round(x * 1000) for x in cpu]}  (process CPU time: less disturbed by other jobs)")
     return 0
 
 

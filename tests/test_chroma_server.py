@@ -17,9 +17,7 @@ import httpx
 import pytest
 
 from assistant import Article, Assistant, ConfigError, Settings
-from tests.conftest import SAMPLE_ID
-from tests.test_concurrency import free_port
-from tests.test_robustness import assert_consistent
+from tests.helpers import SAMPLE_ID, assert_consistent, free_port
 
 pytestmark = pytest.mark.slow
 

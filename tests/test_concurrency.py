@@ -9,7 +9,6 @@ of 10-25 s, and what is tested here (locking, isolation, nothing lost) does not 
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from pathlib import Path
@@ -22,16 +21,9 @@ from assistant.models.embeddings import build_embedder
 from assistant.resources import data_path
 from assistant.settings import StoreSettings
 from assistant.store.vectors import VectorStore
-from tests.conftest import SAMPLE_ID
-from tests.test_robustness import Child, assert_consistent, child_env, subprocess_settings
+from tests.helpers import SAMPLE_ID, Child, assert_consistent, child_env, free_port, subprocess_settings
 
 TROOPS = "20 ألف جندي"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def unit_vectors(rng: np.random.Generator, n: int, dim: int = 64) -> np.ndarray:
@@ -287,7 +279,9 @@ def test_two_processes_writing_one_index_are_serialized_or_refused(tmp_path: Pat
         assert float(second_done.split()[2]) >= float(first_done.split()[1])  # its first commit after the last
         assert sorted(json.loads(first_done.split(" ", 3)[3])["added"]) == sorted(k for k in expected if k.startswith("alpha"))
         assert sorted(json.loads(second_done.split(" ", 3)[3])["added"]) == sorted(k for k in expected if k.startswith("beta"))
-        # the reader sees both writers' articles without reopening (dense and BM25 alike)
+        # the reader sees both writers' articles without reopening (dense and BM25 alike), after one sync
+        # (what every search does first: Index.snapshot)
+        reader.index.sync()
         assert assert_consistent(reader, expected) == set(expected)
         for aid, q in (("alpha-17", "When did the bakery on street 17 of the alpha quarter open?"),
                        ("beta-5", "When did the clinic on street 5 of the beta quarter open?")):

@@ -211,17 +211,36 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
     raise ConfigError(f"unknown embedding backend {settings.backend!r}")
 
 
+_ADAPTER: Any = None
+
+
 def as_llama_index(embedder: Embedder) -> Any:
-    """Wrap an embedder as a llama-index BaseEmbedding (documents via text methods, queries via query)."""
+    """Wrap an embedder as a llama-index BaseEmbedding (documents via text methods, queries via query).
+
+    The index's write path embeds its sentence nodes through it (``adapter(nodes)``, llama-index's
+    TransformComponent call): each node's text is embedded with the node's ``title`` metadata, so a model
+    that reads the title (EmbeddingGemma) gets it, and the vectors are the embedder's own."""
+    global _ADAPTER
+    if _ADAPTER is None:
+        _ADAPTER = _adapter_class()
+    return _ADAPTER(embedder)
+
+
+def _adapter_class() -> Any:
     from llama_index.core.base.embeddings.base import BaseEmbedding
+    from llama_index.core.schema import MetadataMode
     from pydantic import PrivateAttr
 
-    class _Adapter(BaseEmbedding):
+    class EmbedderAdapter(BaseEmbedding):
         _inner: Any = PrivateAttr()
 
         def __init__(self, inner: Embedder):
             super().__init__(model_name=inner.model_id, embed_batch_size=max(1, getattr(inner, "batch_size", 32)))
             self._inner = inner
+
+        @classmethod
+        def class_name(cls) -> str:
+            return "CitedAssistantEmbedder"
 
         def _get_query_embedding(self, query: str) -> list[float]:
             return self._inner.embed_query(query).tolist()
@@ -235,4 +254,14 @@ def as_llama_index(embedder: Embedder) -> Any:
         def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:  # type: ignore[override]
             return self._inner.embed_documents(list(texts)).tolist()
 
-    return _Adapter(embedder)
+        def __call__(self, nodes: Any, **kwargs: Any) -> Any:
+            """Embed nodes (their text without metadata, with their ``title`` metadata as the title)."""
+            if not nodes:
+                return nodes
+            texts = [n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes]
+            titles = [n.metadata.get("title") or None for n in nodes]
+            for n, v in zip(nodes, self._inner.embed_documents(texts, titles).tolist()):
+                n.embedding = v
+            return nodes
+
+    return EmbedderAdapter

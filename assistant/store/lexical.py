@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["LexicalIndex"]
+__all__ = ["LexicalIndex", "LexicalFile"]
 
 _EMPTY = "\u2400"  # the token of a sentence with no searchable words
 
@@ -90,3 +90,37 @@ class LexicalIndex:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+
+class LexicalFile:
+    """The BM25 snapshot saved in one folder, and the newest one this process has loaded from it."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.current: LexicalIndex | None = None
+        self._stamp: tuple[int, int] | None = None
+
+    def _file_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = (self.folder / "docs.json").stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns
+
+    def load_newer(self) -> LexicalIndex | None:
+        """Load the saved snapshot when it is not the one in memory and is newer; the current one."""
+        stamp = self._file_stamp()
+        if stamp is not None and stamp != self._stamp:
+            lex = LexicalIndex.load(self.folder)
+            self._stamp = stamp
+            if lex is not None and (self.current is None or lex.generation >= self.current.generation):
+                self.current = lex
+        return self.current
+
+    def rebuild(self, rows: list[tuple[str, str, str]], generation: int) -> LexicalIndex:
+        """Index ``rows`` (see :meth:`LexicalIndex.build`), save and keep it."""
+        lex = LexicalIndex.build(rows, generation)
+        lex.save(self.folder)
+        self.current = lex
+        self._stamp = self._file_stamp()
+        return lex

@@ -1,0 +1,142 @@
+"""What is Chroma-specific about our vector store: the client, the collections, counting, listing ids
+and fetching stored vectors. Reads and writes go through llama-index's ChromaVectorStore.
+
+Chroma never embeds anything itself (its default embedding function would download a model): every
+vector comes from our embedder. Embedded Chroma lives in ``<index>/chroma``; a Chroma server
+(``chroma run``) is used instead when ``store.chroma_url`` is set. Collections are named
+``idx-<catalog uid>-sentences`` / ``-chunks``, as indexes made before this module have them.
+
+Embedded Chroma keeps its vector index in memory, so a process does not see vectors another process
+added after it opened the index: :meth:`ChromaBackend.reconnect` reopens the client (the vector store
+calls it when the catalog says another process wrote). A server needs no reconnect.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from assistant.errors import ConfigError
+from assistant.settings import StoreSettings
+from assistant.telemetry import quiet_telemetry
+
+__all__ = ["ChromaBackend", "collection_name", "cosine_from_chroma"]
+
+KINDS = ("sentences", "chunks")
+
+
+def collection_name(index_uid: str, kind: str) -> str:
+    base = re.sub(r"[^a-zA-Z0-9._-]", "-", index_uid).strip("-._") or "index"
+    return f"idx-{base[:200]}-{kind}"
+
+
+def cosine_from_chroma(similarity: float) -> float:
+    """llama-index reports ``exp(-distance)`` for Chroma, whose cosine distance is ``1 - cos``."""
+    return 1.0 + math.log(max(similarity, 1e-30))
+
+
+class ChromaBackend:
+    serial = False  # one client serves many threads at once (tests/test_concurrency.py)
+    cosine = staticmethod(cosine_from_chroma)
+
+    def __init__(self, index_dir: Path, index_uid: str, settings: StoreSettings, dim: int):
+        self._index_dir = index_dir
+        self._settings = settings
+        self._uid = index_uid
+        self.embedded = not settings.chroma_url
+        self.collections: dict[str, Any] = {}
+        self.stores: dict[str, Any] = {}
+        self.client = self._connect()
+        self._open()
+
+    def _connect(self) -> Any:
+        quiet_telemetry()  # where the client is built, not on import
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        settings = self._settings
+        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+        if not settings.chroma_url:
+            return chromadb.PersistentClient(path=str(self._index_dir / "chroma"), settings=chroma_settings)
+        url = urlparse(settings.chroma_url)
+        if not url.hostname or url.scheme not in ("http", "https"):
+            raise ConfigError(f"store.chroma_url {settings.chroma_url!r} is not a URL like http://127.0.0.1:8000")
+        headers = {}
+        if settings.chroma_token:
+            headers["Authorization"] = f"Bearer {settings.chroma_token.get_secret_value()}"
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname, port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https", headers=headers, settings=chroma_settings,
+            )
+        except Exception as e:  # noqa: BLE001 - httpx/chromadb raise many kinds; we name the server and the fix
+            raise ConfigError(
+                f"cannot reach the Chroma server at {settings.chroma_url} ({type(e).__name__}: {e}); start it "
+                "(`chroma run --path DIR --host 127.0.0.1 --port PORT`) or unset store.chroma_url"
+            ) from e
+
+    def _open(self) -> None:
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        for kind in KINDS:
+            col = self.client.get_or_create_collection(
+                collection_name(self._uid, kind), metadata={"hnsw:space": "cosine"}, embedding_function=None
+            )
+            self.collections[kind] = col
+            self.stores[kind] = ChromaVectorStore(chroma_collection=col)
+
+    def reconnect(self) -> None:
+        if self.embedded:
+            self.client.close()
+            self.client = self._connect()
+            self._open()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def reset(self) -> None:
+        for kind in KINDS:
+            self.client.delete_collection(collection_name(self._uid, kind))
+        self._open()
+
+    # ids are ours as they are: llama-index node ids are the Chroma ids
+    def node_id(self, our_id: str) -> str:
+        return our_id
+
+    def prepare(self, nodes: list[Any]) -> None:
+        """Nothing to do: Chroma takes our ids."""
+
+    def our_ids(self, result: Any) -> list[str]:
+        return list(result.ids or [])
+
+    def count(self, kind: str) -> int:
+        return int(self.collections[kind].count())
+
+    def all_ids(self, kind: str) -> set[str]:
+        out: set[str] = set()
+        offset, page = 0, 20000
+        while True:
+            got = self.collections[kind].get(include=[], limit=page, offset=offset)
+            out.update(got["ids"])
+            if len(got["ids"]) < page:
+                return out
+            offset += page
+
+    def fetch(self, kind: str, ids: list[str]) -> dict[str, np.ndarray]:
+        got = self.collections[kind].get(ids=list(ids), include=["embeddings"])
+        return {i: np.asarray(v, dtype=np.float32) for i, v in zip(got["ids"], got["embeddings"])}
+
+    def dims(self) -> dict[str, int]:
+        """Dimension of the stored vectors per collection name (empty collections left out)."""
+        out = {}
+        for col in self.collections.values():
+            got = col.peek(1) if col.count() else {}
+            emb = got.get("embeddings") if got else None
+            if emb is not None and len(emb):
+                out[col.name] = len(emb[0])
+        return out

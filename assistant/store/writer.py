@@ -1,0 +1,88 @@
+"""Writing an index: commit articles, remove them, refresh BM25. The caller holds the write lock.
+
+Every article commits in one SQLite transaction (its text, sentences, chunks and their cached vectors);
+then the nodes of the whole batch go to the vector store through llama-index, one ``add`` per kind
+(an article's old nodes are deleted first). A crash in between leaves the crash marker, and the repair
+on the next open restores the vector store from the catalog (repair.py). So an article is fully
+searchable or absent, never half there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import numpy as np
+
+from assistant.settings import Settings
+from assistant.store.catalog import Catalog
+from assistant.store.embedding_cache import EmbeddingCache
+from assistant.store.lexical import LexicalFile
+from assistant.store.nodes import Prepared, chunk_nodes, sentence_nodes
+from assistant.store.vectors import VectorStore
+
+__all__ = ["Writer", "Progress"]
+
+Progress = Callable[[int, int, str], None]
+
+
+class Writer:
+    def __init__(self, catalog: Catalog, vectors: VectorStore, cache: EmbeddingCache, lexical: LexicalFile,
+                 settings: Settings):
+        self.catalog = catalog
+        self.vectors = vectors
+        self.cache = cache
+        self.lexical = lexical
+        self.settings = settings
+
+    def commit(self, prepared: list[Prepared], progress: Progress | None = None) -> None:
+        """Embed (cached texts skip the model) and store articles, each atomically in the catalog, then
+        their nodes in the vector store."""
+        nodes = [sentence_nodes(p) for p in prepared]
+        vecs, keys = self.cache.embed_nodes([n for ns in nodes for n in ns])
+        at = 0
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        done: list[tuple[Prepared, list, np.ndarray]] = []
+        old_s: set[str] = set()
+        old_c: set[str] = set()
+        for p, ns in zip(prepared, nodes):
+            sv = vecs[at : at + len(p.sentences)]
+            sk = keys[at : at + len(p.sentences)]
+            at += len(p.sentences)
+            old_s.update(self.catalog.sentence_ids_of(p.article.id))
+            old_c.update(self.catalog.chunk_ids_of(p.article.id))
+            with self.catalog.transaction() as conn:
+                Catalog.put_vectors(conn, dict(zip(sk, sv)))
+                Catalog.put_article(conn, p.article, p.lang, p.hash, p.sentences, p.chunk_of, p.tokens, p.chunks, now)
+                Catalog.bump_generation(conn)
+            done.append((p, ns, sv))
+        self.vectors.delete("sentences", old_s)
+        self.vectors.delete("chunks", old_c)
+        self.write_nodes(done)
+        if progress:
+            for n, (p, _, _) in enumerate(done, 1):
+                progress(n, len(prepared), p.article.id)
+
+    def write_nodes(self, items: list[tuple[Prepared, list, np.ndarray]]) -> None:
+        """The sentence nodes (embedded) and chunk nodes of some articles, one ``add`` per kind."""
+        if not items:
+            return
+        self.vectors.add_nodes("sentences", [n for _, ns, _ in items for n in ns])
+        self.vectors.add_nodes("chunks", [n for p, _, sv in items for n in chunk_nodes(p, sv)])
+
+    def remove(self, article_id: str) -> bool:
+        """Remove an article everywhere. False when it was not there."""
+        sids = self.catalog.sentence_ids_of(article_id)
+        cids = self.catalog.chunk_ids_of(article_id)
+        with self.catalog.transaction() as conn:
+            found = Catalog.delete_article(conn, article_id)
+            if found:
+                Catalog.bump_generation(conn)
+        self.vectors.delete("sentences", sids)
+        self.vectors.delete("chunks", cids)
+        return found
+
+    def refresh_lexical(self) -> None:
+        """Rebuild BM25 from the catalog's tokens and save it, stamped with the catalog generation."""
+        gen = self.catalog.generation()
+        self.lexical.rebuild([r for batch in self.catalog.iter_sentence_rows("tokens") for r in batch], gen)
