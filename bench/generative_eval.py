@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.answer.citecheck import find_markers, strip_markers  # noqa: E402
 from assistant.answer.generative import _FLAG, NOTICES  # noqa: E402
+from assistant.answer.markers import find_markers, strip_markers  # noqa: E402
 from assistant.evaluation.qasets import load_squad  # noqa: E402
 from assistant.evaluation.run import default_index_path, score_answer  # noqa: E402
 from assistant.text.sentences import split_sentences  # noqa: E402

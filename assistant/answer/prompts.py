@@ -19,7 +19,9 @@ from pathlib import Path
 from assistant.errors import ConfigError
 from assistant.resources import data_path
 
-__all__ = ["PromptSpec", "SPECS", "Template", "load_template", "render_messages", "format_sources"]
+__all__ = ["PromptSpec", "SPECS", "Template", "load_template", "render_messages", "format_sources", "NO_ANSWER"]
+
+NO_ANSWER = "NO_ANSWER"  # what the prompts ask the model to write when the sources do not answer
 
 _VAR = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
