@@ -28,7 +28,8 @@ from pathlib import Path
 
 from assistant import Assistant, Settings
 from assistant.evaluation.report import render_report, summary_plots, summary_table
-from assistant.evaluation.run import default_index_path, load_run, run_evaluation
+from assistant.evaluation.results import load_run
+from assistant.evaluation.run import default_index_path, run_evaluation
 from assistant.models.embeddings import build_embedder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
@@ -43,7 +44,7 @@ def warm(settings: Settings, embedder, name: str, pattern: str) -> int:  # noqa:
         return 0
     with Assistant.open(default_index_path(settings, name, embedder.model_id), settings=settings,
                         embedder=embedder) as a:
-        return a.index.catalog.seed_vectors(sources)
+        return a.reuse_embeddings(sources)
 
 
 class Ticker:

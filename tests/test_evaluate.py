@@ -14,32 +14,30 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.evaluation.qasets import Question
-from assistant.evaluation.report import plot_label, render_report, summary_plots, summary_table
-from assistant.evaluation.run import (
-    EvalRun,
+from assistant.evaluation.compare import compare_runs
+from assistant.evaluation.metrics import (
     answer_body,
     any_citation_hit,
     citation_precision,
-    compare_runs,
     contains_answer,
     exact_match,
     f1_score,
     first_citation_hit,
-    group_metrics,
     harmonic_mean,
     holds_gold,
-    load_run,
     normalize_answer,
     percentile,
     recall_at_k,
     reciprocal_rank,
-    run_evaluation,
-    score_answer,
 )
+from assistant.evaluation.qasets import Question
+from assistant.evaluation.report import plot_label, render_report, summary_plots, summary_table
+from assistant.evaluation.results import EvalRun, group_metrics, load_run, score_answer
+from assistant.evaluation.run import run_evaluation
 from assistant.terminal import shape_line
 from assistant.types import Answer, Citation
-from tests.conftest import SAMPLE_ID, shared_qa
+from tests.fakes import FakeEmbedder
+from tests.helpers import SAMPLE_ID, shared_qa
 
 EXE = shutil.which("assistant") or str(Path(sys.executable).parent / "assistant")
 
@@ -272,6 +270,28 @@ def test_compare_command_prints_differences_and_changed_questions(tmp_path: Path
     assert "better in B: [answerable] second (en→ar)" in out and "worse in B: [answerable] hit (ar→ar)" in out
     bad = run_cli("eval")
     assert bad.returncode == 2 and "--out" in bad.stderr
+
+
+# --- reusing another index's embeddings (the fake embedder) ----------------------------------------
+def test_reuse_embeddings_copies_another_index_cache(tmp_path: Path, fake_embedder, settings: Settings,  # noqa: ANN001
+                                                     sample_dir: Path) -> None:
+    """Assistant.reuse_embeddings (what the holdout index uses): the same articles added to a second index
+    after it embed nothing; an index of another model offers vectors that match nothing."""
+    s = settings.model_copy(update={"index_root": tmp_path})
+    with Assistant.open("first", settings=s, embedder=fake_embedder) as first:
+        first.add([sample_dir])
+        n_sentences = sum(i.n_sentences for i in first.articles())
+        with Assistant.open("second", settings=s, embedder=fake_embedder) as second:
+            assert second.reuse_embeddings(first) >= n_sentences  # an open Assistant ...
+            assert second.reuse_embeddings([tmp_path / "first", "missing"]) >= n_sentences  # ... or folders
+            before = len(fake_embedder.embedded)
+            second.add([sample_dir])
+            assert len(fake_embedder.embedded) == before and len(second.articles()) == len(first.articles())
+    other = FakeEmbedder(dim=32)  # another model: its cached vectors are keyed by another model id
+    with Assistant.open("third", settings=s, embedder=other) as third:
+        third.reuse_embeddings(tmp_path / "first")
+        third.add([sample_dir])
+        assert len(other.embedded) >= n_sentences
 
 
 # --- end to end on the real model ------------------------------------------------------------------

@@ -11,7 +11,7 @@ from assistant.errors import IngestError, MalformedInputError
 from assistant.evaluation.qasets import first_articles, hold_out, load_jsonl, load_questions, load_squad, read_articles
 from assistant.text.sentences import sentence_id
 from assistant.types import Article
-from tests.conftest import shared_qa
+from tests.helpers import shared_qa
 
 CTX_AR = "أعلنت الحكومة خطة جديدة للنقل. وتبلغ كلفة المشروع 5 مليارات دولار. ويبدأ التنفيذ في عام 2026."
 CTX_EN = "The city opened a new bridge. It cost 40 million dollars. Work began in 2019."

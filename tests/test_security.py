@@ -31,9 +31,7 @@ from assistant.web.render import (
     question_html,
     status_html,
 )
-from tests.test_concurrency import free_port
-from tests.test_robustness import Child, child_env, files_outside
-from tests.test_ui_render import EVIL, Tree, assert_safe
+from tests.helpers import EVIL, Child, Tree, assert_safe, child_env, files_outside, free_port
 
 BIDI = "\u202eevil\u202c \u2066isolated\u2069 zero\u200bwidth"
 PASSWORD = "correct horse battery"

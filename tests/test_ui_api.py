@@ -13,7 +13,7 @@ import pytest
 
 from assistant import Assistant, ConfigError
 from assistant.web.app import FEEDBACK_FILE, ChatApp, Collections, build_ui, launch
-from tests.conftest import SAMPLE_ID
+from tests.helpers import SAMPLE_ID
 
 
 def _free_port() -> int:

@@ -1,5 +1,6 @@
 """The chat's Evaluate section: `ChatApp.evaluate` on small question sets written here, with the real
-embedder and a real Chroma index (no server: the page's button only forwards to this method)."""
+embedder (the fake one for refused uploads) and a real Chroma index (no server: the page's button only
+forwards to this method, which calls the evaluation workflow)."""
 
 from __future__ import annotations
 
@@ -43,6 +44,16 @@ def app(tmp_path: Path, embedder, settings: Settings) -> Iterator[ChatApp]:  # n
     """A chat over an empty collection whose index root is this test's temp folder."""
     s = settings.model_copy(update={"index_root": tmp_path / "root"})
     a = Assistant.open(s.index_root / "news", settings=s, embedder=embedder)
+    chat = ChatApp(Collections(a))
+    yield chat
+    chat.collections.close()
+
+
+@pytest.fixture
+def fake_app(tmp_path: Path, fake_embedder, settings: Settings) -> Iterator[ChatApp]:  # noqa: ANN001
+    """The same over the fake embedder (tests/fakes.py): for what fails before any model time."""
+    s = settings.model_copy(update={"index_root": tmp_path / "root"})
+    a = Assistant.open(s.index_root / "news", settings=s, embedder=fake_embedder)
     chat = ChatApp(Collections(a))
     yield chat
     chat.collections.close()
@@ -102,7 +113,8 @@ def test_evaluate_a_squad_upload_shows_the_tables_plots_and_files(app: ChatApp, 
     assert _scores_row(limited.markdown, "all")[1] == "2"  # ar→ar and en→ar
 
 
-def test_a_bad_upload_gives_a_plain_message(app: ChatApp, tmp_path: Path) -> None:
+def test_a_bad_upload_gives_a_plain_message(fake_app: ChatApp, tmp_path: Path) -> None:
+    app = fake_app
     def failed(out) -> str:  # noqa: ANN001
         assert 'role="alert"' in out.status and out.markdown == "" and out.plots == [] and out.files == []
         assert "Traceback" not in out.status and str(tmp_path) not in out.status

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -39,51 +38,7 @@ from assistant.web.render import (
     question_html,
     status_html,
 )
-from tests.conftest import SAMPLE_ID
-
-ALLOWED_TAGS = {"div", "p", "ul", "li", "a", "span", "mark", "bdi", "h3", "b", "code", "table", "thead", "tbody",
-                "tr", "th", "td"}
-EVIL = '<script>window.__xss=1</script> <img src=x onerror="window.__xss=1"> "quoted" & ${x} {{y}}'
-
-
-class Tree(HTMLParser):
-    """Every element with its attributes and the text inside it (by element), plus the whole text."""
-
-    def __init__(self, markup: str):
-        super().__init__(convert_charrefs=True)
-        self.elements: list[dict] = []
-        self._open: list[dict] = []
-        self.text = ""
-        self.feed(markup)
-        self.close()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        el = {"tag": tag, "attrs": dict(attrs), "text": ""}
-        self.elements.append(el)
-        self._open.append(el)
-
-    def handle_endtag(self, tag: str) -> None:
-        while self._open:
-            if self._open.pop()["tag"] == tag:
-                break
-
-    def handle_data(self, data: str) -> None:
-        self.text += data
-        for el in self._open:
-            el["text"] += data
-
-    def find(self, tag: str, cls: str | None = None) -> list[dict]:
-        return [e for e in self.elements if e["tag"] == tag and (cls is None or cls in e["attrs"].get("class", "").split())]
-
-
-def assert_safe(markup: str) -> None:
-    tree = Tree(markup)
-    for el in tree.elements:
-        assert el["tag"] in ALLOWED_TAGS, el
-        for name, value in el["attrs"].items():
-            assert not name.startswith("on"), el
-            if name == "href":
-                assert value.startswith("#"), el
+from tests.helpers import EVIL, SAMPLE_ID, Tree, assert_safe
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError
-from assistant.evaluation.run import RANK_K, EvalRun, GroupMetrics
+from assistant.evaluation.metrics import RANK_K
+from assistant.evaluation.results import EvalRun, GroupMetrics, group_metrics
 from assistant.terminal import shape_line
 
 __all__ = ["Report", "render_report", "report_markdown", "write_plots", "summary_table", "summary_plots",
@@ -204,7 +205,16 @@ _BAR_METRICS = (
 )
 
 
-def _plot_by_pair(runs: Sequence[tuple[str, EvalRun]], path: Path, title: str) -> Path:
+def _plot(draw: Any, runs: Sequence[tuple[str, EvalRun]], path: Path, title: str) -> Path:
+    """One PNG: ``draw(runs)`` lays the plot out and returns its figure and the axes that take the title
+    (None: the figure's own title, over several panels)."""
+    fig, ax = draw(runs)
+    (ax.set_title if ax is not None else fig.suptitle)(plot_label(title))
+    fig.savefig(path)
+    return path
+
+
+def _by_pair(runs: Sequence[tuple[str, EvalRun]]) -> tuple[Any, Any]:
     """Grouped bars: one panel per run (retriever), metrics × language pairs."""
     fig = _figure(4.2 * len(runs) + 1.5, 4.2)
     axes = fig.subplots(1, len(runs), sharey=True, squeeze=False)[0]
@@ -221,12 +231,10 @@ def _plot_by_pair(runs: Sequence[tuple[str, EvalRun]], path: Path, title: str) -
         ax.set_title(name)
         ax.grid(axis="y", alpha=0.3)
     axes[-1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-    fig.suptitle(plot_label(title))
-    fig.savefig(path)
-    return path
+    return fig, None
 
 
-def _plot_hit_at_k(runs: Sequence[tuple[str, EvalRun]], path: Path, title: str) -> Path:
+def _hit_at_k(runs: Sequence[tuple[str, EvalRun]]) -> tuple[Any, Any]:
     """hit@k curves: retrieval (k = 1..10, lines) and citations (k = 1..max, dots), per run and pair."""
     fig = _figure(7.5, 4.5)
     ax = fig.subplots()
@@ -246,12 +254,11 @@ def _plot_hit_at_k(runs: Sequence[tuple[str, EvalRun]], path: Path, title: str) 
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
-    ax.set_title(plot_label(title))
-    fig.savefig(path)
-    return path
+    return fig, ax
 
 
-def _plot_latency(runs: Sequence[tuple[str, EvalRun]], path: Path, title: str) -> Path:
+def _latency(runs: Sequence[tuple[str, EvalRun]]) -> tuple[Any, Any]:
+    """Histograms of the time per answerable question, one per run."""
     fig = _figure(7, 4)
     ax = fig.subplots()
     all_lat = [r.latency_s * 1000 for _, run in runs for r in run.results if r.kind == "answerable"]
@@ -266,9 +273,7 @@ def _plot_latency(runs: Sequence[tuple[str, EvalRun]], path: Path, title: str) -
     ax.set_xlabel("ms per question (Assistant.ask; the last bin holds everything above p99)")
     ax.set_ylabel("questions")
     ax.legend(fontsize=8)
-    ax.set_title(plot_label(title))
-    fig.savefig(path)
-    return path
+    return fig, ax
 
 
 def write_plots(run: EvalRun, out_dir: str | Path) -> list[Path]:
@@ -278,9 +283,9 @@ def write_plots(run: EvalRun, out_dir: str | Path) -> list[Path]:
     name = [(run.config["retriever"], run)]
     t = _title(run)
     return [
-        _plot_by_pair(name, out / "by_pair.png", f"{t}\nالنتائج حسب زوج اللغات"),
-        _plot_hit_at_k(name, out / "hit_at_k.png", f"{t}\nنسبة الإصابة hit@k"),
-        _plot_latency(name, out / "latency.png", f"{t}\nزمن الإجابة"),
+        _plot(_by_pair, name, out / "by_pair.png", f"{t}\nالنتائج حسب زوج اللغات"),
+        _plot(_hit_at_k, name, out / "hit_at_k.png", f"{t}\nنسبة الإصابة hit@k"),
+        _plot(_latency, name, out / "latency.png", f"{t}\nزمن الإجابة"),
     ]
 
 
@@ -320,8 +325,6 @@ def summary_table(runs: Sequence[EvalRun]) -> str:
 
 def _pooled(runs: Sequence[EvalRun]) -> EvalRun:
     """Several runs (same retriever, different sets) pooled into one: metrics recomputed over all questions."""
-    from assistant.evaluation.run import group_metrics
-
     results = [dataclasses.replace(r, id=f"{run.config['set']}/{r.id}") for run in runs for r in run.results]
     return EvalRun({**runs[0].config, "set": "all sets"}, results, group_metrics(results))
 
@@ -335,9 +338,9 @@ def summary_plots(runs: Sequence[EvalRun], out_dir: str | Path, prefix: str = "e
         by_retriever.setdefault(run.config["retriever"], []).append(run)
     pooled = [(name, _pooled(rs)) for name, rs in by_retriever.items()]
     return [
-        _plot_by_pair(pooled, out / f"{prefix}-by-pair.png", "All question sets: scores by language pair\n"
-                      "كل مجموعات الأسئلة: النتائج حسب زوج اللغات"),
-        _plot_hit_at_k(pooled, out / f"{prefix}-hit-at-k.png", "hit@k by retriever and language pair\n"
-                       "نسبة الإصابة حسب طريقة البحث وزوج اللغات"),
-        _plot_latency(pooled, out / f"{prefix}-latency.png", "Latency per question\nزمن الإجابة عن كل سؤال"),
+        _plot(_by_pair, pooled, out / f"{prefix}-by-pair.png", "All question sets: scores by language pair\n"
+              "كل مجموعات الأسئلة: النتائج حسب زوج اللغات"),
+        _plot(_hit_at_k, pooled, out / f"{prefix}-hit-at-k.png", "hit@k by retriever and language pair\n"
+              "نسبة الإصابة حسب طريقة البحث وزوج اللغات"),
+        _plot(_latency, pooled, out / f"{prefix}-latency.png", "Latency per question\nزمن الإجابة عن كل سؤال"),
     ]

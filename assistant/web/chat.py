@@ -1,0 +1,344 @@
+"""The chat's event handlers as plain methods (no Gradio types in or out): :class:`ChatApp`.
+
+:mod:`assistant.web.layout` wires them to the page; each returns what a page element shows (HTML built by
+:mod:`assistant.web.render`) and turns errors into plain messages. The Evaluate section calls the one
+evaluation workflow (:func:`assistant.evaluation.workflow.evaluate_upload`) and shows what it returns.
+"""
+
+import dataclasses
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from assistant.assistant import Assistant
+from assistant.errors import ArticleNotFoundError, AssistantError, ConfigError
+from assistant.evaluation.workflow import RUNS_DIR, Evaluation, evaluate_upload, new_run_folder
+from assistant.settings import Settings
+from assistant.types import AnswerMode, IngestReport, check_choice
+from assistant.web.collections import Collections
+from assistant.web.render import (
+    Turn,
+    answer_html,
+    api_answer,
+    article_choices,
+    article_html,
+    articles_table_html,
+    block_dir,
+    conversation_json,
+    conversation_markdown,
+    conversation_messages,
+    error_html,
+    feedback_record,
+    ingest_report_html,
+    parse_ref,
+    pending_html,
+    status_html,
+)
+from assistant.web.uploads import UPLOADS_DIR, drop_upload, store_uploads
+
+__all__ = ["ChatApp", "EvalOutcome", "FEEDBACK_FILE", "EVAL_RUNS_DIR", "EVAL_LIMIT"]
+
+log = logging.getLogger(__name__)
+
+FEEDBACK_FILE = "feedback.jsonl"
+EVAL_RUNS_DIR = RUNS_DIR  # under settings.index_root: one folder per evaluation run from the page
+EVAL_LIMIT = 50  # the page's default question limit, so a run from the browser stays short
+_INTERNAL = "An internal error stopped this request; the details are in the server log."
+
+
+class EvalOutcome(NamedTuple):
+    """What an evaluation from the page gives back: a status line (HTML), the report as Markdown ("" when
+    it failed), the plot PNGs and the files to download (``results.json``, ``report.md``)."""
+
+    status: str
+    markdown: str
+    plots: list[str]
+    files: list[str]
+
+
+class ChatApp:
+    """The chat's event handlers as plain methods (no Gradio types in or out), over :class:`Collections`."""
+
+    def __init__(self, collections: Collections):
+        self.collections = collections
+
+    @property
+    def settings(self) -> Settings:
+        return self.collections.settings
+
+    # --- asking -----------------------------------------------------------------------------------
+    def respond(
+        self,
+        question: str,
+        turns: list[Turn],
+        collection: str,
+        max_citations: int | None = None,
+        mode: str | None = None,
+        article_ids: Sequence[str] | None = None,
+    ) -> Iterator[tuple[list[dict[str, str]], list[Turn]]]:
+        """Stream one answer into the conversation: yields (chat messages, turns) as it grows. Earlier
+        questions asked of the same collection are passed as history, so follow-ups work."""
+        q = (question or "").strip()
+        turns = list(turns or [])
+        if not q:
+            yield conversation_messages(turns), turns
+            return
+        _, lang = block_dir(q, "ar")
+        history = [t.question for t in turns if t.collection == collection and t.answer is not None]
+        turn = Turn(question=q, collection=collection, html=pending_html("", lang))
+        turns.append(turn)
+        yield conversation_messages(turns), turns
+        try:
+            a = self.collections.get(collection)
+            text = ""
+            final = None
+            limit = int(max_citations) if max_citations else None
+            for event in a.ask_stream(q, mode=mode or None, max_citations=limit,  # type: ignore[arg-type]
+                                      article_ids=list(article_ids or []) or None, history=history):
+                if event.answer is not None:
+                    final = event.answer
+                elif event.delta:
+                    text += event.delta
+                    turn.html = pending_html(text, lang)
+                    yield conversation_messages(turns), turns
+            assert final is not None  # ask_stream always ends with the answer
+            turn.answer = dataclasses.replace(final, passages=[])
+            turn.html = answer_html(final, self._texts(a, final.citations), collection)
+        except AssistantError as e:
+            turn.error = str(e)
+            turn.html = error_html(str(e), lang)
+        except Exception:
+            log.exception("answering %r failed", q)
+            turn.error = _INTERNAL
+            turn.html = error_html(_INTERNAL, lang)
+        yield conversation_messages(turns), turns
+
+    @staticmethod
+    def _texts(a: Assistant, citations: Sequence[Any]) -> dict[str, str]:
+        texts: dict[str, str] = {}
+        for aid in {c.article_id for c in citations}:
+            try:
+                texts[aid] = a.article(aid)[1]
+            except ArticleNotFoundError:  # removed meanwhile: the card shows the sentence alone
+                pass
+        return texts
+
+    def open_ref(self, href: str | None) -> str:
+        """The article view for a clicked ``#cite/…`` or ``#article/…`` link."""
+        ref = parse_ref(href)
+        if ref is None:
+            return status_html(f"Not a link to an article: {href!r}", "error")
+        try:
+            info, text = self.collections.get(ref.collection).article(ref.article_id)
+        except AssistantError as e:
+            return status_html(str(e), "error")
+        except Exception:
+            log.exception("opening %r failed", href)
+            return status_html(_INTERNAL, "error")
+        return article_html(info, text, ref.start, ref.end)
+
+    # --- collection -------------------------------------------------------------------------------
+    def collection_view(self, collection: str) -> tuple[str, list[tuple[str, str]]]:
+        """(article list HTML, article choices) of a collection."""
+        infos = self.collections.get(collection).articles()
+        return articles_table_html(infos, collection), article_choices(infos)
+
+    def upload(
+        self, files: Sequence[str] | None, collection: str, progress: Callable[[int, int, str], None] | None = None
+    ) -> str:
+        """Index uploaded files into the collection; returns what happened, in plain words.
+
+        Each file is checked (an extension of ``ingest.extensions``, at most ``server.max_upload_mb``),
+        copied under a safe name (:func:`safe_filename`) into ``<index folder>/uploads/`` and indexed from
+        there; its article id is that name without extension. A file refused or unreadable is listed
+        with its reason (by name: server paths are not shown) and not kept."""
+        paths = [str(f) for f in (files or [])]
+        if not paths:
+            return status_html("Choose one or more .txt, .md, .html, .json or .jsonl files first.")
+        try:
+            a = self.collections.get(collection)
+            folder = a.path / UPLOADS_DIR
+            saved, refused = self._store_uploads(paths, folder)
+            report = a.add(saved, progress=progress) if saved else IngestReport()
+        except AssistantError as e:
+            return status_html(str(e), "error")
+        except Exception:
+            log.exception("upload into %r failed", collection)
+            return status_html(_INTERNAL, "error")
+        for dest in saved:
+            if any(where == str(dest) for where, _ in report.failed):
+                dest.unlink(missing_ok=True)  # nothing of it was indexed
+        prefix = str(folder) + os.sep
+        report.failed = refused + [(w[len(prefix):] if w.startswith(prefix) else w, why) for w, why in report.failed]
+        return ingest_report_html(report, collection)
+
+    def _store_uploads(self, paths: Sequence[str], folder: Path, extensions: Sequence[str] | None = None
+                       ) -> tuple[list[Path], list[tuple[str, str]]]:
+        """:func:`~assistant.web.uploads.store_uploads` with this server's limits; ``extensions``: the
+        types taken (default ``ingest.extensions``)."""
+        return store_uploads(paths, folder, extensions=extensions or self.settings.ingest.extensions,
+                             max_bytes=self.settings.server.max_upload_mb * 1_000_000)
+
+    def remove(self, article_id: str | None, collection: str) -> str:
+        if not article_id:
+            return status_html("Choose an article to remove first.")
+        try:
+            a = self.collections.get(collection)
+            info = next((i for i in a.articles() if i.id == article_id), None)
+            a.remove(article_id)
+        except AssistantError as e:
+            return status_html(str(e), "error")
+        drop_upload(a, info)  # an uploaded file no other article comes from goes too
+        return status_html(f"Removed {article_id} from {collection}.")
+
+    # --- feedback and export ----------------------------------------------------------------------
+    def feedback(self, turns: Sequence[Turn], turn_index: int, vote: str, comment: str | None = None) -> str:
+        """Append a vote (with an optional comment) on one answer to ``<index folder>/feedback.jsonl``.
+        A later line for the same ``turn_id`` (a comment after the vote) supersedes an earlier one."""
+        if not 0 <= turn_index < len(turns):
+            return status_html("That answer is no longer in this conversation.", "error")
+        turn = turns[turn_index]
+        try:
+            path = self.collections.get(turn.collection).path / FEEDBACK_FILE
+            with path.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(feedback_record(turn, vote, comment), ensure_ascii=False) + "\n")
+        except (AssistantError, OSError) as e:
+            return status_html(f"Could not save the feedback: {e}", "error")
+        thanks = {"up": "👍", "down": "👎"}.get(vote, vote)
+        return status_html(f"Feedback saved ({thanks}) for answer {turn_index + 1}" + (" with your comment." if comment else "."))
+
+    @staticmethod
+    def export(turns: Sequence[Turn]) -> tuple[str, str]:
+        """Write the conversation as Markdown and JSON files; returns their paths."""
+        folder = Path(tempfile.mkdtemp(prefix="assistant-export-"))
+        md = folder / "conversation.md"
+        js = folder / "conversation.json"
+        md.write_text(conversation_markdown(turns), encoding="utf-8")
+        js.write_text(json.dumps(conversation_json(turns), ensure_ascii=False, indent=2), encoding="utf-8")
+        return str(md), str(js)
+
+    # --- evaluation ---------------------------------------------------------------------------------
+    def evaluate(
+        self,
+        questions: str | None,
+        retriever: str = "hybrid",
+        mode: str = "extractive",
+        unanswerable: float | None = 0,
+        limit: float | None = EVAL_LIMIT,
+        progress: Callable[[int, int, str], None] | None = None,
+        *,
+        articles: Sequence[str] | None = None,
+        collection: str | None = None,
+    ) -> EvalOutcome:
+        """Evaluate the assistant on an uploaded question set (``assistant eval`` from the page).
+
+        The form's fields go to :func:`~assistant.evaluation.workflow.evaluate_upload`: ``questions`` (SQuAD
+        v1.1 JSON, or our JSONL over the uploaded ``articles`` or, without them, over the articles of
+        ``collection``), checked and copied like article uploads into ``<index_root>/eval-runs/<timestamp>/``,
+        where ``results.json``, ``report.md`` and the plots are written. ``limit``: the first N questions (0
+        or empty: all). Errors come back as a plain status message, never raised."""
+        if not questions:
+            return _eval_failed("Choose a question file first: SQuAD v1.1 JSON (.json) or our JSONL (.jsonl).")
+        folder: Path | None = None
+        try:
+            n_unanswerable = _count(unanswerable, "the number of unanswerable questions")
+            n_limit = _count(limit, "the question limit") or None
+            over = self.collections.get(collection or self.collections.initial)
+            folder = new_run_folder(self.settings.index_root)
+            done = evaluate_upload(questions, over, folder, receive=self._store_uploads, articles=articles or (),
+                                   mode=mode, retriever=retriever, unanswerable=n_unanswerable, limit=n_limit,
+                                   progress=progress)
+        except AssistantError as e:
+            return _eval_failed(self._hide_paths(str(e), folder))
+        except Exception:
+            log.exception("evaluating %r failed", questions)
+            return _eval_failed(_INTERNAL)
+        return self._eval_outcome(done)
+
+    def _eval_outcome(self, done: Evaluation) -> EvalOutcome:
+        """What the page shows of a finished run. The files are served from a temp copy: Gradio serves only
+        files under the working or temp folder, and index_root may be anywhere."""
+        out = Path(tempfile.mkdtemp(prefix="assistant-eval-"))
+        files = [shutil.copy(done.results_file, out), shutil.copy(done.report.path, out)]
+        plots = [shutil.copy(p, out) for p in done.report.plots]
+        return EvalOutcome(status_html(done.summary()), self._report_for_page(done.report.markdown),
+                           [str(p) for p in plots], [str(f) for f in files])
+
+    def _hide_paths(self, message: str, run_dir: Path | None) -> str:
+        """``message`` without the server's folders: files are named as uploaded."""
+        folders = [run_dir / "input", run_dir / "articles", run_dir] if run_dir else []
+        for folder in [*folders, Path(self.settings.index_root), self.collections.root]:
+            for form in dict.fromkeys([str(folder.resolve()), str(folder)]):  # the longer form first
+                message = message.replace(form + os.sep, "")
+        return message
+
+    def _report_for_page(self, markdown: str) -> str:
+        """The report as shown on the page: the plots section goes (the gallery shows them) and index paths
+        are named under the index root."""
+        markdown = re.sub(r"\n## Plots\n.*?(?=\n## |\Z)", "\n", markdown, flags=re.S)
+        return self._hide_paths(markdown, None)
+
+    # --- API for other programs -------------------------------------------------------------------
+    def api_ask(
+        self,
+        question: str,
+        collection: str = "",
+        max_citations: int = 0,
+        mode: str = "",
+        article_ids: list[str] | None = None,
+        history: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Answer a question from a collection's articles, with citations.
+
+        Args:
+            question: the question, in Arabic or English.
+            collection: the collection (index) to ask; empty: the one the server started with.
+            max_citations: most sentences cited; 0: the server's setting.
+            mode: "extractive" or "generative"; empty: the server's setting.
+            article_ids: search only these articles; empty: all.
+            history: earlier questions of the conversation, oldest first (for follow-ups).
+        Returns:
+            The answer: question, text with [n] markers, lang, abstained, mode, notice, and citations
+            (n, article_id, sentence_id, text, start, end, score, title, source, date, lang), where
+            start/end are code-point offsets of the cited sentence in the article text.
+        """
+        a = self.collections.get(collection or self.collections.initial)
+        if mode:  # empty: the server's setting
+            check_choice(mode, AnswerMode, "mode")
+        ans = a.ask(question, mode=mode or None, max_citations=max_citations or None,  # type: ignore[arg-type]
+                    article_ids=article_ids or None, history=history or [])
+        return api_answer(ans)
+
+    def api_articles(self, collection: str = "") -> list[dict[str, Any]]:
+        """The articles of a collection (id, title, source, date, lang, n_sentences, content_hash).
+
+        Args:
+            collection: the collection (index); empty: the one the server started with.
+        """
+        # without the server-side "path": a dict holding one is taken for a file to download by gradio_client
+        infos = self.collections.get(collection or self.collections.initial).articles()
+        return [{k: v for k, v in i.to_dict().items() if k != "path"} for i in infos]
+
+
+def _eval_failed(message: str) -> EvalOutcome:
+    """A failed evaluation: the plain message (the workflow kept nothing of the run)."""
+    return EvalOutcome(status_html(message, "error"), "", [], [])
+
+
+def _count(value: float | str | None, what: str) -> int:
+    """A whole number >= 0 from a form field (empty: 0)."""
+    if value is None or value == "":
+        return 0
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a whole number, not {value!r}") from None
+    if f < 0 or f != int(f):
+        raise ConfigError(f"{what} must be a whole number of 0 or more, not {value!r}")
+    return int(f)

@@ -1,0 +1,71 @@
+"""The collections the chat can switch between: index folders under ``index_root``, opened on first use."""
+
+import re
+import threading
+from pathlib import Path
+
+from assistant.assistant import Assistant
+from assistant.errors import ConfigError
+
+__all__ = ["Collections"]
+
+_NAME = re.compile(r"^[^\W][\w.-]{0,63}$")
+
+
+class Collections:
+    """The collections the chat can switch between: index folders under ``index_root`` (plus the one it
+    was started with). Opened on first use and kept open; all share the first one's embedder and LLM."""
+
+    def __init__(self, initial: Assistant, index_root: Path | None = None):
+        self.settings = initial.settings
+        self.embedder = initial.embedder
+        self.llm = initial.llm
+        self.root = Path(index_root or initial.settings.index_root)
+        self.initial = initial.path.name
+        self._open: dict[str, Assistant] = {self.initial: initial}
+        self._lock = threading.Lock()
+
+    def names(self) -> list[str]:
+        """Every collection: the open ones and the index folders under the root, the initial one first."""
+        found = set(self._open)
+        if self.root.is_dir():
+            found |= {p.name for p in self.root.iterdir() if (p / "manifest.json").is_file()}
+        return [self.initial] + sorted(found - {self.initial})
+
+    def get(self, name: str) -> Assistant:
+        """The open collection ``name``; an existing index folder under the root is opened."""
+        with self._lock:
+            if name in self._open:
+                return self._open[name]
+            path = self.root / self._check(name)
+            if not (path / "manifest.json").is_file():
+                raise ConfigError(f"there is no collection {name!r} in {self.root}; create it first")
+            return self._open_locked(name, path)
+
+    def create(self, name: str) -> Assistant:
+        """Open collection ``name``, creating an empty index folder under the root when it is new."""
+        name = (name or "").strip()
+        with self._lock:
+            if name in self._open:
+                return self._open[name]
+            return self._open_locked(name, self.root / self._check(name))
+
+    def _open_locked(self, name: str, path: Path) -> Assistant:
+        a = Assistant.open(path, settings=self.settings, embedder=self.embedder, llm=self.llm)
+        self._open[name] = a
+        return a
+
+    @staticmethod
+    def _check(name: str) -> str:
+        if not _NAME.match(name or ""):
+            raise ConfigError(
+                f"{name!r} is not a collection name: use up to 64 letters, digits, '-', '_' or '.', starting "
+                "with a letter or digit"
+            )
+        return name
+
+    def close(self) -> None:
+        with self._lock:
+            for a in self._open.values():
+                a.close()
+            self._open.clear()

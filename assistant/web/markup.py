@@ -1,0 +1,112 @@
+"""The HTML basics every part of the page uses: the CSS, the direction of a block, escaping, highlights,
+status and error lines.
+
+Safety: every piece of text goes through :func:`esc` (:func:`html.escape`, after dropping the invisible
+bidi controls and zero-width characters of :data:`assistant.text.reading.INVISIBLE_FORMAT`) before it
+becomes HTML; the only markup is the one written in :mod:`assistant.web`. Direction: each block carries its
+own ``dir`` and ``lang`` (:func:`attrs`), chosen from the script of its letters.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+
+from assistant.text.language import detect_language
+from assistant.text.reading import INVISIBLE_FORMAT
+
+__all__ = ["CSS", "WORDS", "ui_lang", "direction", "block_dir", "attrs", "esc", "meta_html", "highlight", "status_html",
+           "error_html"]
+
+WORDS = {
+    "ar": {"sources": "المصادر", "error": "تعذّر إتمام الطلب:", "no_meta": "المصدر والتاريخ غير مسجلين",
+           "searched": "بحثنا عن:"},
+    "en": {"sources": "Sources", "error": "Could not complete the request:", "no_meta": "source and date not recorded",
+           "searched": "Searched for:"},
+}
+
+
+def ui_lang(lang: str | None) -> str:
+    """The language of the page's own words for ``lang``: Arabic or English."""
+    return lang if lang in WORDS else "en"
+
+
+CSS = """
+.question-msg, .answer-msg, .article-view, .cite-card, .articles-table, .ui-status { unicode-bidi: isolate; }
+.question-msg p, .answer-msg p, .answer-msg li, .article-view p, .article-view h3, .cite-card div,
+.articles-table td { unicode-bidi: isolate; text-align: start; }
+.question-msg p, .answer-msg p { margin: 0.15em 0; }
+.answer-msg ul { margin: 0.2em 0; padding: 0; list-style-position: inside; }
+.answer-msg .notice, .answer-msg .standalone { font-size: 0.85em; opacity: 0.8; font-style: italic; }
+.answer-msg.abstained p { opacity: 0.9; }
+.answer-msg.error { color: var(--error-text-color, #b91c1c); }
+a.cite-marker { text-decoration: none; font-weight: 600; white-space: nowrap; unicode-bidi: isolate; }
+.cite-cards { margin-top: 0.6em; }
+.cite-cards .cite-heading { font-weight: 600; font-size: 0.9em; }
+a.cite-card { display: block; border: 1px solid var(--border-color-primary, #d1d5db); border-radius: 8px;
+  padding: 0.45em 0.7em; margin: 0.35em 0; color: inherit !important; text-decoration: none !important;
+  background: var(--background-fill-secondary, transparent); cursor: pointer; }
+a.cite-card:hover, a.cite-card:focus { border-color: var(--color-accent, #f97316); }
+.cite-card .cite-head { font-weight: 600; font-size: 0.9em; }
+.cite-card .cite-meta { font-size: 0.8em; opacity: 0.75; }
+.cite-card .cite-para { font-size: 0.92em; margin-top: 0.2em; line-height: 1.6; }
+mark.cite-hl, mark.cited { background: #fde68a; color: #111827; padding: 0 0.1em; border-radius: 2px; }
+.article-view { line-height: 1.7; }
+.article-view .article-meta { font-size: 0.85em; opacity: 0.75; }
+.articles-table table { width: 100%; }
+.articles-table td, .articles-table th { padding: 0.2em 0.5em; }
+"""
+
+
+# --- direction ------------------------------------------------------------------------------------
+def direction(lang: str | None) -> str:
+    """``rtl`` for Arabic, ``ltr`` for anything else."""
+    return "rtl" if lang == "ar" else "ltr"
+
+
+def block_dir(text: str, default_lang: str = "en") -> tuple[str, str]:
+    """(dir, lang) of one block of text, by the script most of its letters are in."""
+    lang = detect_language(text, default=default_lang if default_lang in ("ar", "en") else "en")
+    return direction(lang), lang
+
+
+def attrs(text: str, default_lang: str) -> str:
+    """The ``dir="…" lang="…"`` attributes of a block holding ``text``."""
+    d, lang = block_dir(text, default_lang)
+    return f'dir="{d}" lang="{lang}"'
+
+
+def esc(text: str | None) -> str:
+    """``text`` safe inside HTML: invisible formatting characters dropped, then escaped."""
+    return html.escape(INVISIBLE_FORMAT.sub("", text or ""), quote=True)
+
+
+def meta_html(cls: str, items: Iterable[str | None], lang: str) -> str:
+    """A line of small facts (source, date, id, …), each isolated in its own direction so that an id or
+    a date inside an Arabic line keeps its order."""
+    isolated = [f"<bdi {attrs(x, lang)}>{esc(x)}</bdi>" for x in items if x]
+    return f'<div class="{cls}" dir="{direction(lang)}">{" · ".join(isolated)}</div>'
+
+
+def highlight(text: str, lo: int, hi: int, start: int | None, end: int | None, mark_class: str) -> str:
+    """Escaped ``text[lo:hi]`` with the part inside ``[start, end)`` wrapped in ``<mark>``."""
+    if start is None or end is None or end <= lo or start >= hi or end <= start:
+        return esc(text[lo:hi])
+    s, e = max(lo, start), min(hi, end)
+    return f'{esc(text[lo:s])}<mark class="{mark_class}">{esc(text[s:e])}</mark>{esc(text[e:hi])}'
+
+
+def status_html(message: str, kind: str = "info") -> str:
+    """A one-line status (kind: info or error) as escaped text."""
+    role = ' role="alert"' if kind == "error" else ""
+    return f'<div class="ui-status {esc(kind)}"{role}><p {attrs(message, "en")}>{esc(message)}</p></div>'
+
+
+def error_html(message: str, lang: str = "en") -> str:
+    """A plain message for something that went wrong (never a stack trace)."""
+    lang = ui_lang(lang)
+    return (
+        f'<div class="answer-msg error" role="alert" dir="{direction(lang)}" lang="{lang}">'
+        f'<p {attrs(WORDS[lang]["error"], lang)}>{WORDS[lang]["error"]}</p>'
+        f"<p {attrs(message, 'en')}>{esc(message)}</p></div>"
+    )
