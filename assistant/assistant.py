@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.answer.extractive import abstention, extractive_answer, min_score_for
-from assistant.answer.followup import standalone_question
+from assistant.answer.answerer import Answerer, AnswerRequest
+from assistant.answer.extractive import ExtractiveAnswerer, abstention, min_score_for
+from assistant.answer.generative import GenerativeAnswerer
 from assistant.errors import ArticleNotFoundError, IngestError
+from assistant.models.chat import ChatModel, as_chat_model
 from assistant.models.embeddings import Embedder, build_embedder
 from assistant.retrieve import Retriever, RetrieverMode
 from assistant.settings import Settings
 from assistant.store.index import Index, Prepared
+from assistant.telemetry import quiet_telemetry
 from assistant.text.language import detect_language
 from assistant.text.reading import clean_article, iter_files, read_path
-from assistant.types import Answer, AnswerMode, Article, ArticleInfo, IngestReport, Passage, StreamEvent
+from assistant.types import Answer, AnswerMode, Article, ArticleInfo, IngestReport, Passage, StreamEvent, check_choice
 
 __all__ = ["Assistant"]
 
@@ -39,12 +42,21 @@ class Assistant:
     from hidden globals. Safe to share between threads.
     """
 
-    def __init__(self, index: Index, embedder: Embedder, settings: Settings, llm: Any = None):
+    def __init__(self, index: Index, embedder: Embedder, settings: Settings, llm: ChatModel | Any = None):
         self.index = index
         self.embedder = embedder
         self.settings = settings
-        self.llm = llm  # a llama-index LLM for the generative mode, or None
+        # The chat model of the generative mode (a llama-index LLM is wrapped), or None.
+        self.llm: ChatModel | None = as_chat_model(llm)
         self.retriever = Retriever(index, embedder, settings.retrieval)
+        extractive = ExtractiveAnswerer(settings.answer, self._article_infos)
+        self.answerers: dict[AnswerMode, Answerer] = {
+            "extractive": extractive,
+            "generative": GenerativeAnswerer(settings.answer, settings.llm, self.llm, embedder, extractive),
+        }
+
+    def _article_infos(self, article_ids: Iterable[str]) -> dict[str, ArticleInfo]:
+        return self.index.catalog.article_infos(article_ids)
 
     @classmethod
     def open(
@@ -53,12 +65,15 @@ class Assistant:
         *,
         settings: Settings | None = None,
         embedder: Embedder | None = None,
-        llm: Any = None,
+        llm: ChatModel | Any = None,
         rebuild: bool = False,
     ) -> Assistant:
         """Open the index at ``path`` (created if missing). ``rebuild=True`` re-embeds an index that was
         built with other settings instead of refusing it. ``embedder`` and ``llm`` are built from
-        ``settings`` when not given (pass them to share one model between several indexes)."""
+        ``settings`` when not given (pass them to share one model between several indexes). ``llm``: a
+        ``ChatModel`` (assistant/models/chat.py; what ``build_llm`` returns) or a llama-index LLM, which is
+        wrapped (``serial`` when it runs in this process, as llama.cpp does)."""
+        quiet_telemetry()  # before the model and store clients are built (importing the package sets nothing)
         settings = settings or Settings()
         if llm is None and settings.llm.provider != "none":
             from assistant.models.llm import build_llm
@@ -198,6 +213,15 @@ class Assistant:
         if not found:
             raise ArticleNotFoundError(f"no article {article_id!r} in {self.path}; see Assistant.articles()")
 
+    def reuse_embeddings(self, others: Assistant | str | Path | Sequence[Assistant | str | Path]) -> int:
+        """Copy the embedding cache of other indexes (open Assistants, or index folders read read-only)
+        into this one, so that adding the same texts here needs no model time. Vectors of another model
+        never match anything. Returns how many cached vectors were offered; unreadable sources count 0."""
+        if isinstance(others, (Assistant, str, Path)):
+            others = [others]
+        paths = [o.path if isinstance(o, Assistant) else resolve_index_path(o, self.settings) for o in others]
+        return self.index.catalog.seed_vectors(paths)
+
     # --- questions --------------------------------------------------------------------------------
     def search(
         self,
@@ -250,40 +274,21 @@ class Assistant:
         after citation checking."""
         t0 = time.perf_counter()
         lang = detect_language(question, default="ar")
-        mode = mode or self.settings.answer.mode
+        chosen: AnswerMode = check_choice(mode or self.settings.answer.mode, AnswerMode, "mode")  # type: ignore[assignment]
+        answerer = self.answerers[chosen]
         if not question.strip() or self.index.catalog.count()[0] == 0:
             ans = abstention(question, lang, [], empty=bool(question.strip()))
             yield StreamEvent(delta=ans.text)
             yield StreamEvent(answer=ans)
             return
-        standalone = self._standalone(question, history, mode)
+        # A follow-up made standalone: by the LLM in the generative mode (assistant/answer/condense.py),
+        # else, or when that fails, by the heuristic of assistant/answer/followup.py.
+        standalone = answerer.standalone(question, history)
         k = max(10, 3 * (max_citations or self.settings.answer.max_citations))
         passages = self.retriever.search(standalone, k, article_ids=article_ids, mode=retriever).passages
         t1 = time.perf_counter()
         min_score = min_score_for(self.embedder.model_id, self.settings.answer) if retriever == "hybrid" else float("-inf")
-        extra = {"standalone_question": standalone if standalone != question else None}
-        if mode == "generative":
-            from assistant.answer.generative import generative_stream
-
-            yield from generative_stream(self, question, lang, passages, min_score, max_citations, t0, t1, **extra)
-            return
-        ans = extractive_answer(
-            question, lang, passages, self.index.catalog, self.settings.answer, min_score, max_citations,
-            timings={"retrieve": round(t1 - t0, 4), "total": round(time.perf_counter() - t0, 4)}, **extra,
-        )
-        for line in ans.text.split("\n"):
-            yield StreamEvent(delta=line + "\n")
-        yield StreamEvent(answer=ans)
-
-    def _standalone(self, question: str, history: Sequence[str], mode: str) -> str:
-        """The question to search for: in the generative mode with an LLM, the LLM rewrites a question
-        asked after others into a standalone one (generate.condense_question); otherwise, or when that
-        fails, the heuristic of followup.py decides."""
-        earlier = [h for h in history if h.strip()]
-        if earlier and mode == "generative" and self.llm is not None:
-            from assistant.answer.generative import condense_question
-
-            rewritten = condense_question(self.llm, self.settings, question, earlier)
-            if rewritten:
-                return rewritten
-        return standalone_question(question, earlier)
+        yield from answerer.stream(AnswerRequest(
+            question=question, lang=lang, passages=passages, min_score=min_score, started=t0, retrieved=t1,
+            max_citations=max_citations, standalone_question=standalone if standalone != question else None,
+        ))

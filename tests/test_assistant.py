@@ -1,4 +1,10 @@
-"""The engine end to end through the public API, on the real default model and a real Chroma."""
+"""The engine end to end through the public API, on a real Chroma and real BM25.
+
+Tests of retrieval quality (which sentence answers an Arabic or English question, abstention) run on the
+real default model (the ``slow`` tier). Tests of the engine's bookkeeping (adding, replacing, removing,
+filtering, reopening, repair, offsets, determinism) run twice, through the ``engine`` fixture: on the fake
+embedder of tests/fakes.py (the fast tier) and on the real model (slow).
+"""
 
 from __future__ import annotations
 
@@ -12,11 +18,33 @@ from assistant import (
     ArticleNotFoundError,
     Assistant,
     IndexMismatchError,
-    Settings,
 )
-from tests.conftest import SAMPLE_ID
+from tests.helpers import SAMPLE_ID
 
 TROOPS = "20 ألف جندي"
+
+
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.slow)])
+def engine(request: pytest.FixtureRequest):  # noqa: ANN201 - (embedder, settings)
+    """(embedder, settings) of the engine under test: the fake embedder (fast) or the real model (slow)."""
+    if request.param == "fake":
+        return request.getfixturevalue("fake_embedder"), request.getfixturevalue("fake_settings")
+    return request.getfixturevalue("embedder"), request.getfixturevalue("settings")
+
+
+@pytest.fixture(params=["fake", pytest.param("real", marks=pytest.mark.slow)])
+def any_sample(request: pytest.FixtureRequest) -> Assistant:
+    """The read-only index of the sample articles, over the fake embedder (fast) or the real model (slow)."""
+    return request.getfixturevalue("fake_sample_assistant" if request.param == "fake" else "sample_assistant")
+
+
+@pytest.fixture
+def any_assistant(engine, tmp_path: Path):  # noqa: ANN001, ANN201
+    """A fresh, empty index over the engine's embedder."""
+    embedder, settings = engine
+    a = Assistant.open(tmp_path / "fresh", settings=settings, embedder=embedder)
+    yield a
+    a.close()
 
 
 def assert_offsets_exact(a: Assistant, answer) -> None:  # noqa: ANN001
@@ -88,107 +116,108 @@ def test_abstains_when_the_articles_do_not_answer(sample_assistant: Assistant, q
     assert ans.text in ("لا تجيب المقالات المتاحة عن هذا السؤال.", "The available articles do not answer this question.")
 
 
-def test_same_question_same_answer(sample_assistant: Assistant) -> None:
+def test_same_question_same_answer(any_sample: Assistant) -> None:
     q = "ماذا تريد إيران من الولايات المتحدة؟"
-    first = sample_assistant.ask(q)
-    second = sample_assistant.ask(q)
+    first = any_sample.ask(q)
+    second = any_sample.ask(q)
     assert [c.sentence_id for c in first.citations] == [c.sentence_id for c in second.citations]
     assert [c.score for c in first.citations] == [c.score for c in second.citations]
 
 
-def test_citations_are_sentences_not_chunks(sample_assistant: Assistant) -> None:
-    ans = sample_assistant.ask("ما هي مخاوف طهران من مفاوضات ترامب مع طالبان؟", max_citations=5)
-    sentences = {s.id: s for s in sample_assistant.index.catalog.sentences_of(SAMPLE_ID)}
+def test_citations_are_sentences_not_chunks(any_sample: Assistant) -> None:
+    ans = any_sample.ask("ما هي مخاوف طهران من مفاوضات ترامب مع طالبان؟", max_citations=5)
+    sentences = {s.id: s for s in any_sample.index.catalog.sentences_of(SAMPLE_ID)}
     for c in ans.citations:
         s = sentences[c.sentence_id]
         assert (s.start, s.end, s.text) == (c.start, c.end, c.text)
     assert len({c.sentence_id for c in ans.citations}) == len(ans.citations)
 
 
-def test_empty_collection_says_so(new_assistant: Assistant) -> None:
-    ans = new_assistant.ask("What happened?")
+def test_empty_collection_says_so(any_assistant: Assistant) -> None:
+    ans = any_assistant.ask("What happened?")
     assert ans.abstained and "no articles" in ans.text
 
 
-def test_articles_added_by_object_with_metadata_and_filtered_search(new_assistant: Assistant) -> None:
-    rep = new_assistant.add([
+def test_articles_added_by_object_with_metadata_and_filtered_search(any_assistant: Assistant) -> None:
+    rep = any_assistant.add([
         Article(id="oil", text="Oil prices rose 5 percent on Monday after OPEC cut output. Traders were surprised.",
                 title="Oil jumps", source="Wire", date="2024-01-02"),
         Article(id="rain", text="Heavy rain flooded the streets of Alexandria on Monday. Schools closed.",
                 title="Floods", source="Wire", date="2024-01-02"),
     ])
     assert sorted(rep.added) == ["oil", "rain"] and not rep.failed
-    infos = {i.id: i for i in new_assistant.articles()}
+    infos = {i.id: i for i in any_assistant.articles()}
     assert infos["oil"].title == "Oil jumps" and infos["oil"].n_sentences == 2 and infos["oil"].lang == "en"
-    ans = new_assistant.ask("How much did oil prices rise?")
+    ans = any_assistant.ask("How much did oil prices rise?")
     assert ans.citations[0].article_id == "oil" and "5 percent" in ans.citations[0].text
     assert ans.citations[0].title == "Oil jumps" and ans.citations[0].date == "2024-01-02"
-    only_rain = new_assistant.ask("How much did oil prices rise?", article_ids=["rain"])
+    only_rain = any_assistant.ask("How much did oil prices rise?", article_ids=["rain"])
     assert all(c.article_id == "rain" for c in only_rain.citations)
-    assert all(p.sentence.article_id == "rain" for p in new_assistant.search("oil prices", article_ids=["rain"]))
+    assert all(p.sentence.article_id == "rain" for p in any_assistant.search("oil prices", article_ids=["rain"]))
 
 
-def test_incremental_reingest_and_replacement(new_assistant: Assistant, tmp_path: Path) -> None:
+def test_incremental_reingest_and_replacement(any_assistant: Assistant, tmp_path: Path) -> None:
     folder = tmp_path / "news"
     folder.mkdir()
     f = folder / "story.txt"
     f.write_text("The minister resigned on Tuesday. Protests continued in the capital.", encoding="utf-8")
-    assert new_assistant.add([folder]).added == ["story"]
-    again = new_assistant.add([folder])
+    assert any_assistant.add([folder]).added == ["story"]
+    again = any_assistant.add([folder])
     assert again.unchanged == ["story"] and not again.added and not again.replaced
 
     f.write_text("The minister withdrew his resignation on Friday. Protests continued in the capital.", encoding="utf-8")
-    rep = new_assistant.add([folder])
+    rep = any_assistant.add([folder])
     assert rep.replaced == ["story"]
-    [info] = new_assistant.articles()
+    [info] = any_assistant.articles()
     assert info.n_sentences == 2
     # the old sentence is gone everywhere: catalog, Chroma and BM25
-    texts = [p.sentence.text for p in new_assistant.search("minister resigned Tuesday", k=10)]
+    texts = [p.sentence.text for p in any_assistant.search("minister resigned Tuesday", k=10)]
     assert "The minister resigned on Tuesday." not in texts
     assert "The minister withdrew his resignation on Friday." in texts
-    idx = new_assistant.index
+    idx = any_assistant.index
     assert idx.vectors.count("sentences") == 2
     assert len(idx.lexical) == 2
-    ans = new_assistant.ask("When did the minister withdraw his resignation?")
+    ans = any_assistant.ask("When did the minister withdraw his resignation?")
     assert "Friday" in ans.citations[0].text
-    assert_offsets_exact(new_assistant, ans)
+    assert_offsets_exact(any_assistant, ans)
 
 
-def test_remove_article(new_assistant: Assistant, sample_dir: Path) -> None:
-    new_assistant.add([sample_dir, Article(id="other", text="The festival opens in Cairo next week.")])
-    new_assistant.remove(SAMPLE_ID)
-    assert [i.id for i in new_assistant.articles()] == ["other"]
-    assert new_assistant.index.vectors.count("sentences") == 1
-    assert all(p.sentence.article_id == "other" for p in new_assistant.search("طالبان أفغانستان إيران"))
+def test_remove_article(any_assistant: Assistant, sample_dir: Path) -> None:
+    any_assistant.add([sample_dir, Article(id="other", text="The festival opens in Cairo next week.")])
+    any_assistant.remove(SAMPLE_ID)
+    assert [i.id for i in any_assistant.articles()] == ["other"]
+    assert any_assistant.index.vectors.count("sentences") == 1
+    assert all(p.sentence.article_id == "other" for p in any_assistant.search("طالبان أفغانستان إيران"))
     with pytest.raises(ArticleNotFoundError, match="no article 'missing'"):
-        new_assistant.remove("missing")
+        any_assistant.remove("missing")
 
 
-def test_bad_inputs_are_reported_and_the_rest_indexed(new_assistant: Assistant, tmp_path: Path, sample_dir: Path) -> None:
-    assert new_assistant.add([sample_dir]).added == [SAMPLE_ID]
+def test_bad_inputs_are_reported_and_the_rest_indexed(any_assistant: Assistant, tmp_path: Path, sample_dir: Path) -> None:
+    assert any_assistant.add([sample_dir]).added == [SAMPLE_ID]
     folder = tmp_path / "mixed"
     folder.mkdir()
     (folder / "good.txt").write_text("The central bank kept rates unchanged.", encoding="utf-8")
     (folder / "empty.txt").write_text("  ", encoding="utf-8")
     (folder / "fake.txt").write_bytes(b"%PDF-1.4 binary")
     (folder / "feed.jsonl").write_text('{"id": "j1", "text": "Rain is expected."}\n{oops\n', encoding="utf-8")
-    rep = new_assistant.add([folder, tmp_path / "nope.txt"])
+    rep = any_assistant.add([folder, tmp_path / "nope.txt"])
     assert sorted(rep.added) == ["good", "j1"]
     failed = dict(rep.failed)
     assert any(k.endswith("empty.txt") for k in failed)
     assert any(k.endswith("fake.txt") and "PDF" in v for k, v in failed.items())
     assert any(k.endswith("feed.jsonl:2") for k in failed)
     assert any(k.endswith("nope.txt") and "does not exist" in v for k, v in failed.items())
-    assert sorted(i.id for i in new_assistant.articles()) == sorted([SAMPLE_ID, "good", "j1"])
+    assert sorted(i.id for i in any_assistant.articles()) == sorted([SAMPLE_ID, "good", "j1"])
 
 
-def test_duplicate_ids_in_one_call(new_assistant: Assistant) -> None:
-    rep = new_assistant.add([Article(id="a", text="One."), Article(id="a", text="Two.")])
+def test_duplicate_ids_in_one_call(any_assistant: Assistant) -> None:
+    rep = any_assistant.add([Article(id="a", text="One."), Article(id="a", text="Two.")])
     assert rep.added == ["a"]
     assert rep.failed and "already given" in rep.failed[0][1]
 
 
-def test_manifest_mismatch_refuses_and_rebuild_keeps_articles(tmp_path: Path, embedder, settings: Settings, sample_dir: Path) -> None:  # noqa: ANN001
+def test_manifest_mismatch_refuses_and_rebuild_keeps_articles(tmp_path: Path, engine, sample_dir: Path) -> None:  # noqa: ANN001
+    embedder, settings = engine
     path = tmp_path / "idx"
     with Assistant.open(path, settings=settings, embedder=embedder) as a:
         a.add([sample_dir])
@@ -204,7 +233,8 @@ def test_manifest_mismatch_refuses_and_rebuild_keeps_articles(tmp_path: Path, em
         assert len(a.articles()) == 1
 
 
-def test_index_reopens_from_disk(tmp_path: Path, embedder, settings: Settings, sample_dir: Path) -> None:  # noqa: ANN001
+def test_index_reopens_from_disk(tmp_path: Path, engine, sample_dir: Path) -> None:  # noqa: ANN001
+    embedder, settings = engine
     path = tmp_path / "persist"
     with Assistant.open(path, settings=settings, embedder=embedder) as a:
         a.add([sample_dir])
@@ -214,13 +244,14 @@ def test_index_reopens_from_disk(tmp_path: Path, embedder, settings: Settings, s
     assert [c.sentence_id for c in before.citations] == [c.sentence_id for c in after.citations]
 
 
-def test_moved_index_folder_still_answers(tmp_path: Path, embedder, settings: Settings, sample_dir: Path) -> None:  # noqa: ANN001
+def test_moved_index_folder_still_answers(tmp_path: Path, engine, sample_dir: Path) -> None:  # noqa: ANN001
+    embedder, settings = engine
     with Assistant.open(tmp_path / "before", settings=settings, embedder=embedder) as a:
         a.add([sample_dir])
     (tmp_path / "before").rename(tmp_path / "after")
     with Assistant.open(tmp_path / "after", settings=settings, embedder=embedder) as b:
         assert b.index.vectors.count("sentences") == b.articles()[0].n_sentences
-        assert TROOPS in b.ask("How many foreign troops are in Afghanistan?").citations[0].text
+        assert TROOPS in b.ask("كم عدد القوات الأجنبية في أفغانستان؟").citations[0].text
 
 
 def test_follow_up_question_uses_the_conversation(sample_assistant: Assistant) -> None:
@@ -231,12 +262,12 @@ def test_follow_up_question_uses_the_conversation(sample_assistant: Assistant) -
     assert any("العقوبات" in c.text for c in ans.citations), [c.text for c in ans.citations]
 
 
-def test_ask_stream_ends_with_the_answer_ask_returns(sample_assistant: Assistant) -> None:
+def test_ask_stream_ends_with_the_answer_ask_returns(any_sample: Assistant) -> None:
     q = "كم عدد القوات الأجنبية في أفغانستان؟"
-    events = list(sample_assistant.ask_stream(q))
+    events = list(any_sample.ask_stream(q))
     assert events[-1].answer is not None and all(e.answer is None for e in events[:-1])
     assert "".join(e.delta for e in events[:-1]).strip() == events[-1].answer.text
-    assert events[-1].answer.citations == sample_assistant.ask(q).citations
+    assert events[-1].answer.citations == any_sample.ask(q).citations
 
 
 def test_generative_mode_without_llm_falls_back_with_a_notice(sample_assistant: Assistant) -> None:
@@ -245,8 +276,9 @@ def test_generative_mode_without_llm_falls_back_with_a_notice(sample_assistant: 
     assert TROOPS in ans.citations[0].text
 
 
-def test_repair_after_a_crash_between_catalog_and_chroma(tmp_path: Path, embedder, settings: Settings, sample_dir: Path) -> None:  # noqa: ANN001
+def test_repair_after_a_crash_between_catalog_and_chroma(tmp_path: Path, engine, sample_dir: Path) -> None:  # noqa: ANN001
     """Simulate the two half-written states a crash can leave; reopening restores catalog = Chroma = BM25."""
+    embedder, settings = engine
     path = tmp_path / "crash"
     with Assistant.open(path, settings=settings, embedder=embedder) as a:
         a.add([sample_dir, Article(id="extra", text="The port reopened on Sunday. Ships queued outside.")])
@@ -263,3 +295,11 @@ def test_repair_after_a_crash_between_catalog_and_chroma(tmp_path: Path, embedde
         assert b.index.vectors.all_ids("sentences") == set(b.index.catalog.all_ids()[0])
         assert b.index.vectors.count("sentences") == n and len(b.index.lexical) == n
         assert TROOPS in b.ask("كم عدد القوات الأجنبية في أفغانستان؟").citations[0].text
+
+
+def test_offsets_are_exact_and_markers_match_on_either_engine(any_sample: Assistant) -> None:
+    ans = any_sample.ask("كم عدد القوات الأجنبية في أفغانستان؟", max_citations=3)
+    assert not ans.abstained and ans.lang == "ar"
+    assert TROOPS in ans.citations[0].text
+    assert_offsets_exact(any_sample, ans)
+    assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))

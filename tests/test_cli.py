@@ -1,4 +1,5 @@
-"""The `assistant` command end to end, in real subprocesses (the installed entry point)."""
+"""The `assistant` command end to end, in real subprocesses (the installed entry point); and in-process
+over the fake embedder (fast tier): one Settings per command, the choices offered."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE_ID
+from assistant.cli import main
+from tests.helpers import SAMPLE_ID
 
 EXE = shutil.which("assistant") or str(Path(sys.executable).parent / "assistant")
 
@@ -79,3 +81,24 @@ def test_remove_and_unknown_article(cli_index: Path, tmp_path: Path, sample_dir:
     assert missing.returncode == 1 and "no article 'nope'" in missing.stderr
     empty = run("ask", "What happened?", "--index", str(index))
     assert "no articles" in empty.stdout
+
+
+def test_each_command_builds_its_settings_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_embedder,  # noqa: ANN001
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import assistant.assistant as facade
+    from assistant import cli
+
+    built: list[object] = []
+    real = cli.Settings
+    monkeypatch.setattr(cli, "Settings", lambda: built.append(1) or real())
+    monkeypatch.setattr(facade, "build_embedder", lambda _settings: fake_embedder)  # the model boundary, faked
+    folder = tmp_path / "few"
+    folder.mkdir()
+    (folder / "dam.txt").write_text("The dam holds more water this year. Rain fell in Basra.", encoding="utf-8")
+    index = str(tmp_path / "idx")
+    for argv in (["ingest", str(folder), "--index", index], ["articles", "--index", index, "--json"],
+                 ["ask", "How much water does the dam hold?", "--index", index, "--json"]):
+        built.clear()
+        assert main(argv) == 0, capsys.readouterr().err
+        assert len(built) == 1, f"{argv[0]} built Settings {len(built)} times"
+    assert '"question": "How much water does the dam hold?"' in capsys.readouterr().out

@@ -1,0 +1,66 @@
+"""Fakes at the model boundary, for the fast test tier (``pytest -m "not slow"``).
+
+:class:`FakeEmbedder` stands in for the embedding model and nothing else: it implements the
+:class:`assistant.models.embeddings.Embedder` protocol, so the engine around it (reading, sentence
+splitting, the catalog, a real embedded Chroma, real BM25, fusion, answering, citation offsets) runs for
+real. It is a fake at the model boundary, not a model: its vectors are deterministic hashes of character
+n-grams and words, so texts that share words and spellings are close and unrelated texts are far, which
+is enough to test plumbing, never retrieval quality (the ``slow`` tier runs the real model for that).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from assistant.text.normalize import normalize, tokenize
+
+__all__ = ["FakeEmbedder"]
+
+
+class FakeEmbedder:
+    """Hashed character 3-grams and word tokens of the normalized text, in a fixed-size L2-normalized
+    float32 vector (``dim`` 1024 by default, ``model_id`` "fake-hash-1024": fewer collisions than a small
+    vector, so unrelated texts score near 0). Same text, same vector, in every
+    process and on every run (blake2b, not Python's salted ``hash``). Counts what it embeds."""
+
+    def __init__(self, dim: int = 1024):
+        self.dim = dim
+        self.model_id = f"fake-hash-{dim}"
+        self.embedded: list[str] = []  # every document text embedded, in order (to see the cache work)
+        self.queries: list[str] = []
+
+    def _bucket(self, feature: str) -> tuple[int, float]:
+        h = hashlib.blake2b(feature.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+        n = int.from_bytes(h, "little")
+        return n % self.dim, 1.0 if (n >> 32) & 1 else -1.0
+
+    def _vector(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        folded = " ".join(normalize(text).split())
+        padded = f" {folded} "
+        for i in range(len(padded) - 2):
+            j, sign = self._bucket("c:" + padded[i : i + 3])
+            v[j] += sign
+        for tok in tokenize(text):
+            j, sign = self._bucket("w:" + tok)
+            v[j] += 2.0 * sign  # whole words weigh more than their spellings
+        norm = float(np.linalg.norm(v))
+        if norm == 0.0:
+            v[0] = 1.0  # no features (empty or symbols only): a fixed unit vector
+            return v
+        return v / norm
+
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+        self.embedded.extend(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        self.queries.append(text)
+        return self._vector(text)
+
+    def document_key(self, text: str, title: str | None) -> str:
+        return text  # the title is not embedded
