@@ -11,56 +11,22 @@ Importing the package sets nothing (no environment variable, no global): the ent
 
 from __future__ import annotations
 
+from assistant import errors as _errors
 from assistant.assistant import Assistant
-from assistant.errors import (
-    ArticleNotFoundError,
-    AssistantError,
-    ConfigError,
-    DecodingError,
-    EmbeddingError,
-    EmptyArticleError,
-    FileTooLargeError,
-    IndexCorruptError,
-    IndexError_,
-    IndexLockedError,
-    IndexMismatchError,
-    IngestError,
-    LLMError,
-    LLMTimeoutError,
-    MalformedInputError,
-    UnsupportedFormatError,
-)
+from assistant.errors import *  # noqa: F403 - the whole exception tree, listed once in errors.__all__
 from assistant.settings import Settings
-from assistant.types import Answer, AnswerChange, Article, ArticleInfo, Citation, IngestReport, Passage, Sentence
+from assistant.types import (  # noqa: F401 - re-exported through __all__ below
+    Answer,
+    AnswerChange,
+    Article,
+    ArticleInfo,
+    Citation,
+    IngestReport,
+    Passage,
+    Sentence,
+)
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Assistant",
-    "Settings",
-    "Article",
-    "ArticleInfo",
-    "Sentence",
-    "Passage",
-    "Citation",
-    "Answer",
-    "AnswerChange",
-    "IngestReport",
-    "AssistantError",
-    "ConfigError",
-    "IngestError",
-    "UnsupportedFormatError",
-    "DecodingError",
-    "EmptyArticleError",
-    "FileTooLargeError",
-    "MalformedInputError",
-    "IndexError_",
-    "IndexMismatchError",
-    "IndexLockedError",
-    "IndexCorruptError",
-    "ArticleNotFoundError",
-    "EmbeddingError",
-    "LLMError",
-    "LLMTimeoutError",
-    "__version__",
-]
+_RECORDS = ["Article", "ArticleInfo", "Sentence", "Passage", "Citation", "Answer", "AnswerChange", "IngestReport"]
+__all__ = ["Assistant", "Settings", *_RECORDS, *_errors.__all__, "__version__"]
