@@ -82,7 +82,7 @@ class AnswerSettings(_Section):
     min_score: float | None = Field(
         None,
         description="Abstain when the best fused score is below this. None: the value calibrated for the "
-        "embedding backend (see assistant/answer/extractive.py).",
+        "embedding model (assistant/models/calibration.json; an uncalibrated model gets a conservative fallback and a warning).",
     )
     relative_cutoff: float = Field(
         0.9, description="A further citation must score at least this share of the best one."
@@ -99,7 +99,7 @@ class AnswerSettings(_Section):
     support_threshold: float | None = Field(
         None,
         description="Generative mode: cosine (answer sentence, cited sentence) needed to count as support. None: "
-        "the values calibrated for the embedding backend (assistant/answer/citecheck.py, bench/generative_calibrate.py).",
+        "the values calibrated for the embedding model (assistant/models/calibration.json, bench/generative_calibrate.py).",
     )
 
 

@@ -39,8 +39,7 @@ SQUAD = {
 }
 
 
-@pytest.fixture
-def app(tmp_path: Path, embedder, settings: Settings) -> Iterator[ChatApp]:  # noqa: ANN001
+def _chat_over(tmp_path: Path, embedder, settings: Settings) -> Iterator[ChatApp]:  # noqa: ANN001
     """A chat over an empty collection whose index root is this test's temp folder."""
     s = settings.model_copy(update={"index_root": tmp_path / "root"})
     a = Assistant.open(s.index_root / "news", settings=s, embedder=embedder)
@@ -50,13 +49,15 @@ def app(tmp_path: Path, embedder, settings: Settings) -> Iterator[ChatApp]:  # n
 
 
 @pytest.fixture
+def app(tmp_path: Path, embedder, settings: Settings) -> Iterator[ChatApp]:  # noqa: ANN001
+    """The chat over the real default model."""
+    yield from _chat_over(tmp_path, embedder, settings)
+
+
+@pytest.fixture
 def fake_app(tmp_path: Path, fake_embedder, settings: Settings) -> Iterator[ChatApp]:  # noqa: ANN001
     """The same over the fake embedder (tests/fakes.py): for what fails before any model time."""
-    s = settings.model_copy(update={"index_root": tmp_path / "root"})
-    a = Assistant.open(s.index_root / "news", settings=s, embedder=fake_embedder)
-    chat = ChatApp(Collections(a))
-    yield chat
-    chat.collections.close()
+    yield from _chat_over(tmp_path, fake_embedder, settings)
 
 
 def _write(path: Path, text: str) -> str:

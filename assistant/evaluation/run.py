@@ -216,7 +216,7 @@ def run_evaluation(
             "mode": mode,
             "retriever": retriever,
             "embedding_model": embedder.model_id,
-            "llm": type(llm).__name__ if llm is not None else None,
+            "llm": getattr(llm, "name", type(llm).__name__) if llm is not None else None,
             "max_citations": k_cite,
             "rank_k": RANK_K,
             "min_score": min_score,
