@@ -27,7 +27,7 @@ from assistant.models.embeddings import Embedder
 from assistant.settings import RetrievalSettings
 from assistant.store.index import Index, Snapshot
 from assistant.text.normalize import tokenize
-from assistant.types import Passage, RetrieverMode  # RetrieverMode re-exported: it lives in types.py
+from assistant.types import Passage, RetrieverMode, Sentence  # RetrieverMode re-exported: it lives in types.py
 
 __all__ = ["Retriever", "RetrieverMode", "Retrieval"]
 
@@ -80,9 +80,17 @@ class Retriever:
         if mode == "hybrid" and qv is not None:
             missing = [c for c in candidates if c not in dense]
             need_chunks = list({rows[c][1] for c in candidates} - set(chunk_sim))
-            for sid, v in self._sentence_vectors(view, missing).items():
-                dense[sid] = float(v @ qv)
-            for cid, v in self._chunk_vectors(view, need_chunks).items():
+            members = view.catalog.chunk_sentence_ids(need_chunks) if need_chunks else {}
+            # one read of the stored vectors for the candidates without a dense score and for the
+            # sentences of the chunks without one (a sentence in both is read once)
+            wanted = set(missing) | {s for sids in members.values() for s in sids}
+            sentences = {sid: rows[sid][0] for sid in wanted if sid in rows}
+            sentences |= {sid: r[0] for sid, r in view.catalog.sentences(wanted - set(sentences)).items()}
+            vectors = self._sentence_vectors(view, sentences)
+            for sid in missing:
+                if sid in vectors:
+                    dense[sid] = float(vectors[sid] @ qv)
+            for cid, v in self._chunk_vectors(view, members, vectors).items():
                 chunk_sim[cid] = float(v @ qv)
         top_lex = max(lexical.values(), default=0.0) or 1.0
         passages = []
@@ -102,26 +110,26 @@ class Retriever:
         return Retrieval(passages[:k], qv)
 
     @staticmethod
-    def _sentence_vectors(view: Snapshot, ids: list[str]) -> dict[str, np.ndarray]:
-        """Stored sentence vectors: from the embedding cache, else from the vector store."""
-        if not ids:
+    def _sentence_vectors(view: Snapshot, sentences: dict[str, Sentence]) -> dict[str, np.ndarray]:
+        """Stored vectors of some sentences: from the embedding cache, else from the vector store."""
+        if not sentences:
             return {}
-        rows = view.catalog.sentences(ids)
-        titles = {i: a.title for i, a in view.catalog.article_infos(s.article_id for s, _ in rows.values()).items()}
-        got = view.cache.sentence_vectors({i: (s.text, titles.get(s.article_id)) for i, (s, _) in rows.items()})
-        rest = [i for i in ids if i not in got]
+        titles = {i: a.title for i, a in view.catalog.article_infos(s.article_id for s in sentences.values()).items()}
+        got = view.cache.sentence_vectors({i: (s.text, titles.get(s.article_id)) for i, s in sentences.items()})
+        rest = [i for i in sentences if i not in got]
         if rest:
             got.update(view.vectors.vectors("sentences", rest))
         return got
 
-    def _chunk_vectors(self, view: Snapshot, ids: list[str]) -> dict[str, np.ndarray]:
-        """Stored chunk vectors (the mean of their sentences'): from the cache, else from the vector store."""
-        if not ids:
+    @staticmethod
+    def _chunk_vectors(view: Snapshot, members: dict[str, list[str]],
+                       sentence_vectors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Stored vectors of chunks (``{chunk id: its sentence ids}``), the mean of their sentences' (from
+        ``sentence_vectors``), else from the vector store."""
+        if not members:
             return {}
-        members = view.catalog.chunk_sentence_ids(ids)
-        sentences = self._sentence_vectors(view, [s for sids in members.values() for s in sids])
-        got = view.cache.chunk_vectors(members, sentences)
-        rest = [i for i in ids if i not in got]
+        got = view.cache.chunk_vectors(members, sentence_vectors)
+        rest = [i for i in members if i not in got]
         if rest:
             got.update(view.vectors.vectors("chunks", rest))
         return got

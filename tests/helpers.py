@@ -205,3 +205,11 @@ def assert_safe(markup: str) -> None:
             assert not name.startswith("on"), el
             if name == "href":
                 assert value.startswith("#"), el
+
+
+def add_vectors(vs, kind: str, ids: list[str], texts: list[str], vectors, metadata: list[dict]) -> None:  # noqa: ANN001
+    """Write vectors straight into a vector store (``VectorStore.add_nodes``), as nodes the index writes
+    (``store.nodes.text_node``): for tests that plant rows the catalog does not know."""
+    from assistant.store.nodes import text_node
+
+    vs.add_nodes(kind, [text_node(i, t, m, [float(x) for x in v]) for i, t, v, m in zip(ids, texts, vectors, metadata)])

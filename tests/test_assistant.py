@@ -19,7 +19,7 @@ from assistant import (
     Assistant,
     IndexMismatchError,
 )
-from tests.helpers import SAMPLE_ID
+from tests.helpers import SAMPLE_ID, add_vectors
 
 TROOPS = "20 ألف جندي"
 
@@ -287,8 +287,8 @@ def test_repair_after_a_crash_between_catalog_and_chroma(tmp_path: Path, engine,
         lost = a.index.catalog.sentence_ids_of(SAMPLE_ID)[:5]
         a.index.vectors.delete("sentences", lost)
         # written to Chroma but never committed in the catalog:
-        a.index.vectors.add("sentences", ["ghost"], ["ghost sentence"],
-                            embedder.embed_documents(["ghost sentence"]), [{"article_id": "ghost", "idx": 0, "chunk_id": "c"}])
+        add_vectors(a.index.vectors, "sentences", ["ghost"], ["ghost sentence"], embedder.embed_documents(["ghost sentence"]),
+                    [{"article_id": "ghost", "idx": 0, "chunk_id": "c"}])
         (path / ".dirty").touch()
     with Assistant.open(path, settings=settings, embedder=embedder) as b:
         assert not (path / ".dirty").exists()

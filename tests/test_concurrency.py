@@ -21,7 +21,7 @@ from assistant.models.embeddings import build_embedder
 from assistant.resources import data_path
 from assistant.settings import StoreSettings
 from assistant.store.vectors import VectorStore
-from tests.helpers import SAMPLE_ID, Child, assert_consistent, child_env, free_port, subprocess_settings
+from tests.helpers import SAMPLE_ID, Child, add_vectors, assert_consistent, child_env, free_port, subprocess_settings
 
 TROOPS = "20 ألف جندي"
 
@@ -38,7 +38,7 @@ def test_embedded_chroma_serves_reader_threads_while_a_thread_writes(tmp_path: P
     vs = VectorStore(tmp_path, "threads", StoreSettings())
     rng = np.random.default_rng(6)
     expected = {f"s{i}" for i in range(100)}
-    vs.add("sentences", sorted(expected), ["seed"] * 100, unit_vectors(rng, 100),
+    add_vectors(vs, "sentences", sorted(expected), ["seed"] * 100, unit_vectors(rng, 100),
            [{"article_id": f"a{i % 10}", "idx": i, "chunk_id": "c"} for i in range(100)])
     errors: list[str] = []
     queries = [0]
@@ -72,7 +72,7 @@ def test_embedded_chroma_serves_reader_threads_while_a_thread_writes(tmp_path: P
     try:
         for r in range(20):
             ids = [f"w{r}-{i}" for i in range(40)]
-            vs.add("sentences", ids, ["w"] * 40, unit_vectors(rng, 40),
+            add_vectors(vs, "sentences", ids, ["w"] * 40, unit_vectors(rng, 40),
                    [{"article_id": f"b{r}", "idx": i, "chunk_id": "c"} for i in range(40)])
             expected |= set(ids)
             if r % 2:

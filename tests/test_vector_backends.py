@@ -20,7 +20,7 @@ from assistant.store.chroma_backend import collection_name, cosine_from_chroma
 from assistant.store.nodes import Prepared, chunk_nodes, sentence_nodes
 from assistant.store.vectors import VectorStore
 from tests.fakes import FakeEmbedder
-from tests.helpers import SAMPLE_ID, assert_consistent
+from tests.helpers import SAMPLE_ID, add_vectors, assert_consistent
 
 BACKENDS = ["chroma", "qdrant"]
 PORT = Article(id="port", title="Harbour news",
@@ -70,8 +70,8 @@ def _flow(tmp_path: Path, backend: str, embedder, sample_dir: Path) -> dict:  # 
         # a crash between the catalog and the vector store: nodes lost, a ghost node, the crash marker
         lost = a.index.catalog.sentence_ids_of(SAMPLE_ID)[:5]
         a.index.vectors.delete("sentences", lost)
-        a.index.vectors.add("sentences", ["ghost"], ["ghost sentence"], embedder.embed_documents(["ghost sentence"]),
-                            [{"article_id": "ghost", "idx": 0, "chunk_id": "c"}])
+        add_vectors(a.index.vectors, "sentences", ["ghost"], ["ghost sentence"], embedder.embed_documents(["ghost sentence"]),
+                    [{"article_id": "ghost", "idx": 0, "chunk_id": "c"}])
         (path / ".dirty").touch()
     with Assistant.open(path, settings=settings, embedder=embedder) as b:
         assert not (path / ".dirty").exists()
@@ -105,7 +105,7 @@ def test_query_scores_are_the_cosine_similarity(tmp_path: Path, backend: str) ->
     ids = [f"s{i}" for i in range(50)]
     vs = VectorStore(tmp_path, "scores", Settings().replace(store={"backend": backend}).store, dim=32)
     try:
-        vs.add("sentences", ids, ["t"] * 50, vecs, [{"article_id": f"a{i % 5}", "idx": i, "chunk_id": "c"} for i in range(50)])
+        add_vectors(vs, "sentences", ids, ["t"] * 50, vecs, [{"article_id": f"a{i % 5}", "idx": i, "chunk_id": "c"} for i in range(50)])
         q = _unit(rng, 1)[0]
         hits = vs.query("sentences", q, 50)
         want = {i: float(v @ q) for i, v in zip(ids, vecs)}

@@ -15,6 +15,7 @@ to its global ``Settings`` (which would reach for OpenAI).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -211,22 +212,18 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
     raise ConfigError(f"unknown embedding backend {settings.backend!r}")
 
 
-_ADAPTER: Any = None
-
-
 def as_llama_index(embedder: Embedder) -> Any:
     """Wrap an embedder as a llama-index BaseEmbedding (documents via text methods, queries via query).
 
     The index's write path embeds its sentence nodes through it (``adapter(nodes)``, llama-index's
     TransformComponent call): each node's text is embedded with the node's ``title`` metadata, so a model
     that reads the title (EmbeddingGemma) gets it, and the vectors are the embedder's own."""
-    global _ADAPTER
-    if _ADAPTER is None:
-        _ADAPTER = _adapter_class()
-    return _ADAPTER(embedder)
+    return _adapter_class()(embedder)
 
 
+@functools.cache
 def _adapter_class() -> Any:
+    """The adapter class, defined once (on first use: importing llama-index is not free)."""
     from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.core.schema import MetadataMode
     from pydantic import PrivateAttr

@@ -28,7 +28,7 @@ from assistant.text.reading import content_hash
 from assistant.text.sentences import split_article
 from assistant.types import Article, Sentence
 
-__all__ = ["Prepared", "make_chunks", "mean_vector", "sentence_nodes", "chunk_nodes"]
+__all__ = ["Prepared", "make_chunks", "mean_vector", "text_node", "sentence_nodes", "chunk_nodes"]
 
 
 def make_chunks(article_id: str, sentences: list[Sentence], max_sentences: int, max_chars: int) -> list[Chunk]:
@@ -76,23 +76,24 @@ def mean_vector(rows: np.ndarray) -> np.ndarray:
     return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
-def _node(node_id: str, text: str, metadata: dict, embedding: list[float] | None = None):  # noqa: ANN202
+def text_node(node_id: str, text: str, metadata: dict, embedding: list[float] | None = None):  # noqa: ANN201
+    """A llama-index TextNode as the index writes it: ``metadata`` for filtering and reading back only."""
     from llama_index.core.schema import TextNode
 
-    # the metadata is for filtering and for reading back; none of it goes into the embedded text
+    # none of the metadata goes into the embedded text
     return TextNode(id_=node_id, text=text, metadata=metadata, embedding=embedding,
                     excluded_embed_metadata_keys=list(metadata), excluded_llm_metadata_keys=list(metadata))
 
 
 def sentence_nodes(p: Prepared) -> list:
     """One node per sentence, without embedding (the embedder adapter fills it)."""
-    return [_node(s.id, s.text, {"article_id": s.article_id, "idx": s.index, "chunk_id": c, "title": p.article.title})
+    return [text_node(s.id, s.text, {"article_id": s.article_id, "idx": s.index, "chunk_id": c, "title": p.article.title})
             for s, c in zip(p.sentences, p.chunk_of)]
 
 
 def chunk_nodes(p: Prepared, sentence_vectors: np.ndarray) -> list:
     """One node per chunk, its embedding the mean of its sentences' (rows of ``sentence_vectors``)."""
-    return [_node(c.id, " ".join(s.text for s in p.sentences[c.first : c.last + 1]),
+    return [text_node(c.id, " ".join(s.text for s in p.sentences[c.first : c.last + 1]),
                   {"article_id": c.article_id, "first": c.first, "last": c.last},
                   mean_vector(sentence_vectors[c.first : c.last + 1]).tolist())
             for c in p.chunks]

@@ -117,15 +117,6 @@ class VectorStore:
             for at in range(0, len(nodes), _BATCH):
                 store.add(nodes[at : at + _BATCH])
 
-    def add(self, kind: str, ids: list[str], texts: list[str], vectors: np.ndarray, metadata: list[dict]) -> None:
-        """Nodes from parts (ids, texts, vectors, metadata); ids already present are replaced."""
-        from llama_index.core.schema import TextNode
-
-        self.delete(kind, ids)
-        self.add_nodes(kind, [TextNode(id_=i, text=t, metadata=m, embedding=np.asarray(v, np.float32).tolist(),
-                                       excluded_embed_metadata_keys=list(m))
-                              for i, t, v, m in zip(ids, texts, vectors, metadata)])
-
     def delete(self, kind: str, ids: Iterable[str]) -> None:
         ids = list(ids)
         if not ids:
