@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from assistant.abstention import Abstention
 from assistant.answer.answerer import Answerer, AnswerRequest
-from assistant.answer.extractive import ExtractiveAnswerer, abstention, min_score_for
+from assistant.answer.extractive import ExtractiveAnswerer, abstention
 from assistant.answer.generative import GenerativeAnswerer
 from assistant.errors import ArticleNotFoundError, IngestError
 from assistant.models.chat import ChatModel, as_chat_model
 from assistant.models.embeddings import Embedder, build_embedder
+from assistant.models.fetch import probes_dir
 from assistant.retrieve import Retriever, RetrieverMode
 from assistant.settings import Settings
 from assistant.store.index import Index, Prepared
@@ -49,6 +51,8 @@ class Assistant:
         # The chat model of the generative mode (a llama-index LLM is wrapped), or None.
         self.llm: ChatModel | None = as_chat_model(llm)
         self.retriever = Retriever(index, embedder, settings.retrieval)
+        # when to say "the articles do not answer this" (probe vectors are cached beside the models)
+        self.abstention = Abstention(index, embedder, settings.answer.min_score, probes_dir())
         extractive = ExtractiveAnswerer(settings.answer, self._article_infos)
         self.answerers: dict[AnswerMode, Answerer] = {
             "extractive": extractive,
@@ -285,10 +289,12 @@ class Assistant:
         # else, or when that fails, by the heuristic of assistant/answer/followup.py.
         standalone = answerer.standalone(question, history)
         k = max(10, 3 * (max_citations or self.settings.answer.max_citations))
-        passages = self.retriever.search(standalone, k, article_ids=article_ids, mode=retriever).passages
+        found = self.retriever.search(standalone, k, article_ids=article_ids, mode=retriever)
+        passages = found.passages
+        # only the hybrid retriever abstains on evidence (the single retrievers are for comparison)
+        abstain = self.abstention.decide(lang, passages, found.best_dense).abstain if retriever == "hybrid" else False
         t1 = time.perf_counter()
-        min_score = min_score_for(self.embedder.model_id, self.settings.answer) if retriever == "hybrid" else float("-inf")
         yield from answerer.stream(AnswerRequest(
-            question=question, lang=lang, passages=passages, min_score=min_score, started=t0, retrieved=t1,
+            question=question, lang=lang, passages=passages, abstain=abstain, started=t0, retrieved=t1,
             max_citations=max_citations, standalone_question=standalone if standalone != question else None,
         ))

@@ -9,8 +9,11 @@ A linear blend of similarities, not reciprocal-rank fusion: RRF gives BM25's noi
 as the embedder's and measured worse on Arabic (README, "Retrieval"). The weights (0.75 / 0.25 / 0.05)
 were chosen on arcd-train only, the middle of a flat optimum; the other dev sets are held out.
 The chunk term lets a sentence that needs its neighbours ("he said it would ...") be found; the BM25
-term rescues names and numbers the small embedder blurs. Ties break on sentence id: the same index
-and question always give the same ranking.
+term rescues names and numbers the small embedder blurs. With ``answer_type_weight`` > 0, the best
+``answer_type_depth`` candidates also get that bonus when they hold the kind of thing the question asks
+for and lacks (a number for "how many", a date for "when": assistant/ranking/answer_type.py). Ties break
+on sentence id: the same index and question always give the same ranking. ``Retrieval.best_dense`` (the
+best cosine of any candidate) is what abstention weighs (assistant/abstention.py).
 
 Each search works on one :meth:`Index.snapshot` (one sync with other processes). The vectors of
 candidates the vector store did not return come from the catalog's embedding cache (chunk vectors are
@@ -19,11 +22,12 @@ the mean of their sentences', as stored), the vector store only when the cache l
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from assistant.models.embeddings import Embedder
+from assistant.ranking.answer_type import novel_type_evidence, question_type
 from assistant.settings import RetrievalSettings
 from assistant.store.index import Index, Snapshot
 from assistant.text.normalize import tokenize
@@ -34,8 +38,12 @@ __all__ = ["Retriever", "RetrieverMode", "Retrieval"]
 
 @dataclass(frozen=True)
 class Retrieval:
+    """The best passages, the query vector, and the best dense cosine over every candidate (what
+    abstention weighs: assistant/abstention.py; 0.0 without a dense search)."""
+
     passages: list[Passage]
     query_vector: np.ndarray | None
+    best_dense: float = 0.0
 
 
 class Retriever:
@@ -107,7 +115,23 @@ class Retriever:
                 score = st.sentence_weight * d + st.context_weight * c + st.lexical_weight * lx
             passages.append(Passage(sentence=sentence, score=float(score), dense=d, context=c, lexical=lx))
         passages.sort(key=lambda p: (-p.score, p.sentence.id))
-        return Retrieval(passages[:k], qv)
+        if mode == "hybrid" and st.answer_type_weight > 0:
+            passages = self._answer_type_bonus(question, passages)
+        return Retrieval(passages[:k], qv, max(dense.values(), default=0.0))
+
+    def _answer_type_bonus(self, question: str, passages: list[Passage]) -> list[Passage]:
+        """The best ``answer_type_depth`` passages, each +``answer_type_weight`` when it holds what the
+        question asks for and lacks (assistant/ranking/answer_type.py), re-sorted; the rest unchanged."""
+        st = self.settings
+        kind = question_type(question)
+        if kind == "other":
+            return passages
+        head = []
+        for p in passages[: st.answer_type_depth]:
+            ev = novel_type_evidence(kind, question, p.sentence.text)
+            head.append(replace(p, score=p.score + st.answer_type_weight * ev, answer_type=ev) if ev else p)
+        head.sort(key=lambda p: (-p.score, p.sentence.id))
+        return head + passages[st.answer_type_depth:]
 
     @staticmethod
     def _sentence_vectors(view: Snapshot, sentences: dict[str, Sentence]) -> dict[str, np.ndarray]:

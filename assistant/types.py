@@ -99,13 +99,15 @@ class Sentence(_Record):
 
 @dataclass(frozen=True, slots=True)
 class Passage(_Record):
-    """A retrieved sentence with its scores (``score`` is the fused one used for ranking)."""
+    """A retrieved sentence with its scores (``score`` is the fused one used for ranking; ``answer_type``:
+    1.0 when it holds the kind of thing the question asks for and lacks, see assistant/ranking/answer_type.py)."""
 
     sentence: Sentence
     score: float
     dense: float
     context: float
     lexical: float
+    answer_type: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

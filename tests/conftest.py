@@ -126,13 +126,20 @@ def _clean_settings() -> Settings:
         return Settings()
 
 
+@pytest.fixture(scope="session")
+def _probes_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache of abstention probe vectors for the session (the real model embeds them once)."""
+    return tmp_path_factory.mktemp("probes")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's settings or writes outside its temp folder."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _probes_dir: Path) -> None:
+    """No test reads the developer's settings or writes outside its temp folders."""
     for key in list(os.environ):
         if key.startswith("ASSISTANT_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("ASSISTANT_INDEX_ROOT", str(tmp_path / "indexes"))
+    monkeypatch.setenv("ASSISTANT_PROBES_DIR", str(_probes_dir))
 
 
 @pytest.fixture(scope="session")

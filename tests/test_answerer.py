@@ -83,7 +83,7 @@ class Lookup:
 def _request(**kw: object) -> AnswerRequest:
     t = time.perf_counter()
     return AnswerRequest(**{"question": "How many troops are in Afghanistan?", "lang": "en",
-                            "passages": _passages(), "min_score": 0.4, "started": t, "retrieved": t, **kw})
+                            "passages": _passages(), "abstain": False, "started": t, "retrieved": t, **kw})
 
 
 def _final(events) -> Answer:  # noqa: ANN001
@@ -101,8 +101,8 @@ def test_extractive_quotes_and_looks_up_only_what_it_cites() -> None:
     assert {"retrieve", "total"} <= ans.timings.keys()
 
 
-def test_extractive_abstains_under_the_min_score() -> None:
-    ans = _final(ExtractiveAnswerer(AnswerSettings(), Lookup()).stream(_request(min_score=0.95)))
+def test_extractive_abstains_when_told_to() -> None:
+    ans = _final(ExtractiveAnswerer(AnswerSettings(), Lookup()).stream(_request(abstain=True)))
     assert ans.abstained and ans.citations == []
 
 
@@ -130,7 +130,7 @@ def test_generative_checks_what_the_chat_model_writes() -> None:
 
 def test_generative_does_not_call_the_model_when_retrieval_abstains() -> None:
     chat = Scripted()
-    ans = _final(_generative(chat).stream(_request(min_score=0.95)))
+    ans = _final(_generative(chat).stream(_request(abstain=True)))
     assert ans.abstained and chat.calls == []
 
 

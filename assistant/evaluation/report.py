@@ -97,6 +97,16 @@ def _title(run: EvalRun) -> str:
     return f"{c['set']} — {c['retriever']} retriever, {c['mode']} answers"
 
 
+def _abstention_text(c: dict) -> str:
+    """How the run abstained, from its config (older runs recorded a fixed ``min_score``)."""
+    ab = c.get("abstention")
+    if ab:
+        return str(ab.get("summary", ab))
+    if c.get("min_score") is not None:
+        return f"below the fixed score {c['min_score']:.2f}"
+    return "none (only hybrid abstains)"
+
+
 def report_markdown(run: EvalRun, plots: Sequence[Path] = (), *, misses: int = 10) -> str:
     """The markdown report of one run (plots are linked by file name, relative to the report)."""
     c = run.config
@@ -107,8 +117,8 @@ def report_markdown(run: EvalRun, plots: Sequence[Path] = (), *, misses: int = 1
         f"{m_all.n} answerable questions ({m_all.n_gold} with a located gold sentence)"
         + (f" and {m_all.n_unanswerable} unanswerable" if m_all.n_unanswerable else "")
         + f", asked of {c['index_articles']} articles (`{c['index']}`). Embedding model `{c['embedding_model']}`;"
-        f" at most {k} citations; abstention threshold "
-        + (f"{c['min_score']:.2f}" if c.get("min_score") is not None else "none (only hybrid abstains)")
+        f" at most {k} citations; abstention "
+        + _abstention_text(c)
         + f". Started {c['started']}, took {c['seconds']} s."
     )
     lines += ["", "## Scores", ""]

@@ -202,9 +202,9 @@ def run_evaluation(
                     if progress:
                         progress(i, len(unanswerable_qs), "asking unanswerable")
 
-        from assistant.answer.extractive import min_score_for
+        from assistant.abstention import abstention_summary
 
-        min_score = min_score_for(embedder.model_id, settings.answer) if retriever == "hybrid" else None
+        abstention = abstention_summary(embedder.model_id, settings.answer.min_score) if retriever == "hybrid" else None
         config = {
             "set": qset.name,
             "questions_file": str(qpath),
@@ -219,7 +219,7 @@ def run_evaluation(
             "llm": getattr(llm, "name", type(llm).__name__) if llm is not None else None,
             "max_citations": k_cite,
             "rank_k": RANK_K,
-            "min_score": min_score,
+            "abstention": abstention,
             "limit": limit,
             "max_articles": max_articles,
             "unanswerable": unanswerable,

