@@ -57,6 +57,12 @@ class EmbeddingSettings(_Section):
     )
     batch_size: int = Field(32, ge=1, description="Texts per embedding call during ingest.")
     threads: int | None = Field(None, ge=1, description="CPU threads for the embedder (default: all cores).")
+    adapter: str | None = Field(
+        "gemma-tydi-half",
+        description="gemma: a LoRA adapter merged into the weights at load: the name of one shipped in "
+        "assistant/models/adapters (bench/train_embedder_lora.py made it), a path to an adapter .npz, or "
+        "null for the plain model. Changes the vectors, so the model id (and the index it fits) changes too.",
+    )
 
 
 class ChunkSettings(_Section):
@@ -74,6 +80,10 @@ class RetrievalSettings(_Section):
     sentence_weight: float = Field(0.75, description="Weight of query-sentence cosine similarity.")
     context_weight: float = Field(0.25, description="Weight of query-chunk similarity (the sentence's context).")
     lexical_weight: float = Field(0.05, description="Weight of max-normalized BM25 over normalized Arabic.")
+    answer_type_weight: float = Field(
+        0.0, ge=0.0, description="Bonus for a sentence holding what the question asks for (a number for how many, "
+        "a date for when, a name for who) that the question lacks; applied to the best `answer_type_depth`.")
+    answer_type_depth: int = Field(20, ge=0, description="How many of the best fused candidates get the bonus.")
 
 
 class AnswerSettings(_Section):

@@ -41,6 +41,8 @@ def main() -> int:
     for name in args.sets:
         qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars)
         a = Assistant.open(settings.index_root / f"bench-{name}-{tag}", settings=settings, embedder=embedder)
+        # sets that share contexts (xquad-dev.ar and .en-ar) share vectors: seed from the other bench indexes
+        a.reuse_embeddings([p for p in sorted(settings.index_root.glob(f"bench-*-{tag}")) if p != a.path])
         t0 = time.perf_counter()
         rep = a.add(qs.articles)
         t_ingest = time.perf_counter() - t0

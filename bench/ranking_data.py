@@ -1,0 +1,145 @@
+"""Candidate pools of every dev question, for training the reranker and calibrating abstention.
+
+For each dev set (the indexes ``bench/retrieval_hits.py`` builds), each question's candidates are those
+the product's retriever takes (dense top ``dense_k`` sentences, the sentences of the top ``chunk_k``
+chunks, BM25 top ``lexical_k``), with exact cosines from the stored vectors, in three situations:
+
+- ``full``: the whole corpus indexed (an answerable question);
+- ``withheld``: every article sharing the question's title left out (the evaluator's unanswerable case:
+  assistant/evaluation/qasets.py ``hold_out``);
+- ``sibling``: only the question's own paragraph left out, its siblings kept (the on-topic case: the
+  article is there, the answer is not, unless a sibling happens to hold it too).
+
+Left-out articles are masked, not deleted, so BM25 keeps the full corpus's idf: close to, not exactly,
+what an index without them gives (the evaluator's figures in the closing table come from real indexes).
+Query vectors are cached in ``runs/ranking/<set>-<model tag>.qvec.npz``; the pools go to
+``runs/ranking/<set>-<model tag>.pkl``.
+
+Usage: python bench/ranking_data.py [--sets ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from assistant import Assistant, Settings
+from assistant.evaluation.qasets import load_squad
+from assistant.models.embeddings import build_embedder
+from assistant.text.language import is_arabic
+from assistant.text.normalize import tokenize
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
+SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]
+OUT = Path("runs/ranking")
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
+
+
+def model_tag(model_id: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", model_id.lower())[-40:]
+
+
+def query_vectors(embedder, name: str, texts: list[str]) -> dict[str, np.ndarray]:  # noqa: ANN001
+    """Query vectors of ``texts``, cached per set and model in runs/ranking."""
+    path = OUT / f"{name}-{model_tag(embedder.model_id)}.qvec.npz"
+    cached: dict[str, np.ndarray] = {}
+    if path.exists():
+        z = np.load(path, allow_pickle=True)
+        cached = dict(zip(z["texts"].tolist(), z["vectors"], strict=True))
+    todo = [t for t in dict.fromkeys(texts) if t not in cached]
+    for i, t in enumerate(todo, 1):
+        cached[t] = np.asarray(embedder.embed_query(t), dtype=np.float32)
+        if i % 100 == 0:
+            print(f"  {name}: embedded {i}/{len(todo)} questions", file=sys.stderr, flush=True)
+    if todo:
+        keys = list(cached)
+        np.savez(path, texts=np.array(keys, dtype=object), vectors=np.stack([cached[k] for k in keys]))
+    return cached
+
+
+def pools(a: Assistant, embedder, name: str, questions, st) -> dict:  # noqa: ANN001
+    cat, vec, lex = a.index.catalog, a.index.vectors, a.index.lexical
+    rows = [r for batch in cat.iter_sentence_rows("tokens") for r in batch]
+    sids = [r[0] for r in rows]
+    info = cat.sentences(sids)
+    infos = cat.article_infos({r[1] for r in rows})
+    sv = vec.vectors("sentences", sids)
+    S = _unit(np.stack([sv[s] for s in sids]))
+    cids = sorted({info[s][1] for s in sids})
+    cv = vec.vectors("chunks", cids)
+    C = _unit(np.stack([cv[c] for c in cids]))
+    chunk_pos = {c: i for i, c in enumerate(cids)}
+    chunk = np.array([chunk_pos[info[s][1]] for s in sids])
+    art = np.array([r[1] for r in rows], dtype=object)
+    title = np.array([infos[x].title or x for x in art], dtype=object)
+    pos = {s: j for j, s in enumerate(sids)}
+    sentences = {s: {"text": info[s][0].text, "article_id": info[s][0].article_id, "index": info[s][0].index,
+                     "chunk": info[s][1], "title": infos[info[s][0].article_id].title} for s in sids}
+    qv_all = query_vectors(embedder, name, [q.question for q in questions])
+    out = []
+    for q in questions:
+        qv = qv_all[q.question]
+        dense, csim = S @ qv, C @ qv
+        toks = tokenize(q.question)
+        bm = np.zeros(len(sids), dtype=np.float32)
+        for sid, score in lex.search(toks, len(sids)) if lex is not None else []:
+            bm[pos[sid]] = score
+        qtitle = infos[q.article_id].title or q.article_id
+        masks = {"full": np.ones(len(sids), bool), "withheld": title != qtitle, "sibling": art != q.article_id}
+        entry = {"id": q.id, "question": q.question, "lang": "ar" if is_arabic(q.question) else "en",
+                 "article_lang": q.article_lang, "gold": list(q.gold_sentence_ids), "answers": list(q.answers),
+                 "article_id": q.article_id}
+        for sit, m in masks.items():
+            idx = np.nonzero(m)[0]
+            d, b = dense[idx], bm[idx]
+            pool = set(idx[np.argsort(-d, kind="stable")[: st.dense_k]].tolist())
+            top_chunks = np.unique(chunk[idx])[np.argsort(-csim[np.unique(chunk[idx])], kind="stable")[: st.chunk_k]]
+            pool |= set(idx[np.isin(chunk[idx], top_chunks)].tolist())
+            hits = np.nonzero(b > 0)[0]
+            pool |= set(idx[hits[np.argsort(-b[hits], kind="stable")[: st.lexical_k]]].tolist())
+            p = np.array(sorted(pool))
+            entry[sit] = {"sids": [sids[j] for j in p], "dense": dense[p].astype(np.float32),
+                          "chunk": csim[chunk[p]].astype(np.float32), "bm25": bm[p].astype(np.float32),
+                          "n_sentences": int(m.sum())}
+        out.append(entry)
+    return {"set": name, "sentences": sentences, "questions": out}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", nargs="*", default=SETS)
+    args = ap.parse_args()
+    if not SHARED.exists():
+        print(f"skipped: {SHARED} is absent (the shared dev sets live beside the project)")
+        return 0
+    settings = Settings()
+    embedder = build_embedder(settings.embedding)
+    tag = model_tag(embedder.model_id)
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name in args.sets:
+        t0 = time.perf_counter()
+        path = settings.index_root / f"bench-{name}-{tag}"
+        if not path.exists():
+            print(f"{path} is missing: run bench/retrieval_hits.py first", file=sys.stderr)
+            return 2
+        qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars)
+        with Assistant.open(path, settings=settings, embedder=embedder) as a:
+            data = pools(a, embedder, name, [q for q in qs.questions if q.gold_sentence_ids], settings.retrieval)
+        data["model_id"] = embedder.model_id
+        with open(OUT / f"{name}-{tag}.pkl", "wb") as f:
+            pickle.dump(data, f)
+        print(f"{name}: {len(data['questions'])} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
