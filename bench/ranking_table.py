@@ -1,0 +1,138 @@
+"""Ranking and abstention on every dev set, this checkout beside another (the code before a change).
+
+For each set: ``assistant eval`` (hybrid, extractive) with ``--unanswerable N`` questions asked of an index
+without their articles (assistant/evaluation/qasets.py ``hold_out``), and the on-topic case: 40 questions
+asked with their own paragraph filtered out and its siblings kept (only where sets have several
+paragraphs per title: XQuAD, ARCD). Printed as one table: first-citation hit@1 after abstention,
+retrieval hit@1 / hit@5, wrongly abstained, withheld answered, on-topic answered.
+
+``--baseline DIR`` runs the same measurement with the code of another checkout (e.g. a ``git worktree``
+of the commit before the change) in a subprocess, with the same data, and prints both side by side:
+"one run" for both columns. Its settings come from the defaults of that checkout.
+
+Usage: python bench/ranking_table.py [--baseline ../old] [--sets ...] [--unanswerable 100] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "qa"
+SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]
+TUNED = {"tydiqa-goldp-ar-dev": "trained the LoRA adapter and calibrated abstention (ar→ar)"}
+
+
+def on_topic(a, qset, n: int, seed: int) -> float | None:  # noqa: ANN001
+    """Share of ``n`` questions answered when the search may use every article but their own paragraph
+    (``ask(article_ids=...)``; its siblings under the same title stay); None when the set has one
+    paragraph per title. The abstention null is the whole index's (one paragraph hardly moves it)."""
+    import random
+
+    titles: dict[str, list[str]] = {}
+    for art in qset.articles:
+        titles.setdefault(art.title or art.id, []).append(art.id)
+    title_of = {art.id: art.title or art.id for art in qset.articles}
+    pool = [q for q in qset.questions if len(titles[title_of[q.article_id]]) > 1 and q.gold_sentence_ids]
+    if not pool:
+        return None
+    picked = random.Random(seed).sample(pool, min(n, len(pool)))
+    ids = [info.id for info in a.articles()]
+    answered = sum(not a.ask(q.question, article_ids=[i for i in ids if i != q.article_id]).abstained for q in picked)
+    return answered / len(picked)
+
+
+def measure(sets: list[str], unanswerable: int, seed: int) -> dict:
+    from assistant import Assistant, Settings
+    from assistant.evaluation.qasets import load_squad
+    from assistant.evaluation.run import default_index_path, run_evaluation
+    from assistant.models.embeddings import build_embedder
+
+    settings = Settings()
+    embedder = build_embedder(settings.embedding)
+    out = {"model": embedder.model_id, "sets": {}}
+    tag = re.sub(r"[^a-z0-9]+", "-", embedder.model_id.lower())[-40:]
+    for name in sets:
+        bench_index = settings.index_root / f"bench-{name}-{tag}"  # bench/retrieval_hits.py's: same texts
+        if bench_index.exists():  # its cached vectors save the model time of building the eval index
+            with Assistant.open(default_index_path(settings, name, embedder.model_id), settings=settings,
+                                embedder=embedder) as a:
+                a.reuse_embeddings(bench_index)
+        run = run_evaluation(SHARED / f"{name}.json", unanswerable=unanswerable, seed=seed, settings=settings,
+                             embedder=embedder)
+        m = run.metrics["all"]
+        qset = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars)
+        with Assistant.open(run.config["index"], settings=settings, embedder=embedder) as a:
+            topic = on_topic(a, qset, 40, seed)
+        out["sets"][name] = {
+            "n": m.n, "first_hit": m.first_hit, "hit1": m.rank_hits[0], "hit5": m.rank_hits[4],
+            "abstained": m.abstained, "withheld_answered": m.unanswerable_answered,
+            "n_withheld": m.n_unanswerable, "on_topic_answered": topic,
+        }
+        print(f"  {name}: done", file=sys.stderr, flush=True)
+    return out
+
+
+def _f(x: float | None) -> str:
+    return "–" if x is None else f"{x:.3f}"
+
+
+def table(new: dict, old: dict | None) -> str:
+    cols = [("first-citation hit@1", "first_hit"), ("retrieval hit@1", "hit1"), ("retrieval hit@5", "hit5"),
+            ("wrongly abstained", "abstained"), ("withheld answered", "withheld_answered"),
+            ("on-topic answered", "on_topic_answered")]
+    head = "| set | n | " + " | ".join(c for c, _ in cols) + " |"
+    lines = [f"new: {new['model']}" + (f"; old: {old['model']}" if old else ""), "",
+             head, "|---|---:|" + "---:|" * len(cols)]
+    for name, m in new["sets"].items():
+        o = old["sets"].get(name) if old else None
+        cells = [f"{_f(o[k])} → {_f(m[k])}" if o else _f(m[k]) for _, k in cols]
+        note = f" (tuning set: {TUNED[name]})" if name in TUNED else ""
+        lines.append(f"| {name}{note} | {m['n']} (withheld {m['n_withheld']}) | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", nargs="*", default=SETS)
+    ap.add_argument("--unanswerable", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--baseline", type=Path, default=None, help="another checkout whose code gives the old column")
+    ap.add_argument("--baseline-json", type=Path, default=None, help="the old column from an earlier --measure-only")
+    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    ap.add_argument("--measure-only", type=Path, default=None, help=argparse.SUPPRESS)  # the baseline subprocess
+    args = ap.parse_args()
+    if not SHARED.exists():
+        print(f"skipped: {SHARED} is absent (the shared dev sets live beside the project)")
+        return 0
+    if args.measure_only:
+        args.measure_only.write_text(json.dumps(measure(args.sets, args.unanswerable, args.seed)), encoding="utf-8")
+        return 0
+    old = json.loads(args.baseline_json.read_text(encoding="utf-8")) if args.baseline_json else None
+    if args.baseline:
+        with tempfile.TemporaryDirectory() as tmp:
+            dest = Path(tmp) / "old.json"
+            env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve()),
+                   # the same indexes folder, so the baseline reuses the bench indexes' cached vectors
+                   "ASSISTANT_INDEX_ROOT": os.environ.get("ASSISTANT_INDEX_ROOT", str(ROOT / "indexes"))}
+            print(f"baseline: the code of {args.baseline}", file=sys.stderr, flush=True)
+            subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure-only", str(dest), "--sets",
+                            *args.sets, "--unanswerable", str(args.unanswerable), "--seed", str(args.seed)],
+                           cwd=args.baseline, env=env, check=True)
+            old = json.loads(dest.read_text(encoding="utf-8"))
+    new = measure(args.sets, args.unanswerable, args.seed)
+    print(table(new, old))
+    if args.json:
+        args.json.write_text(json.dumps({"new": new, "old": old}, indent=2), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
