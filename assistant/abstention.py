@@ -113,9 +113,11 @@ class Abstention:
         return float(np.quantile(self.nulls(question_lang), q))
 
     def nulls(self, lang: str) -> np.ndarray:
-        """The null scores of the ``lang`` probes against the index as it is now (cached per generation)."""
+        """The null scores of the ``lang`` probes against the index as it is now (cached per generation).
+
+        The generation is read from the catalog itself, so it is current without a sync; only a cache miss
+        reads the vector store, through ``null_scores``' own snapshot (which syncs)."""
         cat = self.index.catalog
-        self.index.sync()
         key = (cat.uid(), cat.generation(), lang)
         with self._lock:
             got = self._nulls.get(key)
