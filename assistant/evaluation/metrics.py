@@ -1,6 +1,6 @@
 """Scoring functions of the evaluation: pure (ids, texts and numbers in, numbers out) and unit-tested.
 
-SQuAD v1.1 answer normalization extended to Arabic, EM and F1, citation and retrieval hits, recall@k,
+EM and F1 (with the answer normalization of assistant/text/answers.py, SQuAD's extended to Arabic), citation and retrieval hits, recall@k,
 reciprocal rank, citation precision, percentiles. :mod:`assistant.evaluation.results` applies them to
 one answer (:func:`~assistant.evaluation.results.score_answer`) and to groups of answers.
 """
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from assistant.text.answers import answer_tokens, normalize_answer, token_f1
 from assistant.text.normalize import normalize
 from assistant.types import Answer
 
@@ -35,59 +34,18 @@ __all__ = [
 
 RANK_K = 10  # retrieval recall@k and MRR@k are measured on the top 10 of Assistant.search
 
-# --- answer normalization (SQuAD v1.1 style, with Arabic) ------------------------------------------
-_ENGLISH_ARTICLES = frozenset({"a", "an", "the"})
-_ARABIC_ARTICLE = "ال"
-
-
-def _is_punct(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "PS"  # punctuation and symbols, Arabic (، ؛ ؟ « ») and Latin
-
-
-def normalize_answer(text: str) -> str:
-    """SQuAD's answer normalization, extended to Arabic.
-
-    1. :func:`assistant.text.normalize.normalize`: NFKC, diacritics/tatweel/invisible marks removed, alef
-       forms unified, ى→ي, ة→ه, ؤ→و, ئ→ي, Arabic-Indic digits → ASCII, case-folded;
-    2. every Unicode punctuation or symbol character deleted (SQuAD deletes ASCII punctuation; this also
-       deletes ، ؛ ؟ « » ٪ and the like), so "U.S." → "us" and "1,000" → "1000";
-    3. whitespace tokens; the English articles "a", "an", "the" dropped; the Arabic article "ال" stripped
-       from the start of a token when at least two letters remain ("البرازيل" → "برازيل", "الى" kept).
-    """
-    text = "".join(ch for ch in normalize(text) if not _is_punct(ch))
-    out = []
-    for tok in text.split():
-        if tok in _ENGLISH_ARTICLES:
-            continue
-        if tok.startswith(_ARABIC_ARTICLE) and len(tok) >= len(_ARABIC_ARTICLE) + 2:
-            tok = tok[len(_ARABIC_ARTICLE):]
-        out.append(tok)
-    return " ".join(out)
-
-
 def exact_match(prediction: str, answers: Sequence[str]) -> float:
     """1.0 when the normalized prediction equals a normalized gold answer (SQuAD EM), else 0.0."""
     p = normalize_answer(prediction)
     return float(any(p == normalize_answer(a) for a in answers))
 
 
-def _f1(pred: list[str], gold: list[str]) -> float:
-    if not pred or not gold:
-        return float(pred == gold)
-    common = Counter(pred) & Counter(gold)
-    same = sum(common.values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred), same / len(gold)
-    return 2 * precision * recall / (precision + recall)
-
-
 def f1_score(prediction: str, answers: Sequence[str]) -> float:
     """SQuAD token F1 between the normalized prediction and the best-matching gold answer."""
     if not answers:
         return 0.0
-    p = normalize_answer(prediction).split()
-    return max(_f1(p, normalize_answer(a).split()) for a in answers)
+    p = answer_tokens(prediction)
+    return max(token_f1(p, answer_tokens(a)) for a in answers)
 
 
 def _fold(text: str) -> str:
