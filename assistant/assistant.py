@@ -11,6 +11,7 @@ from assistant.abstention import Abstention
 from assistant.answer.answerer import Answerer, AnswerRequest
 from assistant.answer.extractive import ExtractiveAnswerer, abstention
 from assistant.answer.generative import GenerativeAnswerer
+from assistant.answer.short import build_short_answers
 from assistant.errors import ArticleNotFoundError, IngestError
 from assistant.models.chat import ChatModel, as_chat_model
 from assistant.models.embeddings import Embedder, build_embedder
@@ -53,7 +54,10 @@ class Assistant:
         self.retriever = Retriever(index, embedder, settings.retrieval)
         # when to say "the articles do not answer this" (probe vectors are cached beside the models)
         self.abstention = Abstention(index, embedder, settings.answer.min_score, probes_dir())
-        extractive = ExtractiveAnswerer(settings.answer, self._article_infos)
+        # the short answer the answer leads with (assistant/answer/short/): the trained span reader on the
+        # default embedding model, the rules on any other, the LLM when asked for
+        self.short = build_short_answers(settings.answer, settings.llm, embedder, self.llm)
+        extractive = ExtractiveAnswerer(settings.answer, self._article_infos, self.short)
         self.answerers: dict[AnswerMode, Answerer] = {
             "extractive": extractive,
             "generative": GenerativeAnswerer(settings.answer, settings.llm, self.llm, embedder, extractive),

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from assistant.errors import ConfigError
+from assistant.types import ShortProducerName
 
 __all__ = [
     "Settings",
@@ -111,6 +112,22 @@ class AnswerSettings(_Section):
         description="Generative mode: cosine (answer sentence, cited sentence) needed to count as support. None: "
         "the values calibrated for the embedding model (assistant/models/calibration.json, bench/generative_calibrate.py).",
     )
+
+
+    short_producer: ShortProducerName = Field(
+        "auto",
+        description="Who finds the short answer (the exact words of a cited sentence the answer leads with): "
+        "reader (the trained span reader on the default embedding model), rules (question type and the words "
+        "the question lacks; any model), llm (the configured LLM, its reply snapped onto the sentence), none; "
+        "auto: reader when it fits the embedding model, else rules. See assistant/answer/short/.",
+    )
+    short_reader: str = Field("gemma-tydi-span", description="The shipped span reader (assistant/models/readers/).")
+    short_min_confidence: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description="A short answer needs at least this confidence. None: the producer's measured default "
+        "(the reader's card; 0.3 for the rules).",
+    )
+    short_sentences: int = Field(3, ge=1, le=10, description="How many cited sentences the span reader reads.")
 
 
 class LLMSettings(_Section):

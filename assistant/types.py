@@ -18,6 +18,7 @@ __all__ = [
     "Passage",
     "Citation",
     "Answer",
+    "ShortAnswer",
     "AnswerChange",
     "IngestReport",
     "StreamEvent",
@@ -26,14 +27,18 @@ __all__ = [
     "RetrieverMode",
     "ANSWER_MODES",
     "RETRIEVER_MODES",
+    "ShortProducerName",
+    "SHORT_PRODUCERS",
     "check_choice",
 ]
 
 Lang = Literal["ar", "en"]
 AnswerMode = Literal["extractive", "generative"]
 RetrieverMode = Literal["hybrid", "dense", "bm25"]
+ShortProducerName = Literal["auto", "reader", "rules", "llm", "none"]
 ANSWER_MODES: tuple[str, ...] = get_args(AnswerMode)
 RETRIEVER_MODES: tuple[str, ...] = get_args(RetrieverMode)
+SHORT_PRODUCERS: tuple[str, ...] = get_args(ShortProducerName)
 
 
 def check_choice(value: object, choices: Any, name: str) -> str:
@@ -128,6 +133,24 @@ class Citation(_Record):
 
 
 @dataclass(frozen=True, slots=True)
+class ShortAnswer(_Record):
+    """The short answer: exact words of one cited sentence, ``article_text[start:end] == text`` (code
+    points into the article, inside citation ``n``'s sentence). ``translation``: the same in the
+    question's language when that differs from the article's and a model could translate it, else None;
+    ``confidence`` in [0, 1]; ``method``: the producer that found it (assistant/answer/short/)."""
+
+    text: str
+    article_id: str
+    sentence_id: str
+    start: int
+    end: int
+    n: int
+    confidence: float
+    method: str
+    translation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AnswerChange(_Record):
     """One edit the citation checker made to a generated answer (kind: dropped_marker, removed_sentence,
     flagged_sentence, added_citation, number_mismatch)."""
@@ -152,6 +175,7 @@ class Answer(_Record):
     changes: list[AnswerChange] = field(default_factory=list)
     passages: list[Passage] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    short: ShortAnswer | None = None
 
 
 @dataclass(slots=True)

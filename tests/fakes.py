@@ -6,17 +6,21 @@ splitting, the catalog, a real embedded Chroma, real BM25, fusion, answering, ci
 real. It is a fake at the model boundary, not a model: its vectors are deterministic hashes of character
 n-grams and words, so texts that share words and spellings are close and unrelated texts are far, which
 is enough to test plumbing, never retrieval quality (the ``slow`` tier runs the real model for that).
+
+:class:`Scripted` stands in for a chat model (the LLM boundary): it replays the replies a test scripts.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+from collections.abc import Iterator
 
 import numpy as np
 
 from assistant.text.normalize import normalize, tokenize
 
-__all__ = ["FakeEmbedder"]
+__all__ = ["FakeEmbedder", "Scripted"]
 
 
 class FakeEmbedder:
@@ -64,3 +68,23 @@ class FakeEmbedder:
 
     def document_key(self, text: str, title: str | None) -> str:
         return text  # the title is not embedded
+
+
+class Scripted:
+    """A ChatModel that replays ``replies`` (an exception is raised instead of replied)."""
+
+    name, serial = "scripted", False
+
+    def __init__(self, *replies: str | Exception):
+        self.replies = list(replies)
+        self.calls: list[list[tuple[str, str]]] = []
+
+    def stream(self, messages, timeout: float) -> Iterator[str]:  # noqa: ANN001
+        self.calls.append(list(messages))
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        yield from re.findall(r"\S+\s*", reply)
+
+    def complete(self, messages, timeout: float) -> str:  # noqa: ANN001
+        return "".join(self.stream(messages, timeout))

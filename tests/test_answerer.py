@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ from assistant.answer.generative import NOTICES, GenerativeAnswerer
 from assistant.errors import LLMError
 from assistant.settings import AnswerSettings, LLMSettings
 from assistant.types import Answer, ArticleInfo, Passage, Sentence
+from tests.fakes import Scripted
 
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 TEXTS = [
@@ -40,26 +41,6 @@ class BagOfWords:
             for w in re.findall(r"\w+", t.lower()):
                 rows[i, sum(map(ord, w)) % 256] += 1.0
         return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
-
-
-class Scripted:
-    """A ChatModel that replays ``replies`` (an exception is raised instead of replied)."""
-
-    name, serial = "scripted", False
-
-    def __init__(self, *replies: str | Exception):
-        self.replies = list(replies)
-        self.calls: list[list[tuple[str, str]]] = []
-
-    def stream(self, messages, timeout: float) -> Iterator[str]:  # noqa: ANN001
-        self.calls.append(list(messages))
-        reply = self.replies.pop(0)
-        if isinstance(reply, Exception):
-            raise reply
-        yield from re.findall(r"\S+\s*", reply)
-
-    def complete(self, messages, timeout: float) -> str:  # noqa: ANN001
-        return "".join(self.stream(messages, timeout))
 
 
 def _passages(scores: Iterable[float] = (0.9, 0.85, 0.3)) -> list[Passage]:

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from assistant.answer.answerer import AnswerRequest, ArticleLookup
 from assistant.answer.followup import standalone_question
 from assistant.settings import AnswerSettings
 from assistant.text.normalize import normalize
-from assistant.types import Answer, AnswerMode, ArticleInfo, Citation, Passage, StreamEvent
+from assistant.types import Answer, AnswerMode, ArticleInfo, Citation, Passage, ShortAnswer, StreamEvent
+
+if TYPE_CHECKING:
+    from assistant.answer.short import ShortAnswers
 
 __all__ = [
-    "ExtractiveAnswerer", "extractive_answer", "select_citations", "make_citations", "abstention",
+    "ExtractiveAnswerer", "extractive_answer", "select_citations", "make_citations", "abstention", "short_line",
 ]
 
 _LEAD = {
@@ -33,6 +37,8 @@ _ABSTAIN = {
     "ar": "لا تجيب المقالات المتاحة عن هذا السؤال.",
     "en": "The available articles do not answer this question.",
 }
+_QUOTED = {"ar": " (بالإنجليزية)", "en": " (in Arabic)"}  # a short answer not in the question's language
+_MACHINE = {"ar": " (ترجمة آلية)", "en": " (machine translation)"}
 _EMPTY = {
     "ar": "لا توجد مقالات في هذه المجموعة بعد. أضف مقالات ثم اسأل.",
     "en": "There are no articles in this collection yet. Add some, then ask.",
@@ -82,6 +88,16 @@ def abstention(question: str, lang: str, passages: list[Passage], *, empty: bool
     )
 
 
+def short_line(short: ShortAnswer, lang: str, citations: Sequence[Citation]) -> str:
+    """The first line of an answer that has a short one: its words (or their translation, marked as
+    machine translation) and its citation marker; words quoted in another language say which."""
+    if short.translation:
+        return f"{short.translation}{_MACHINE[lang if lang in _MACHINE else 'en']} [{short.n}]"
+    source = next((c.lang for c in citations if c.n == short.n), None)
+    quoted = _QUOTED.get(lang, "") if source and source != lang else ""
+    return f"{short.text}{quoted} [{short.n}]"
+
+
 def extractive_answer(
     question: str,
     lang: str,
@@ -90,20 +106,29 @@ def extractive_answer(
     settings: AnswerSettings,
     abstain: bool,
     max_citations: int | None = None,
+    short: ShortAnswers | None = None,
     **extra: object,
 ) -> Answer:
-    """Quote the best sentences with [n] markers, or abstain (``abstain``: the evidence is too weak)."""
+    """Quote the best sentences with [n] markers, or abstain (``abstain``: the evidence is too weak); with
+    ``short``, the answer leads with the short answer it finds in them (timed as ``timings["short"]``)."""
     if not passages or abstain:
         return abstention(question, lang, passages, **extra)
     chosen = select_citations(passages, settings, max_citations)
     citations = make_citations(chosen, articles(p.sentence.article_id for p in chosen))
+    found: ShortAnswer | None = None
+    if short is not None:
+        t = time.perf_counter()
+        found = short.find(question, lang, citations)
+        timings = extra.get("timings")
+        if isinstance(timings, dict):
+            timings["short"] = round(time.perf_counter() - t, 4)
     source_langs = {c.lang for c in citations}
     src = source_langs.pop() if len(source_langs) == 1 else "mixed"
     lead = _LEAD.get((lang, src or "mixed"), _LEAD[(lang, "mixed")])
-    lines = [lead] + [f"- {c.text} [{c.n}]" for c in citations]
+    lines = ([short_line(found, lang, citations)] if found else []) + [lead] + [f"- {c.text} [{c.n}]" for c in citations]
     return Answer(
         question=question, text="\n".join(lines), citations=citations, abstained=False, lang=lang,
-        mode="extractive", passages=passages, **extra,  # type: ignore[arg-type]
+        mode="extractive", passages=passages, short=found, **extra,  # type: ignore[arg-type]
     )
 
 
@@ -113,9 +138,10 @@ class ExtractiveAnswerer:
 
     mode: AnswerMode = "extractive"
 
-    def __init__(self, settings: AnswerSettings, articles: ArticleLookup):
+    def __init__(self, settings: AnswerSettings, articles: ArticleLookup, short: ShortAnswers | None = None):
         self.settings = settings
         self.articles = articles
+        self.short = short
 
     def standalone(self, question: str, history: Sequence[str]) -> str:
         return standalone_question(question, [h for h in history if h.strip()])
@@ -125,12 +151,13 @@ class ExtractiveAnswerer:
         """The extractive answer (or abstention) for ``request``; ``timings`` gets its ``total``."""
         r = request
         timings = dict(timings) if timings is not None else {"retrieve": round(r.retrieved - r.started, 4)}
-        timings["total"] = round(time.perf_counter() - r.started, 4)
         extra: dict[str, object] = {"timings": timings, "standalone_question": r.standalone_question}
         if notice is not None:
             extra["notice"] = notice
-        return extractive_answer(r.question, r.lang, r.passages, self.articles, self.settings, r.abstain,
-                                 r.max_citations, **extra)
+        ans = extractive_answer(r.question, r.lang, r.passages, self.articles, self.settings, r.abstain,
+                                r.max_citations, self.short, **extra)
+        timings["total"] = round(time.perf_counter() - r.started, 4)
+        return ans
 
     def stream(self, request: AnswerRequest) -> Iterator[StreamEvent]:
         ans = self.answer(request)

@@ -218,9 +218,14 @@ class GenerativeAnswerer:
             notice = NOTICES["removed"][lang].format(n=removed)
         elif flagged:
             notice = NOTICES["flagged"][lang].format(n=flagged)
+        short = None
+        if self.extractive.short is not None:  # the generated text stays as checked; the record is added
+            t4 = time.perf_counter()
+            short = self.extractive.short.find(r.question, lang, citations)
+            timings["short"] = round(time.perf_counter() - t4, 4)
         timings["total"] = round(time.perf_counter() - r.started, 4)
         yield StreamEvent(answer=Answer(
             question=r.question, text=result.text, citations=citations, abstained=False, lang=lang, mode="generative",
             notice=notice, changes=result.changes, passages=passages, timings=timings,
-            standalone_question=r.standalone_question,
+            standalone_question=r.standalone_question, short=short,
         ))

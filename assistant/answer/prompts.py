@@ -40,6 +40,10 @@ SPECS: dict[tuple[str, str], PromptSpec] = {
     ("answer", "user"): PromptSpec(frozenset({"question", "sources", "n_sources"}), frozenset({"question", "sources"})),
     ("condense", "system"): PromptSpec(frozenset(), frozenset()),
     ("condense", "user"): PromptSpec(frozenset({"question", "history"}), frozenset({"question", "history"})),
+    ("short", "system"): PromptSpec(frozenset(), frozenset()),
+    ("short", "user"): PromptSpec(frozenset({"question", "sentence"}), frozenset({"question", "sentence"})),
+    ("translate", "system"): PromptSpec(frozenset(), frozenset()),
+    ("translate", "user"): PromptSpec(frozenset({"question", "phrase"}), frozenset({"phrase"})),
 }
 
 

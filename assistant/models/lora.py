@@ -22,7 +22,7 @@ import numpy as np
 from assistant.errors import EmbeddingError
 
 __all__ = ["attach_lora", "adapter_arrays", "merge_adapter", "adapter_digest", "Adapter", "load_adapter",
-           "resolve_adapter", "adapter_model_id", "ADAPTERS"]
+           "resolve_adapter", "adapter_model_id", "attach_switched", "Switch", "ADAPTERS"]
 
 ADAPTERS = Path(__file__).with_name("adapters")
 """Where the shipped adapters live (inside the package)."""
@@ -139,6 +139,23 @@ def load_adapter(path: str | Path) -> Adapter:
     return Adapter(p, arrays, meta)
 
 
+def _fitting_layer(model: Any, name: str, arrays: dict[str, np.ndarray], what: str) -> tuple[Any, Any, Any]:
+    """The linear layer ``name`` of ``model`` and the adapter's A and B for it (float32 tensors), or an
+    EmbeddingError when the model lacks the layer or its shape differs (an adapter of another model)."""
+    torch = _torch()
+    try:
+        lin = model.get_submodule(name)
+    except AttributeError as e:
+        raise EmbeddingError(f"the LoRA adapter {what} adapts {name!r}, which this model lacks: "
+                             "it was trained for another model") from e
+    a = torch.from_numpy(arrays[f"{name}.a"].astype(np.float32))
+    b = torch.from_numpy(arrays[f"{name}.b"].astype(np.float32))
+    if tuple(lin.weight.shape) != (b.shape[0], a.shape[1]):
+        raise EmbeddingError(f"the LoRA adapter {what} does not fit layer {name!r} of this model "
+                             f"({tuple(lin.weight.shape)} vs {(b.shape[0], a.shape[1])})")
+    return lin, a, b
+
+
 def merge_adapter(model: Any, adapter: Adapter) -> int:
     """Add the adapter's ``B @ A`` to the weights of ``model``'s layers it names (in place); returns how
     many layers changed. A layer the model lacks, or of another shape, is an EmbeddingError."""
@@ -146,16 +163,64 @@ def merge_adapter(model: Any, adapter: Adapter) -> int:
     n = 0
     with torch.no_grad():
         for name in adapter.layers:
-            try:
-                lin = model.get_submodule(name)
-            except AttributeError as e:
-                raise EmbeddingError(f"the LoRA adapter {adapter.path} adapts {name!r}, which this model lacks: "
-                                     "it was trained for another model") from e
-            a = torch.from_numpy(adapter.arrays[f"{name}.a"].astype(np.float32))
-            b = torch.from_numpy(adapter.arrays[f"{name}.b"].astype(np.float32))
-            if tuple(lin.weight.shape) != (b.shape[0], a.shape[1]):
-                raise EmbeddingError(f"the LoRA adapter {adapter.path} does not fit layer {name!r} of this model "
-                                     f"({tuple(lin.weight.shape)} vs {(b.shape[0], a.shape[1])})")
+            lin, a, b = _fitting_layer(model, name, adapter.arrays, str(adapter.path))
             lin.weight += (b @ a).to(lin.weight.dtype)
             n += 1
     return n
+
+
+class Switch:
+    """Turns the adapters attached by :func:`attach_switched` on and off (off: the model is exactly the
+    one it was). Used as ``with switch: ...``; the caller serializes users of the model."""
+
+    def __init__(self) -> None:
+        self.on = False
+
+    def __enter__(self) -> Switch:
+        self.on = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.on = False
+
+
+_SWITCHED: list[Any] = []
+
+
+def _switched_class() -> Any:
+    if _SWITCHED:
+        return _SWITCHED[0]
+    torch = _torch()
+
+    class SwitchedLoRA(torch.nn.Module):
+        """``base(x)``, plus ``x Aᵀ Bᵀ`` while its switch is on. A and B are frozen buffers."""
+
+        def __init__(self, base: Any, a: Any, b: Any, switch: Switch):
+            super().__init__()
+            self.base = base
+            self.register_buffer("lora_a", a, persistent=False)
+            self.register_buffer("lora_b", b, persistent=False)
+            self.switch = switch
+
+        def forward(self, x: Any) -> Any:
+            y = self.base(x)
+            if self.switch.on:
+                y = y + (x @ self.lora_a.T.to(x.dtype)) @ self.lora_b.T.to(x.dtype)
+            return y
+
+    _SWITCHED.append(SwitchedLoRA)
+    return SwitchedLoRA
+
+
+def attach_switched(model: Any, arrays: dict[str, np.ndarray], what: str = "the adapter") -> Switch:
+    """Attach the adapter ``arrays`` (``<layer>.a`` / ``<layer>.b``, scale folded into B: what
+    :func:`adapter_arrays` writes) to ``model`` in place, switched off; returns the switch. The model
+    shared with another user (the embedder) computes exactly what it did while the switch is off."""
+    cls = _switched_class()
+    switch = Switch()
+    for name in sorted({k.rsplit(".", 1)[0] for k in arrays}):
+        lin, a, b = _fitting_layer(model, name, arrays, what)
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, cls(lin, a, b, switch))
+    return switch

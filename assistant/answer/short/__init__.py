@@ -1,0 +1,93 @@
+"""Short answers: the exact words of a cited sentence that answer the question, led with in the answer.
+
+:func:`build_short_answers` picks the producer the settings name (``answer.short_producer``; ``auto``: the
+trained span reader when the embedding model is the one it was trained on, else the rules) and, when a
+chat model is configured, a translator for questions asked in another language than the cited sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+from assistant.answer.short.producers import (
+    LLMProducer,
+    ReaderProducer,
+    RulesProducer,
+    ShortProducer,
+    Translator,
+)
+from assistant.answer.short.span_reader import SpanReader, reader_path
+from assistant.errors import ConfigError
+from assistant.models.chat import ChatModel
+from assistant.settings import AnswerSettings, LLMSettings
+from assistant.types import Citation, ShortAnswer
+
+__all__ = ["ShortAnswers", "build_short_answers"]
+
+log = logging.getLogger(__name__)
+RULES_MIN_CONFIDENCE = 0.3  # the rules' typed answers say 0.6, their fallback 0.3
+
+
+class ShortAnswers:
+    """One producer, and a translator when a chat model can translate."""
+
+    def __init__(self, producer: ShortProducer, translator: Translator | None = None):
+        self.producer, self.translator = producer, translator
+
+    @property
+    def method(self) -> str:
+        return self.producer.method
+
+    def find(self, question: str, lang: str, citations: Sequence[Citation]) -> ShortAnswer | None:
+        short = self.producer.produce(question, citations)
+        if short is None:
+            return None
+        source_lang = next((c.lang for c in citations if c.n == short.n), None)
+        if self.translator is not None and source_lang and source_lang != lang:
+            translation = self.translator.translate(question, short.text, lang)
+            if translation:
+                short = replace(short, translation=translation)
+        return short
+
+
+def _reader_producer(settings: AnswerSettings, embedder: Any) -> ReaderProducer:
+    card_path = reader_path(settings.short_reader).with_suffix(".json")
+    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}
+    reader = SpanReader.load(embedder, settings.short_reader, getattr(embedder, "model_id", ""))
+    threshold = settings.short_min_confidence
+    if threshold is None:
+        threshold = float(card.get("min_confidence", 0.0))
+    return ReaderProducer(reader, threshold, settings.short_sentences)
+
+
+def _reader_fits(settings: AnswerSettings, embedder: Any) -> bool:
+    card_path = reader_path(settings.short_reader).with_suffix(".json")
+    if not card_path.exists() or getattr(embedder, "_model", None) is None:
+        return False
+    card = json.loads(card_path.read_text(encoding="utf-8"))
+    return card.get("model_id") == getattr(embedder, "model_id", None)
+
+
+def build_short_answers(settings: AnswerSettings, llm_settings: LLMSettings, embedder: Any,
+                        chat: ChatModel | None) -> ShortAnswers | None:
+    """The short-answer producer the settings name (None for ``none``)."""
+    choice = settings.short_producer
+    if choice == "none":
+        return None
+    producer: ShortProducer
+    if choice == "llm":
+        if chat is None:
+            raise ConfigError("answer.short_producer is 'llm' but no LLM is configured (llm.provider); "
+                              "use 'auto' for the LLM-free producers")
+        producer = LLMProducer(chat, llm_settings)
+    elif choice == "reader" or (choice == "auto" and _reader_fits(settings, embedder)):
+        producer = _reader_producer(settings, embedder)
+    else:
+        rules_min = settings.short_min_confidence
+        producer = RulesProducer(RULES_MIN_CONFIDENCE if rules_min is None else rules_min)
+    translator = Translator(chat, llm_settings) if chat is not None else None
+    return ShortAnswers(producer, translator)
