@@ -252,7 +252,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         run = run_evaluation(
             args.questions, articles=args.articles, index=args.index, mode=args.mode, retriever=args.retriever,
             unanswerable=args.unanswerable, limit=args.limit, max_articles=args.max_articles,
-            max_citations=args.citations, seed=args.seed, progress=bar, settings=Settings(),
+            max_citations=args.citations, seed=args.seed, gold_from=args.gold_from, progress=bar, settings=Settings(),
         )
     finally:
         bar.close()
@@ -268,6 +268,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
           f"MRR@10 {f(m.mrr_at_10)}, citation precision {f(m.citation_precision)}"
           + (f", unanswerable wrongly answered {f(m.unanswerable_answered)}, trade-off {f(m.tradeoff)}"
              if m.n_unanswerable else ""))
+    print(f"short answers ({run.config['short_producer'] or 'none'}): coverage {f(m.short_coverage)}, "
+          f"EM {f(m.short_em)}, F1 {f(m.short_f1)} (whole answer: EM {f(m.em)}, F1 {f(m.f1)})"
+          + (f", F1 against {run.config['gold_from']} {f(m.short_f1_other)}" if run.config.get("gold_from") else ""))
     print(f"wrote {report.path}, {results}" + "".join(f", {p}" for p in report.plots))
     return 0
 
@@ -355,6 +358,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="only the first M articles and their questions (a quick smoke run)")
     sp.add_argument("--citations", type=int, default=None, help="most citations per answer (default: settings)")
     sp.add_argument("--seed", type=int, default=0, help="seed for picking the unanswerable questions")
+    sp.add_argument("--gold-from", default=None, metavar="FILE", help="a parallel SQuAD file (same question ids) "
+                    "whose answers also score the short answer, e.g. xquad-dev.en.json for xquad-dev.en-ar")
     sp.add_argument("--no-plots", action="store_true", help="write report.md and results.json only")
     sp.add_argument("--out", default=None, help="folder for report.md, results.json and plots")
     sp.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two results.json files instead")

@@ -124,6 +124,24 @@ def load_squad(path: Path, max_chars: int = 1000) -> QuestionSet:
     return QuestionSet(stem, articles, questions)
 
 
+def with_parallel_answers(qset: QuestionSet, path: Path) -> QuestionSet:
+    """``qset`` with each question's gold answers from a parallel SQuAD file (same question ids, another
+    language: XQuAD's English file for its English-over-Arabic set) in ``extra["answers_other"]``, so the
+    short answer can be scored in the question's language. A question id the file lacks is refused."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        other = {str(qa["id"]): [a["text"] for a in qa["answers"]]
+                 for entry in data["data"] for para in entry["paragraphs"] for qa in para["qas"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise MalformedInputError(str(path), f"is not SQuAD v1.1 JSON with a 'data' list ({e})") from e
+    missing = [q.id for q in qset.questions if q.id not in other]
+    if missing:
+        raise MalformedInputError(str(path), f"lacks {len(missing)} question ids of {qset.name} (first: {missing[0]}); "
+                                  "give the parallel file of the same set")
+    questions = [replace(q, extra={**q.extra, "answers_other": other[q.id]}) for q in qset.questions]
+    return QuestionSet(qset.name, qset.articles, questions)
+
+
 def load_jsonl(path: Path, articles: list[Article], max_chars: int = 1000) -> QuestionSet:
     """Questions from our JSONL format over ``articles`` (read separately with --articles)."""
     by_id = {a.id: a for a in articles}

@@ -66,6 +66,14 @@ class QuestionResult:
     em: float | None
     f1: float | None
     latency_s: float
+    # the short answer (assistant/answer/short/): its record, and EM/F1 of what the reader sees first (the
+    # short answer, else the whole answer as in ``em``/``f1``); ``*_other``: against gold answers in the
+    # question's language from a parallel set (``Question.extra["answers_other"]``), using the translation
+    short: dict[str, Any] | None = None
+    short_em: float | None = None
+    short_f1: float | None = None
+    answers_other: list[str] = field(default_factory=list)
+    short_f1_other: float | None = None
 
     @property
     def has_gold(self) -> bool:
@@ -102,6 +110,11 @@ class GroupMetrics:
     unanswerable_answered: float | None = None  # wrongly answered
     unanswerable_abstained: float | None = None
     tradeoff: float | None = None  # harmonic mean of answered_correctly and unanswerable_abstained
+    short_coverage: float | None = None  # share of answered answerable questions that got a short answer
+    short_em: float | None = None  # EM/F1 of what is shown first: the short answer, else the whole answer
+    short_f1: float | None = None
+    short_f1_covered: float | None = None  # F1 over the questions that got a short answer
+    short_f1_other: float | None = None  # against the parallel set's gold answers (e.g. English for en→ar)
 
 
 def _mean(xs: Sequence[float]) -> float | None:
@@ -142,6 +155,11 @@ def summarize(results: Sequence[QuestionResult]) -> GroupMetrics:
         unanswerable_answered=None if una_abst is None else 1 - una_abst,
         unanswerable_abstained=una_abst,
         tradeoff=harmonic_mean(correct, una_abst),
+        short_coverage=_mean([float(r.short is not None) for r in ans if not r.abstained]),
+        short_em=_mean([r.short_em for r in short if r.short_em is not None]),
+        short_f1=_mean([r.short_f1 for r in short if r.short_f1 is not None]),
+        short_f1_covered=_mean([r.short_f1 for r in short if r.short is not None and r.short_f1 is not None]),
+        short_f1_other=_mean([r.short_f1_other for r in ans if r.short_f1_other is not None]),
     )
 
 
@@ -200,6 +218,9 @@ def score_answer(
         for c in answer.citations
     ]
     body = answer_body(answer)
+    shown = answer.short.text if answer.short is not None else body
+    other = [str(a) for a in q.extra.get("answers_other", [])]
+    shown_other = (answer.short.translation or answer.short.text) if answer.short is not None else body
     return QuestionResult(
         id=q.id, kind=kind, question=q.question, pair=q.pair, article_id=q.article_id, answers=list(q.answers),
         gold_sentence_ids=list(gold), gold_sentences=list(q.gold_texts), answer=answer.text, answer_body=body,
@@ -214,4 +235,9 @@ def score_answer(
         em=exact_match(body, q.answers) if q.answers else None,
         f1=f1_score(body, q.answers) if q.answers else None,
         latency_s=round(latency_s, 4),
+        short=answer.short.to_dict() if answer.short is not None else None,
+        short_em=exact_match(shown, q.answers) if q.answers else None,
+        short_f1=f1_score(shown, q.answers) if q.answers else None,
+        answers_other=other,
+        short_f1_other=f1_score(shown_other, other) if other else None,
     )

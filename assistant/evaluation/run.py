@@ -34,7 +34,14 @@ from typing import TYPE_CHECKING, Any
 from assistant.errors import MalformedInputError
 from assistant.evaluation.compare import compare_runs
 from assistant.evaluation.metrics import RANK_K
-from assistant.evaluation.qasets import Question, first_articles, hold_out, load_questions, read_articles
+from assistant.evaluation.qasets import (
+    Question,
+    first_articles,
+    hold_out,
+    load_questions,
+    read_articles,
+    with_parallel_answers,
+)
 from assistant.evaluation.results import EvalRun, QuestionResult, group_metrics, load_run, score_answer
 from assistant.types import RETRIEVER_MODES, Answer, AnswerMode, Article, RetrieverMode, check_choice
 
@@ -124,6 +131,7 @@ def run_evaluation(
     max_articles: int | None = None,
     max_citations: int | None = None,
     seed: int = 0,
+    gold_from: str | Path | None = None,
     settings: Settings,
     embedder: Embedder | None = None,
     llm: Any = None,
@@ -137,7 +145,9 @@ def run_evaluation(
     corpus and reused by later runs (unchanged articles are skipped). A named index is only added to.
     ``unanswerable``: N questions asked of ``<index>-holdout``, the corpus without their articles.
     ``limit``: the first N questions of the file. ``max_articles``: the first M articles and their
-    questions only (a smoke run). ``progress(done, total, stage)`` is called as it goes.
+    questions only (a smoke run). ``gold_from``: a parallel SQuAD file whose answers (by question id) also
+    score the short answer, e.g. XQuAD's English file for its English-over-Arabic set.
+    ``progress(done, total, stage)`` is called as it goes.
     ``settings``: the caller's (entry points build them once); ``embedder``, ``llm``: built from them when
     not given, once for both indexes.
     """
@@ -168,6 +178,8 @@ def run_evaluation(
             qset = load_questions(qpath, None, max_chars)
         if max_articles:
             qset = first_articles(qset, max_articles)
+        if gold_from is not None:
+            qset = with_parallel_answers(qset, Path(gold_from))
         if not qset.questions:
             raise MalformedInputError(str(qpath), "holds no questions to ask")
         path = (resolve_index_path(index, settings) if index is not None
@@ -220,6 +232,8 @@ def run_evaluation(
             "max_citations": k_cite,
             "rank_k": RANK_K,
             "abstention": abstention,
+            "short_producer": main.short.method if main.short is not None else None,
+            "gold_from": str(gold_from) if gold_from is not None else None,
             "limit": limit,
             "max_articles": max_articles,
             "unanswerable": unanswerable,
