@@ -13,7 +13,7 @@ import pytest
 
 from assistant import Assistant, ConfigError
 from assistant.web.app import FEEDBACK_FILE, ChatApp, Collections, build_ui, launch
-from tests.helpers import SAMPLE_ID
+from tests.helpers import SAMPLE_ID, Tree
 
 
 def _free_port() -> int:
@@ -55,6 +55,30 @@ def test_ask_returns_the_answer_and_citations_as_data(client, sample_assistant: 
     assert any("20 ألف جندي" in c["text"] for c in data["citations"])
     check_citations(sample_assistant, data)
     assert {"article_id", "sentence_id", "start", "end", "score", "title", "source", "date"} <= set(data["citations"][0])
+
+
+def check_short(a: Assistant, data: dict) -> dict:
+    """The answer's short answer: exact words of the article (its stored text, the one the citations'
+    offsets point into) inside the sentence of its citation, and the answer's first line."""
+    short = data["short"]
+    assert short is not None, data["text"]
+    _, text = a.article(short["article_id"])
+    assert text[short["start"] : short["end"]] == short["text"] and short["text"]
+    c = next(c for c in data["citations"] if c["n"] == short["n"])
+    assert c["article_id"] == short["article_id"] and c["sentence_id"] == short["sentence_id"]
+    assert c["start"] <= short["start"] < short["end"] <= c["end"]
+    assert c["text"][short["start"] - c["start"] : short["end"] - c["start"]] == short["text"]
+    assert data["text"].splitlines()[0].startswith(short["text"]) and data["text"].splitlines()[0].endswith(f"[{c['n']}]")
+    assert short["translation"] is None  # no LLM here
+    return short
+
+
+def test_ask_returns_the_short_answer_with_exact_offsets(client, sample_assistant: Assistant) -> None:  # noqa: ANN001
+    # /articles lists the articles without their text, so the offsets are checked against the stored text
+    ar = check_short(sample_assistant, client.predict("كم عدد الجنود الأجانب في أفغانستان؟", api_name="/ask"))
+    en = client.predict("How many foreign troops are in Afghanistan?", api_name="/ask")
+    assert check_short(sample_assistant, en)["text"] and "(in Arabic)" in en["text"].splitlines()[0]
+    assert set(ar) == {"text", "article_id", "sentence_id", "start", "end", "n", "confidence", "method", "translation"}
 
 
 def test_ask_takes_settings_filters_and_history(client, sample_assistant: Assistant) -> None:  # noqa: ANN001
@@ -126,6 +150,28 @@ def test_feedback_appends_to_the_index_folder_and_export_writes_files(app: ChatA
     md, js = app.export(turns)
     assert "## 1. What happened?" in Path(md).read_text(encoding="utf-8")
     assert json.loads(Path(js).read_text(encoding="utf-8"))["turns"][0]["answer"]["abstained"] is True
+
+
+def test_the_chat_leads_with_the_short_answer_and_the_marker_opens_it_highlighted(
+        fake_sample_assistant: Assistant, tmp_path: Path) -> None:
+    """Fast tier: the fake embedder (tests/fakes.py) with the LLM-free rules producer; everything else real."""
+    app = ChatApp(Collections(fake_sample_assistant, tmp_path / "root"))
+    _, turns = list(app.respond("كم عدد القوات الأجنبية في أفغانستان؟", [], "sample"))[-1]
+    ans = turns[0].answer
+    assert ans is not None and ans.short is not None, turns[0].html
+    short = ans.short
+    _, text = fake_sample_assistant.article(short.article_id)
+    assert text[short.start : short.end] == short.text
+    tree = Tree(turns[0].html)
+    first = tree.find("p")[0]
+    assert first["attrs"]["class"] == "short-line" and first["text"].startswith(short.text)
+    assert [m["text"] for m in tree.find("mark", "short-answer")] == [short.text]
+    marker = tree.find("a", "cite-marker")[0]  # the short answer's own [n]
+    assert marker["text"] == f"[{short.n}]"
+    view = Tree(app.open_ref(marker["attrs"]["href"]))
+    assert [m["text"] for m in view.find("mark", "short-answer")] == [short.text]
+    cited = next(c for c in ans.citations if c.n == short.n)
+    assert [m["text"] for m in view.find("mark", "cited")] == [cited.text]
 
 
 def test_collections_are_created_under_the_root_and_share_the_embedder(app: ChatApp, tmp_path: Path) -> None:

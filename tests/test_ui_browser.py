@@ -19,6 +19,7 @@ import pytest
 from assistant import Settings
 from assistant.web.app import build_ui, launch, open_collection
 from assistant.web.render import parse_ref
+from tests.helpers import SAMPLE_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -168,6 +169,57 @@ def test_arabic_answer_reads_rtl_and_its_card_opens_the_sentence(page: Any, serv
     assert style(page, page.locator("#article-view .article-view"), "direction") == ["rtl"]
     DOCS.mkdir(exist_ok=True)
     page.screenshot(path=str(DOCS / "screenshot-ar.png"))
+
+
+SHORT_QUESTIONS = ["كم عدد الجنود الأجانب في أفغانستان؟", "How many foreign troops are in Afghanistan?"]
+
+
+@pytest.mark.parametrize("question", SHORT_QUESTIONS, ids=["ar", "en"])
+def test_short_answer_leads_and_its_words_are_highlighted_in_card_and_article(
+        page: Any, server: tuple[str, Path], sample_dir: Path, question: str) -> None:
+    from gradio_client import Client
+
+    # the API's short answer: exact words of the article, inside the sentence of its citation
+    data = Client(server[0], verbose=False).predict(question, api_name="/ask")
+    short = data["short"]
+    assert short is not None, data["text"]
+    article = (sample_dir / f"{SAMPLE_ID}.txt").read_text(encoding="utf-8")  # the text the sample index holds
+    assert all(article[c["start"] : c["end"]] == c["text"] for c in data["citations"])
+    assert short["article_id"] == SAMPLE_ID and article[short["start"] : short["end"]] == short["text"]
+    cited = next(c for c in data["citations"] if c["n"] == short["n"])
+    assert cited["start"] <= short["start"] < short["end"] <= cited["end"]
+    n = f"[{short['n']}]"
+
+    # the answer message opens with the short answer, its words in their own (Arabic) direction
+    answer = ask(page, question)
+    first = answer.locator(":scope > p").first
+    assert first.get_attribute("class") == "short-line"
+    assert first.locator("bdi.short-text").inner_text() == short["text"]
+    assert style(page, first.locator("bdi.short-text"), "direction") == ["rtl"]
+    assert style(page, first, "direction") == [style(page, answer, "direction")[0]]
+    assert int(style(page, first, "fontWeight")[0]) >= 600  # prominent
+
+    # the card of that citation marks the short answer inside its highlighted sentence; no other card does
+    marks = answer.locator("mark.short-answer")
+    assert marks.count() == 1
+    inner = answer.locator("a.cite-card mark.cite-hl > mark.short-answer")
+    assert inner.count() == 1 and inner.inner_text() == short["text"]
+    card = answer.locator("a.cite-card", has=page.locator("mark.cite-hl > mark.short-answer"))
+    assert card.locator(".cite-n").inner_text() == n
+    assert cited["text"] == card.locator("mark.cite-hl").inner_text()
+    outer_bg, inner_bg = style(page, card.locator("mark.cite-hl"), "backgroundColor") + style(page, inner, "backgroundColor")
+    assert outer_bg != inner_bg  # a second, stronger colour
+
+    # the short answer's own marker opens the article with the sentence and the short answer highlighted
+    marker = first.locator("a.cite-marker")
+    assert marker.inner_text() == n
+    ref = parse_ref(marker.get_attribute("href"))
+    assert ref is not None and (ref.short_start, ref.short_end) == (short["start"], short["end"])
+    text, _ = open_and_check_mark(page, marker)
+    assert text == cited["text"]
+    in_view = page.locator("#article-view mark.cited > mark.short-answer")
+    in_view.wait_for(timeout=30_000)
+    assert in_view.count() == 1 and in_view.inner_text() == short["text"]
 
 
 def test_english_answer_follow_up_feedback_and_export(page: Any, server: tuple[str, Path]) -> None:

@@ -7,13 +7,15 @@ and the HTML is read back with a real HTML parser.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 from pathlib import Path
 
 import pytest
 
+from assistant.answer.extractive import short_line
 from assistant.text.sentences import split_sentences
-from assistant.types import Answer, ArticleInfo, Citation, IngestReport, Passage, Sentence
+from assistant.types import Answer, ArticleInfo, Citation, IngestReport, Passage, Sentence, ShortAnswer
 from assistant.web.render import (
     EXAMPLE_QUESTIONS,
     Ref,
@@ -36,6 +38,7 @@ from assistant.web.render import (
     parse_ref,
     pending_html,
     question_html,
+    short_span,
     status_html,
 )
 from tests.helpers import EVIL, SAMPLE_ID, Tree, assert_safe
@@ -293,3 +296,172 @@ def test_feedback_record(turns: list[Turn]) -> None:
 
 def test_examples_cover_both_languages() -> None:
     assert {block_dir(q)[1] for q in EXAMPLE_QUESTIONS} == {"ar", "en"}
+
+
+# --- the short answer: first line, and a second highlight inside its cited sentence -----------------
+def short_in(c: Citation, words: str) -> ShortAnswer:
+    """The short answer ``words`` inside citation ``c``'s sentence, with article offsets (as the engine's
+    producers make it: assistant/answer/short/producers.py ``short_from``)."""
+    at = c.text.index(words)
+    return ShortAnswer(text=words, article_id=c.article_id, sentence_id=c.sentence_id, start=c.start + at,
+                       end=c.start + at + len(words), n=c.n, confidence=0.6, method="rules")
+
+
+def short_answer(question: str, lang: str, lead: str, citations: list[Citation], short: ShortAnswer | None,
+                 **extra: object) -> Answer:
+    """An answer as the extractive answerer writes it: the short line first (when there is one)."""
+    lines = ([short_line(short, lang, citations)] if short else []) + [lead] + [f"- {c.text} [{c.n}]" for c in citations]
+    return Answer(question=question, text="\n".join(lines), citations=citations, abstained=False, lang=lang,  # type: ignore[arg-type]
+                  short=short, **extra)
+
+
+def wrapped(outer_class: str, sentence: str, words: str, at: int) -> str:
+    """The exact markup of ``sentence`` in its highlight with ``words`` (at ``at``) in the second one."""
+    e = html.escape
+    return (f'<mark class="{outer_class}">{e(sentence[:at])}<mark class="short-answer">{e(words)}</mark>'
+            f"{e(sentence[at + len(words):])}</mark>")
+
+
+def test_short_answer_leads_the_message_and_is_marked_inside_its_card_only(sample_text: str) -> None:
+    cites = [cite(1, SAMPLE_ID, sample_text, "20 ألف جندي"), cite(2, SAMPLE_ID, sample_text, "بولتون")]
+    short = short_in(cites[0], "20 ألف جندي")
+    assert sample_text[short.start : short.end] == short.text
+    ans = short_answer("كم عدد القوات الأجنبية في أفغانستان؟", "ar", "بحسب المقالات:", cites, short)
+    markup = answer_html(ans, {SAMPLE_ID: sample_text}, "sample")
+    assert_safe(markup)
+    tree = Tree(markup)
+
+    # the first block of the message is the short answer, once, with its own clickable marker
+    first = tree.find("p")[0]
+    assert first["attrs"]["class"] == "short-line" and first["text"] == f"{short.text} [1]"
+    assert first["attrs"]["dir"] == "rtl"
+    assert [b["text"] for b in tree.find("bdi", "short-text")] == [short.text]
+    assert [p["text"] for p in tree.find("p")].count(first["text"]) == 1
+    assert tree.find("p")[1]["text"] == "بحسب المقالات:"
+    markers = tree.find("a", "cite-marker")
+    assert [m["text"] for m in markers] == ["[1]", "[1]", "[2]"]
+    with_short = Ref("sample", SAMPLE_ID, cites[0].start, cites[0].end, short.start, short.end)
+    assert [parse_ref(m["attrs"]["href"]) for m in markers] == [
+        with_short, with_short, Ref("sample", SAMPLE_ID, cites[1].start, cites[1].end)]
+
+    # the second highlight wraps exactly the short answer's words, inside the first card's sentence
+    marks = tree.find("mark", "short-answer")
+    assert [m["text"] for m in marks] == [short.text]
+    assert wrapped("cite-hl", cites[0].text, short.text, short.start - cites[0].start) in markup
+    assert [m["text"] for m in tree.find("mark", "cite-hl")] == [c.text for c in cites]  # sentences whole
+    cards = tree.find("a", "cite-card")
+    assert parse_ref(cards[0]["attrs"]["href"]) == with_short
+    assert parse_ref(cards[1]["attrs"]["href"]) == Ref("sample", SAMPLE_ID, cites[1].start, cites[1].end)
+    lo, hi, _, _ = paragraph_bounds(sample_text, cites[0].start, cites[0].end)
+    assert tree.find("div", "cite-para")[0]["text"] == sample_text[lo:hi]  # the paragraph text is unchanged
+
+
+def test_english_question_shows_the_arabic_short_answer_first_in_its_own_direction(sample_text: str) -> None:
+    c = cite(1, SAMPLE_ID, sample_text, "20 ألف جندي")
+    short = short_in(c, "20 ألف جندي")
+    ans = short_answer("How many foreign troops are in Afghanistan?", "en", "According to the articles (quoted in Arabic):",
+                       [c], short)
+    assert ans.text.splitlines()[0] == f"{short.text} (in Arabic) [1]"
+    tree = Tree(answer_html(ans, {SAMPLE_ID: sample_text}, "sample"))
+    first = tree.find("p")[0]
+    assert first["attrs"]["class"] == "short-line" and first["text"] == f"{short.text} (in Arabic) [1]"
+    assert (first["attrs"]["dir"], first["attrs"]["lang"]) == ("ltr", "en")  # the line reads as the answer
+    words = tree.find("bdi", "short-text")[0]
+    assert (words["text"], words["attrs"]["dir"], words["attrs"]["lang"]) == (short.text, "rtl", "ar")
+    assert tree.find("p")[1]["text"].startswith("According")
+    assert [m["text"] for m in tree.find("mark", "short-answer")] == [short.text]
+
+
+def test_machine_translation_leads_and_the_original_words_are_marked(sample_text: str) -> None:
+    c = cite(1, SAMPLE_ID, sample_text, "20 ألف جندي")
+    short = dataclasses.replace(short_in(c, "20 ألف جندي"), translation="20,000 soldiers")
+    ans = short_answer("How many foreign troops are in Afghanistan?", "en", "According to the articles:", [c], short)
+    tree = Tree(answer_html(ans, {SAMPLE_ID: sample_text}, "sample"))
+    assert tree.find("p")[0]["text"] == "20,000 soldiers (machine translation) [1]"
+    assert [b["text"] for b in tree.find("bdi", "short-text")] == ["20,000 soldiers"]
+    assert [m["text"] for m in tree.find("mark", "short-answer")] == [short.text]
+
+
+def test_a_generated_answer_gets_the_short_line_first(sample_text: str) -> None:
+    c = cite(1, SAMPLE_ID, sample_text, "20 ألف جندي")
+    short = short_in(c, "20 ألف جندي")
+    ans = Answer("كم عدد القوات؟", "يوجد نحو 20 ألف جندي أجنبي في أفغانستان [1].", [c], False, "ar", mode="generative",
+                 short=short)
+    tree = Tree(answer_html(ans, {SAMPLE_ID: sample_text}, "sample"))
+    paras = [p["text"] for p in tree.find("p")]
+    assert paras[:2] == [f"{short.text} [1]", ans.text]
+    assert tree.find("p")[0]["attrs"]["class"] == "short-line"
+
+
+def test_no_short_answer_means_no_short_line_and_no_second_highlight(sample_text: str) -> None:
+    cites = [cite(1, SAMPLE_ID, sample_text, "20 ألف جندي"), cite(2, SAMPLE_ID, sample_text, "بولتون")]
+    ans = short_answer("q", "ar", "بحسب المقالات:", cites, None)
+    markup = answer_html(ans, {SAMPLE_ID: sample_text}, "sample")
+    tree = Tree(markup)
+    assert not tree.find("p", "short-line") and not tree.find("mark", "short-answer") and "short-" not in markup
+    assert all(parse_ref(a["attrs"]["href"]).short_start is None for a in tree.find("a"))  # type: ignore[union-attr]
+    # a short answer whose offsets do not hold its words is never highlighted (nor linked)
+    wrong = dataclasses.replace(short_in(cites[0], "20 ألف جندي"), start=cites[0].start, end=cites[0].start + 11)
+    assert short_span(cites[0], wrong, cites[0].start) is None
+    other = dataclasses.replace(short_in(cites[0], "20 ألف جندي"), n=2)  # names citation 2: not in card 1
+    assert short_span(cites[0], other, cites[0].start) is None
+    tree = Tree(answer_html(dataclasses.replace(ans, short=wrong), {SAMPLE_ID: sample_text}, "sample"))
+    assert not tree.find("mark", "short-answer")
+    assert all(parse_ref(a["attrs"]["href"]).short_start is None for a in tree.find("a"))  # type: ignore[union-attr]
+
+
+def test_short_answer_in_a_card_without_its_article_and_in_a_moved_sentence(sample_text: str) -> None:
+    c = cite(1, SAMPLE_ID, sample_text, "20 ألف جندي")
+    short = short_in(c, "20 ألف جندي")
+    ans = short_answer("q", "ar", "بحسب المقالات:", [c], short)
+    alone = answer_html(ans, {}, "s")  # the article is gone: the card shows the sentence alone
+    assert wrapped("cite-hl", c.text, short.text, short.start - c.start) in alone
+    edited = "سطر جديد في أول المقالة.\n" + sample_text
+    moved = Tree(answer_html(ans, {SAMPLE_ID: edited}, "s"))
+    ref = parse_ref(moved.find("a", "cite-card")[0]["attrs"]["href"])
+    assert ref is not None and ref.short_start is not None and ref.short_end is not None
+    assert edited[ref.short_start : ref.short_end] == short.text and edited[ref.start : ref.end] == c.text
+    assert [m["text"] for m in moved.find("mark", "short-answer")] == [short.text]
+
+
+def test_article_view_marks_the_short_answer_inside_the_cited_sentence(sample_text: str) -> None:
+    c = cite(1, SAMPLE_ID, sample_text, "20 ألف جندي")
+    short = short_in(c, "20 ألف جندي")
+    info = ArticleInfo(SAMPLE_ID, None, None, None, "ar", 31, None, "h")
+    card = Tree(answer_html(short_answer("q", "ar", "x", [c], short), {SAMPLE_ID: sample_text}, "sample"))
+    ref = parse_ref(card.find("a", "cite-card")[0]["attrs"]["href"])  # what a click on the card opens
+    assert ref is not None and ref.short_start is not None and ref.short_end is not None
+    markup = article_html(info, sample_text, ref.start, ref.end, (ref.short_start, ref.short_end))
+    assert_safe(markup)
+    tree = Tree(markup)
+    assert [m["text"] for m in tree.find("mark", "cited")] == [c.text]
+    assert [m["text"] for m in tree.find("mark", "short-answer")] == [sample_text[short.start : short.end]] == [short.text]
+    assert wrapped("cited", c.text, short.text, short.start - c.start) in markup
+    assert not Tree(article_html(info, sample_text, c.start, c.end)).find("mark", "short-answer")
+
+
+def test_short_answer_highlight_keeps_html_in_the_article_escaped_and_exact() -> None:
+    text = 'Head line.\nThe port said 40 <i>ships</i> & "two" boats docked. Then it rained.\n'
+    start = text.index("The port")
+    end = text.index("docked.") + len("docked.")
+    c = Citation(1, "x<y>", "x:1", text[start:end], start, end, 0.5, title="<b>t</b>", lang="en")
+    words = '40 <i>ships</i> & "two"'
+    short = short_in(c, words)
+    ans = short_answer("How many ships docked?", "en", "According to the articles:", [c], short)
+    info = ArticleInfo("x<y>", "<b>t</b>", None, None, "en", 2, None, "h")
+    for markup in (answer_html(ans, {"x<y>": text}, "s"), answer_html(ans, {}, "s"),
+                   article_html(info, text, start, end, (short.start, short.end))):
+        assert_safe(markup)
+        assert "<i>" not in markup and "<b>" not in markup
+        tree = Tree(markup)
+        assert [m["text"] for m in tree.find("mark", "short-answer")] == [words]
+        assert html.escape(words) in markup
+    assert Tree(answer_html(ans, {}, "s")).find("bdi", "short-text")[0]["text"] == words
+
+
+def test_cite_links_carry_the_short_span_only_when_it_lies_in_the_sentence() -> None:
+    assert parse_ref(cite_href("c", "a/b", 10, 40, (12, 20))) == Ref("c", "a/b", 10, 40, 12, 20)
+    assert cite_href("c", "a", 10, 40, None) == cite_href("c", "a", 10, 40)
+    for bad in ("#cite/c/a/10/40/5/20", "#cite/c/a/10/40/20/20", "#cite/c/a/10/40/30/41"):
+        assert parse_ref(bad) == Ref("c", "a", 10, 40)  # the sentence opens, without a second highlight
+    assert parse_ref("#cite/c/a/10/40/x/20") is None and parse_ref("#cite/c/a/10/40/12") is None

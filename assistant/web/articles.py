@@ -12,9 +12,11 @@ from assistant.web.markup import attrs, direction, esc, highlight, meta_html
 __all__ = ["article_html", "article_placeholder_html", "articles_table_html", "article_choices", "ingest_report_html"]
 
 
-def article_html(info: ArticleInfo, text: str, start: int | None = None, end: int | None = None) -> str:
+def article_html(info: ArticleInfo, text: str, start: int | None = None, end: int | None = None,
+                 short: tuple[int, int] | None = None) -> str:
     """A whole article as text, one paragraph per line, each in its own direction, with the span
-    ``text[start:end]`` (a cited sentence) marked ``<mark class="cited">``."""
+    ``text[start:end]`` (a cited sentence) marked ``<mark class="cited">`` and, inside it, the span
+    ``short`` (the short answer's words, article offsets) marked again ``<mark class="short-answer">``."""
     lang = info.lang if info.lang in ("ar", "en") else "en"
     title = info.title or info.id
     count = f"{info.n_sentences} sentences" if lang == "en" else f"{info.n_sentences} جملة"
@@ -29,7 +31,7 @@ def article_html(info: ArticleInfo, text: str, start: int | None = None, end: in
         pos = hi + 1
         if not line.strip():
             continue
-        parts.append(f'<p {attrs(line, lang)}>{highlight(text, lo, hi, start, end, "cited")}</p>')
+        parts.append(f'<p {attrs(line, lang)}>{highlight(text, lo, hi, start, end, "cited", short)}</p>')
     parts.append("</div>")
     return "".join(parts)
 

@@ -141,7 +141,8 @@ class ChatApp:
         except Exception:
             log.exception("opening %r failed", href)
             return status_html(_INTERNAL, "error")
-        return article_html(info, text, ref.start, ref.end)
+        short = (ref.short_start, ref.short_end) if ref.short_start is not None and ref.short_end is not None else None
+        return article_html(info, text, ref.start, ref.end, short)
 
     # --- collection -------------------------------------------------------------------------------
     def collection_view(self, collection: str) -> tuple[str, list[tuple[str, str]]]:
@@ -306,7 +307,9 @@ class ChatApp:
         Returns:
             The answer: question, text with [n] markers, lang, abstained, mode, notice, and citations
             (n, article_id, sentence_id, text, start, end, score, title, source, date, lang), where
-            start/end are code-point offsets of the cited sentence in the article text.
+            start/end are code-point offsets of the cited sentence in the article text, and short (or
+            null): the short answer (text, article_id, sentence_id, start, end, n, confidence, method,
+            translation), exact words of the article inside the sentence of citation n.
         """
         a = self.collections.get(collection or self.collections.initial)
         if mode:  # empty: the server's setting

@@ -15,8 +15,8 @@ from collections.abc import Iterable
 from assistant.text.language import detect_language
 from assistant.text.reading import INVISIBLE_FORMAT
 
-__all__ = ["CSS", "WORDS", "ui_lang", "direction", "block_dir", "attrs", "esc", "meta_html", "highlight", "status_html",
-           "error_html"]
+__all__ = ["CSS", "SHORT_CLASS", "WORDS", "ui_lang", "direction", "block_dir", "attrs", "esc", "meta_html", "highlight",
+           "status_html", "error_html"]
 
 WORDS = {
     "ar": {"sources": "المصادر", "error": "تعذّر إتمام الطلب:", "no_meta": "المصدر والتاريخ غير مسجلين",
@@ -24,6 +24,9 @@ WORDS = {
     "en": {"sources": "Sources", "error": "Could not complete the request:", "no_meta": "source and date not recorded",
            "searched": "Searched for:"},
 }
+
+
+SHORT_CLASS = "short-answer"  # the second, stronger highlight: the short answer's words in a cited sentence
 
 
 def ui_lang(lang: str | None) -> str:
@@ -51,6 +54,10 @@ a.cite-card:hover, a.cite-card:focus { border-color: var(--color-accent, #f97316
 .cite-card .cite-meta { font-size: 0.8em; opacity: 0.75; }
 .cite-card .cite-para { font-size: 0.92em; margin-top: 0.2em; line-height: 1.6; }
 mark.cite-hl, mark.cited { background: #fde68a; color: #111827; padding: 0 0.1em; border-radius: 2px; }
+mark.cite-hl mark.short-answer, mark.cited mark.short-answer { background: #f59e0b; color: #111827;
+  font-weight: 700; padding: 0 0.05em; border-radius: 2px; box-shadow: 0 0 0 1px #b45309; }
+.answer-msg p.short-line { font-size: 1.12em; font-weight: 700; margin: 0.1em 0 0.35em; }
+.answer-msg p.short-line .short-text { unicode-bidi: isolate; border-bottom: 3px solid #f59e0b; }
 .article-view { line-height: 1.7; }
 .article-view .article-meta { font-size: 0.85em; opacity: 0.75; }
 .articles-table table { width: 100%; }
@@ -88,12 +95,19 @@ def meta_html(cls: str, items: Iterable[str | None], lang: str) -> str:
     return f'<div class="{cls}" dir="{direction(lang)}">{" · ".join(isolated)}</div>'
 
 
-def highlight(text: str, lo: int, hi: int, start: int | None, end: int | None, mark_class: str) -> str:
-    """Escaped ``text[lo:hi]`` with the part inside ``[start, end)`` wrapped in ``<mark>``."""
+def highlight(text: str, lo: int, hi: int, start: int | None, end: int | None, mark_class: str,
+              inner: tuple[int, int] | None = None) -> str:
+    """Escaped ``text[lo:hi]`` with the part inside ``[start, end)`` wrapped in ``<mark>``, and the part
+    of that inside ``inner`` (the short answer's span) in a second ``<mark class="short-answer">`` within it.
+    Text is cut by offsets first and escaped after, so both marks hold exactly those characters."""
     if start is None or end is None or end <= lo or start >= hi or end <= start:
         return esc(text[lo:hi])
     s, e = max(lo, start), min(hi, end)
-    return f'{esc(text[lo:s])}<mark class="{mark_class}">{esc(text[s:e])}</mark>{esc(text[e:hi])}'
+    body = esc(text[s:e])
+    if inner is not None and inner[0] < e and inner[1] > s and inner[1] > inner[0]:
+        a, b = max(s, inner[0]), min(e, inner[1])
+        body = f'{esc(text[s:a])}<mark class="{SHORT_CLASS}">{esc(text[a:b])}</mark>{esc(text[b:e])}'
+    return f'{esc(text[lo:s])}<mark class="{mark_class}">{body}</mark>{esc(text[e:hi])}'
 
 
 def status_html(message: str, kind: str = "info") -> str:

@@ -26,6 +26,11 @@ order — which ``dir="auto"`` (first strong letter wins) would get wrong.
 Links: a citation marker ``[n]`` and its card are ``<a href="#cite/<collection>/<article>/<start>/<end>">``
 (parts percent-encoded), an article in the list is ``#article/<collection>/<article>``; the chat's page
 script turns a click on either into a request to open the article (:func:`parse_ref` reads it back).
+
+Short answer: when ``Answer.short`` is set, the message leads with it (``p.short-line``), and its words are
+marked a second time, ``<mark class="short-answer">`` inside the sentence's ``mark.cite-hl`` (the card of
+citation ``short.n``) or ``mark.cited`` (the article view): the ``#cite/…`` link of that citation carries
+the short span as two more offsets, ``…/<start>/<end>/<short start>/<short end>``.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from assistant.web.answers import (
     paragraph_bounds,
     pending_html,
     question_html,
+    short_span,
 )
 from assistant.web.articles import (
     article_choices,
@@ -69,6 +75,7 @@ __all__ = [
     "article_href",
     "parse_ref",
     "paragraph_bounds",
+    "short_span",
     "question_html",
     "pending_html",
     "answer_html",
