@@ -185,3 +185,40 @@ def test_span_reader_finds_the_answer_words(embedder, settings, question: str, s
     short = finder.producer.produce(question, [cite])
     assert short is not None and expected in short.text and len(short.text) < len(sentence) / 2
     assert sentence[short.start - 10:short.end - 10] == short.text
+
+
+# --- the evaluator's short-answer scores ---------------------------------------------------------
+def test_evaluator_scores_the_short_answer_beside_the_whole_answer(tmp_path) -> None:  # noqa: ANN001
+    import json
+
+    from assistant.evaluation.qasets import Question, QuestionSet, with_parallel_answers
+    from assistant.evaluation.results import score_answer, summarize
+
+    finder = ShortAnswers(RulesProducer(0.3))
+    q = Question(id="q1", question="متى أسقطت إيران الطائرة؟", answers=["يونيو/ حزيران 2019"], article_id="a1",
+                 gold_sentence_ids=["a1:1"], lang="ar", article_lang="ar")
+    qs = with_parallel_answers(QuestionSet("s", [], [q]), _squad(tmp_path, {"q1": ["June 2019"]}))
+    q = qs.questions[0]
+    with_short = extractive_answer(q.question, "ar", _passages(), _infos, AnswerSettings(), False, short=finder)
+    without = extractive_answer(q.question, "ar", _passages(), _infos, AnswerSettings(), False)
+    r1 = score_answer(q, with_short, [], 0.1, 3, "answerable")
+    r2 = score_answer(q, without, [], 0.1, 3, "answerable")
+    assert r1.short_em == 1.0 and r1.short_f1 == 1.0 and r1.short["text"] == "يونيو/ حزيران 2019"
+    assert r1.f1 == r2.f1 == r2.short_f1 < 0.5  # the whole answer: the baseline, the same in both runs
+    # against the English gold, the Arabic words share only "2019": P 1/3, R 1/2
+    assert r1.answers_other == ["June 2019"] and r1.short_f1_other == pytest.approx(0.4)
+    m = summarize([r1, r2])
+    assert m.short_coverage == 0.5 and m.short_f1_covered == 1.0
+    assert m.short_f1 == pytest.approx((1.0 + r2.f1) / 2)
+    with pytest.raises(Exception, match="lacks 1 question ids"):
+        with_parallel_answers(QuestionSet("s", [], [q]), _squad(tmp_path, {"other": ["x"]}))
+    json.dumps(r1.short)  # JSON-ready
+
+
+def _squad(tmp_path, answers: dict[str, list[str]]):  # noqa: ANN001, ANN202
+    import json
+
+    path = tmp_path / f"parallel-{len(list(tmp_path.iterdir()))}.json"
+    qas = [{"id": k, "question": "?", "answers": [{"text": t, "answer_start": 0} for t in v]} for k, v in answers.items()]
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": "c", "qas": qas}]}]}), encoding="utf-8")
+    return path

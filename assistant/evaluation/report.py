@@ -50,11 +50,17 @@ DEFINITIONS = """\
   removed), both folded by `assistant.text.normalize.normalize` (alef/yeh/teh-marbuta forms, diacritics,
   tatweel, Arabic-Indic digits, case).
 - **EM / F1**: SQuAD v1.1 exact match and token F1 between the answer text (lead-in and markers removed)
-  and the best gold answer, after `normalize_answer`: `normalize`, every Unicode punctuation or symbol
-  character deleted (، ؛ ؟ « » included), the English articles a/an/the dropped and a token-initial
-  Arabic article "ال" stripped when two letters remain. Extractive answers quote whole sentences while
-  gold answers are a few words, so EM is near 0 and F1 low **by construction**: read them to compare
-  generative settings, not as the accuracy of extractive answers.
+  and the best gold answer, after `normalize_answer` (assistant/text/answers.py): `normalize`, every
+  Unicode punctuation or symbol character deleted (، ؛ ؟ « » included), the English articles a/an/the
+  dropped, a token-initial proclitic "و" stripped before "ال" or when four letters remain, and a
+  token-initial Arabic article "ال" stripped when two letters remain. The whole answer quotes sentences
+  while gold answers are a few words, so its EM is near 0 and its F1 low **by construction**: it is the
+  whole-sentence baseline of the short answer.
+- **short answer**: *coverage* = share of answered (not abstained) answerable questions that got a short
+  answer (`Answer.short`); *EM / F1* of what a reader sees first: the short answer when there is one,
+  else the whole answer as above (an abstention scores 0); *F1 covered*: over the questions that got one;
+  *F1 (parallel gold)*: against the gold answers of a parallel set given with `--gold-from` (the English
+  answers of XQuAD for its English-over-Arabic set), using the short answer's translation when there is one.
 - **wrongly abstained**: answerable questions the assistant refused.
 - **unanswerable**: questions asked of a second index (`<index>-holdout`) that holds the corpus without
   their articles; the right outcome is an abstention. **Wrongly answered** = share it answered anyway.
@@ -133,6 +139,15 @@ def report_markdown(run: EvalRun, plots: Sequence[Path] = (), *, misses: int = 1
             f"{_f(m.citation_precision)} ({_f(m.citation_precision_strict)}) | {_f(m.contains_answer)} | "
             f"{_f(m.em)} | {_f(m.f1)} | {_f(m.abstained)} | {_ms(m.latency_p50)} / {_ms(m.latency_p95)} |"
         )
+    lines += ["", "## Short answers", ""]
+    lines.append(f"Producer: {c.get('short_producer') or 'none'}"
+                 + (f"; parallel gold answers from `{c['gold_from']}`." if c.get("gold_from") else "."))
+    lines += ["", "| group | coverage | EM | F1 | F1 covered | whole answer EM / F1 | F1 (parallel gold) |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for g, m in _groups(run):
+        if m.n:
+            lines.append(f"| {g} | {_f(m.short_coverage)} | {_f(m.short_em)} | {_f(m.short_f1)} | "
+                         f"{_f(m.short_f1_covered)} | {_f(m.em)} / {_f(m.f1)} | {_f(m.short_f1_other)} |")
     if m_all.n_unanswerable:
         h = c.get("holdout") or {}
         lines += ["", "## Abstention", ""]
