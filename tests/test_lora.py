@@ -17,6 +17,7 @@ from assistant.models.lora import (  # noqa: E402
     adapter_arrays,
     adapter_model_id,
     attach_lora,
+    attach_switched,
     load_adapter,
     merge_adapter,
     resolve_adapter,
@@ -96,3 +97,19 @@ def test_the_shipped_adapter_says_how_it_was_made() -> None:
     assert "xquad-dev.ar" in meta["held_out"] and "arcd-train" in meta["held_out"]
     assert meta["command"].startswith("python bench/train_embedder_lora.py") and meta["merge_scale"] == 0.5
     assert all(k.endswith((".a", ".b")) for k in adapter.arrays) and len(adapter.layers) == len(meta["layers"])
+
+
+def test_a_switched_adapter_changes_nothing_while_off(tmp_path: Path) -> None:
+    base, trained, path = _trained_adapter(tmp_path)
+    arrays = load_adapter(path).arrays
+    shared = copy.deepcopy(base)
+    switch = attach_switched(shared, arrays, tag="t1")
+    x = torch.randn(8, 6)
+    with torch.no_grad():
+        assert torch.equal(shared(x), base(x))  # off: exactly the model the embedder had
+        with switch:
+            assert torch.allclose(shared(x), trained(x), atol=2e-3)  # on: the trained adapter
+        assert torch.equal(shared(x), base(x)) and not switch.on
+    assert attach_switched(shared, arrays, tag="t1") is switch  # a second reader on the same model reuses it
+    with pytest.raises(EmbeddingError, match="another switched adapter"):
+        attach_switched(shared, arrays, tag="t2")

@@ -143,11 +143,7 @@ def _fitting_layer(model: Any, name: str, arrays: dict[str, np.ndarray], what: s
     """The linear layer ``name`` of ``model`` and the adapter's A and B for it (float32 tensors), or an
     EmbeddingError when the model lacks the layer or its shape differs (an adapter of another model)."""
     torch = _torch()
-    try:
-        lin = model.get_submodule(name)
-    except AttributeError as e:
-        raise EmbeddingError(f"the LoRA adapter {what} adapts {name!r}, which this model lacks: "
-                             "it was trained for another model") from e
+    lin = _module(model, name, what)
     a = torch.from_numpy(arrays[f"{name}.a"].astype(np.float32))
     b = torch.from_numpy(arrays[f"{name}.b"].astype(np.float32))
     if tuple(lin.weight.shape) != (b.shape[0], a.shape[1]):
@@ -195,9 +191,10 @@ def _switched_class() -> Any:
     class SwitchedLoRA(torch.nn.Module):
         """``base(x)``, plus ``x Aᵀ Bᵀ`` while its switch is on. A and B are frozen buffers."""
 
-        def __init__(self, base: Any, a: Any, b: Any, switch: Switch):
+        def __init__(self, base: Any, a: Any, b: Any, switch: Switch, tag: str):
             super().__init__()
             self.base = base
+            self.tag = tag
             self.register_buffer("lora_a", a, persistent=False)
             self.register_buffer("lora_b", b, persistent=False)
             self.switch = switch
@@ -212,15 +209,31 @@ def _switched_class() -> Any:
     return SwitchedLoRA
 
 
-def attach_switched(model: Any, arrays: dict[str, np.ndarray], what: str = "the adapter") -> Switch:
+def attach_switched(model: Any, arrays: dict[str, np.ndarray], what: str = "the adapter", tag: str = "") -> Switch:
     """Attach the adapter ``arrays`` (``<layer>.a`` / ``<layer>.b``, scale folded into B: what
     :func:`adapter_arrays` writes) to ``model`` in place, switched off; returns the switch. The model
-    shared with another user (the embedder) computes exactly what it did while the switch is off."""
+    shared with another user (the embedder) computes exactly what it did while the switch is off.
+    Attaching the same adapter (same ``tag``) again returns the switch it already has; another adapter on
+    the same layers is an EmbeddingError."""
     cls = _switched_class()
+    names = sorted({k.rsplit(".", 1)[0] for k in arrays})
+    present = [m for n in names if isinstance(m := _module(model, n, what), cls)]
+    if present:
+        if len(present) == len(names) and all(m.tag == tag and m.switch is present[0].switch for m in present):
+            return present[0].switch
+        raise EmbeddingError(f"{what} cannot be attached: the model already carries another switched adapter")
     switch = Switch()
-    for name in sorted({k.rsplit(".", 1)[0] for k in arrays}):
+    for name in names:
         lin, a, b = _fitting_layer(model, name, arrays, what)
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
-        setattr(parent, child, cls(lin, a, b, switch))
+        setattr(parent, child, cls(lin, a, b, switch, tag))
     return switch
+
+
+def _module(model: Any, name: str, what: str) -> Any:
+    try:
+        return model.get_submodule(name)
+    except AttributeError as e:
+        raise EmbeddingError(f"the LoRA adapter {what} adapts {name!r}, which this model lacks: "
+                             "it was trained for another model") from e

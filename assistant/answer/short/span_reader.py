@@ -12,6 +12,7 @@ id it was trained on; a reader is refused on another model (its token states wou
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import dataclass
@@ -161,7 +162,7 @@ class SpanReader:
         if lora:  # the reader's own adapter, on only while it reads: the embedder's vectors stay the same
             from assistant.models.lora import attach_switched
 
-            switch = attach_switched(model, lora, str(path))
+            switch = attach_switched(model, lora, str(path), tag=hashlib.sha256(path.read_bytes()).hexdigest())
         # one lock with the embedder: the adapter must be off whenever the embedder runs the model
         return cls(model, st.tokenizer, head, switch=switch, lock=getattr(embedder, "_lock", None))
 
