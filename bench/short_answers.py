@@ -1,0 +1,98 @@
+"""Short answers end to end on every dev set: coverage, EM and F1 per producer, beside the whole answer.
+
+One process, one embedding model: for each set and producer, ``run_evaluation`` asks every question of
+the set's eval index (built once, warmed from the retrieval bench's indexes) through ``Assistant.ask``
+with ``answer.short_producer`` set, and scores what a reader sees first: the short answer when there is
+one, else the whole answer (today's answer: the cited sentences), against the gold answers. The
+producer ``none`` is today's answer, run in the same process: its F1 is the whole-sentence baseline and
+its latency the baseline of the latency ratio. xquad-dev.en-ar is also scored against the English gold
+answers of xquad-dev.en (same question ids).
+
+    python bench/short_answers.py [--sets ...] [--producers none rules reader] [--out runs/short/table.json]
+
+The span reader was trained on tydiqa-goldp-ar-dev: that set is left out of the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assistant import Assistant, Settings  # noqa: E402
+from assistant.evaluation.metrics import percentile  # noqa: E402
+from assistant.evaluation.run import default_index_path, run_evaluation  # noqa: E402
+from assistant.models.embeddings import build_embedder  # noqa: E402
+from assistant.settings import AnswerSettings  # noqa: E402
+
+QA = ROOT.parent / "shared" / "data" / "qa"
+SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train"]
+PARALLEL = {"xquad-dev.en-ar": "xquad-dev.en"}
+
+
+def f(v: float | None) -> str:
+    return "—" if v is None else f"{v:.3f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sets", nargs="+", default=SETS)
+    ap.add_argument("--producers", nargs="+", default=["none", "rules", "reader"])
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--out", default=str(ROOT / "runs" / "short" / "table.json"))
+    ap.add_argument("--save", default=None, help="also save each run's results.json under DIR/<set>-<producer>/")
+    args = ap.parse_args()
+    if not QA.exists():
+        sys.exit(f"skipped: {QA} is absent (the shared dev sets)")
+    base = Settings()
+    embedder = build_embedder(base.embedding)
+    rows = []
+    for name in args.sets:
+        path = default_index_path(base, name, embedder.model_id)
+        sources = sorted(glob.glob(str(ROOT / "indexes" / f"bench-{name}-*")))
+        if sources:
+            with Assistant.open(path, settings=base, embedder=embedder) as a:
+                a.reuse_embeddings(sources)
+        for producer in args.producers:
+            settings = base.model_copy(update={"answer": AnswerSettings(
+                **{**base.answer.model_dump(), "short_producer": producer})})
+            t0 = time.perf_counter()
+            parallel = QA / f"{PARALLEL[name]}.json" if name in PARALLEL else None
+            run = run_evaluation(QA / f"{name}.json", settings=settings, embedder=embedder, limit=args.limit,
+                                 gold_from=parallel)
+            if args.save:
+                run.save(Path(args.save) / f"{name}-{producer}")
+            m = run.metrics["all"]
+            lat = [r.latency_s for r in run.results if r.kind == "answerable"]
+            row = {"set": name, "producer": producer, "n": m.n, "coverage": m.short_coverage, "em": m.short_em,
+                   "f1": m.short_f1, "f1_covered": m.short_f1_covered, "whole_em": m.em, "whole_f1": m.f1,
+                   "f1_other": m.short_f1_other, "first_hit": m.first_hit, "abstained": m.abstained,
+                   "ask_p50_ms": 1000 * percentile(lat, 50), "seconds": round(time.perf_counter() - t0, 1)}
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    base_f1 = {r["set"]: r["whole_f1"] for r in rows if r["producer"] == "none"}
+    base_lat = {r["set"]: r["ask_p50_ms"] for r in rows if r["producer"] == "none"}
+    print()
+    print("| set | producer | coverage | EM | F1 | F1 covered | whole-sentence F1 | F1 / whole | "
+          "F1 vs English gold | ask p50 (vs none) |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        b = base_f1.get(r["set"]) or r["whole_f1"]
+        ratio = f"{r['f1'] / b:.2f}×" if b else "—"
+        lat = f"{r['ask_p50_ms']:.0f} ms"
+        if r["set"] in base_lat and r["producer"] != "none":
+            lat += f" ({r['ask_p50_ms'] - base_lat[r['set']]:+.0f} ms)"
+        print(f"| {r['set']} | {r['producer']} | {f(r['coverage'])} | {f(r['em'])} | {f(r['f1'])} | "
+              f"{f(r['f1_covered'])} | {f(b)} | {ratio} | {f(r['f1_other'])} | {lat} |")
+
+
+if __name__ == "__main__":
+    main()
