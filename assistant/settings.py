@@ -124,10 +124,11 @@ class AnswerSettings(_Section):
     short_reader: str = Field("gemma-tydi-span", description="The shipped span reader (assistant/models/readers/).")
     short_min_confidence: float | None = Field(
         None, ge=0.0, le=1.0,
-        description="A short answer needs at least this confidence. None: the producer's measured default "
-        "(the reader's card; 0.3 for the rules).",
+        description="A short answer needs at least this confidence. None: the producer's default (the reader's "
+        "card: 0.0, its best span is always shown, no threshold tuned yet; 0.3 for the rules: all their answers).",
     )
-    short_sentences: int = Field(3, ge=1, le=10, description="How many cited sentences the span reader reads.")
+    short_sentences: int = Field(
+        2, ge=1, le=10, description="How many cited sentences the span reader reads (2: best on TyDi QA, bench/short_tune.py).")
 
 
 class LLMSettings(_Section):

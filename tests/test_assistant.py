@@ -73,7 +73,12 @@ def test_arabic_question_cites_the_sentence_with_the_answer(sample_assistant: As
     ans = sample_assistant.ask("كم عدد القوات الأجنبية في أفغانستان؟")
     assert not ans.abstained and ans.lang == "ar"
     assert TROOPS in ans.citations[0].text
-    assert ans.text.startswith("بحسب المقالات")
+    # the short answer leads: the span reader's words of the cited sentence, then the quoted evidence
+    assert ans.short is not None and ans.short.method == "reader" and "20" in ans.short.text
+    first, second = ans.text.split("\n")[:2]
+    assert first == f"{ans.short.text} [{ans.short.n}]" and second.startswith("بحسب المقالات")
+    _, text = sample_assistant.article(ans.short.article_id)
+    assert text[ans.short.start:ans.short.end] == ans.short.text
     assert_offsets_exact(sample_assistant, ans)
 
 
@@ -81,7 +86,9 @@ def test_english_question_over_arabic_article_quotes_arabic(sample_assistant: As
     ans = sample_assistant.ask("How many foreign troops are in Afghanistan?")
     assert not ans.abstained and ans.lang == "en"
     assert any(TROOPS in c.text for c in ans.citations[:2])
-    assert ans.text.startswith("According to the articles")
+    assert ans.short is not None  # Arabic words, said to be Arabic: no LLM here to translate them
+    first, second = ans.text.split("\n")[:2]
+    assert first == f"{ans.short.text} (in Arabic) [{ans.short.n}]" and second.startswith("According to the articles")
     assert all(c.lang == "ar" for c in ans.citations)
     assert_offsets_exact(sample_assistant, ans)
 

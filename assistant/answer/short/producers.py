@@ -52,7 +52,7 @@ def short_from(c: Citation, start: int, end: int, confidence: float, method: str
 class ReaderProducer:
     method = "reader"
 
-    def __init__(self, reader: SpanReader, min_confidence: float, sentences: int = 3):
+    def __init__(self, reader: SpanReader, min_confidence: float, sentences: int = 2):
         self.reader, self.min_confidence, self.sentences = reader, min_confidence, sentences
 
     def produce(self, question: str, citations: Sequence[Citation]) -> ShortAnswer | None:
