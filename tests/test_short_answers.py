@@ -222,3 +222,24 @@ def _squad(tmp_path, answers: dict[str, list[str]]):  # noqa: ANN001, ANN202
     qas = [{"id": k, "question": "?", "answers": [{"text": t, "answer_start": 0} for t in v]} for k, v in answers.items()]
     path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": "c", "qas": qas}]}]}), encoding="utf-8")
     return path
+
+
+def test_a_follow_up_gets_the_short_answer_of_its_standalone_question(fake_assistant) -> None:  # noqa: ANN001
+    from assistant import Article
+
+    class Recorder:  # the rules, recording the question they are given
+        method = "rules"
+
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        def produce(self, question, citations):  # noqa: ANN001, ANN201
+            self.asked.append(question)
+            return RulesProducer(0.3).produce(question, citations)
+
+    fake_assistant.add([Article(id="a1", text=ARTICLE, lang="ar")])
+    recorder = Recorder()
+    fake_assistant.answerers["extractive"].short = ShortAnswers(recorder)
+    ans = fake_assistant.ask("ومتى حدث ذلك؟", history=["أسقطت إيران طائرة أمريكية مسيرة فوق مضيق هرمز"])
+    assert ans.standalone_question and ans.standalone_question != "ومتى حدث ذلك؟"
+    assert recorder.asked == [ans.standalone_question]  # not the bare follow-up

@@ -107,10 +107,12 @@ def extractive_answer(
     abstain: bool,
     max_citations: int | None = None,
     short: ShortAnswers | None = None,
+    asked: str | None = None,
     **extra: object,
 ) -> Answer:
     """Quote the best sentences with [n] markers, or abstain (``abstain``: the evidence is too weak); with
-    ``short``, the answer leads with the short answer it finds in them (timed as ``timings["short"]``)."""
+    ``short``, the answer leads with the short answer it finds in them for ``asked`` (the standalone form of
+    a follow-up; default ``question``), timed as ``timings["short"]``."""
     if not passages or abstain:
         return abstention(question, lang, passages, **extra)
     chosen = select_citations(passages, settings, max_citations)
@@ -118,7 +120,7 @@ def extractive_answer(
     found: ShortAnswer | None = None
     if short is not None:
         t = time.perf_counter()
-        found = short.find(question, lang, citations)
+        found = short.find(asked or question, lang, citations)
         timings = extra.get("timings")
         if isinstance(timings, dict):
             timings["short"] = round(time.perf_counter() - t, 4)
@@ -155,7 +157,7 @@ class ExtractiveAnswerer:
         if notice is not None:
             extra["notice"] = notice
         ans = extractive_answer(r.question, r.lang, r.passages, self.articles, self.settings, r.abstain,
-                                r.max_citations, self.short, **extra)
+                                r.max_citations, self.short, r.asked, **extra)
         timings["total"] = round(time.perf_counter() - r.started, 4)
         return ans
 

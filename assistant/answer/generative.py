@@ -221,7 +221,7 @@ class GenerativeAnswerer:
         short = None
         if self.extractive.short is not None:  # the generated text stays as checked; the record is added
             t4 = time.perf_counter()
-            short = self.extractive.short.find(r.question, lang, citations)
+            short = self.extractive.short.find(asked, lang, citations)
             timings["short"] = round(time.perf_counter() - t4, 4)
         timings["total"] = round(time.perf_counter() - r.started, 4)
         yield StreamEvent(answer=Answer(
