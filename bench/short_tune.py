@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.answer.short.producers import _trim  # noqa: E402
+from assistant.answer.short.producers import trim_to_words  # noqa: E402
 from assistant.answer.short.span_reader import SpanReader  # noqa: E402
 from assistant.evaluation.metrics import f1_score  # noqa: E402
 from assistant.evaluation.qasets import load_squad  # noqa: E402
@@ -59,7 +59,7 @@ def main() -> None:
             for g, c in zip(guesses, cites):
                 if g is None:
                     continue
-                s, e = _trim(c.text, g.start, g.end)
+                s, e = trim_to_words(c.text, g.start, g.end)
                 cands.append((g.score, g.prob, f1_score(c.text[s:e], q.answers)))
             rows.append({"id": q.id, "held": q.id in held, "cands": cands})
     Path("runs/short").mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ from assistant.settings import LLMSettings
 from assistant.text.language import detect_language
 from assistant.types import Citation, ShortAnswer
 
-__all__ = ["ShortProducer", "ReaderProducer", "RulesProducer", "LLMProducer", "Translator", "short_from"]
+__all__ = ["ShortProducer", "ReaderProducer", "RulesProducer", "LLMProducer", "Translator", "short_from", "trim_to_words"]
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class ReaderProducer:
         _, g, c = max(scored, key=lambda t: t[0])
         if g.prob < self.min_confidence:
             return None
-        start, end = _trim(c.text, g.start, g.end)
+        start, end = trim_to_words(c.text, g.start, g.end)
         return short_from(c, start, end, g.prob, self.method) if end > start else None
 
 
@@ -134,7 +134,7 @@ class Translator:
 _EDGE_PUNCT = " \t\n\"'«»()[]{}،,.:;!?؟—-–“”‘’"
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim_to_words(text: str, start: int, end: int) -> tuple[int, int]:
     """The span widened to whole words, then stripped of spaces and punctuation at its edges."""
     while start > 0 and not text[start - 1].isspace() and text[start - 1] not in _EDGE_PUNCT:
         start -= 1
