@@ -108,11 +108,13 @@ def extractive_answer(
     max_citations: int | None = None,
     short: ShortAnswers | None = None,
     asked: str | None = None,
+    translate: bool = True,
     **extra: object,
 ) -> Answer:
     """Quote the best sentences with [n] markers, or abstain (``abstain``: the evidence is too weak); with
     ``short``, the answer leads with the short answer it finds in them for ``asked`` (the standalone form of
-    a follow-up; default ``question``), timed as ``timings["short"]``."""
+    a follow-up; default ``question``), timed as ``timings["short"]``; ``translate=False``: no call to the LLM
+    to translate it (the LLM has just failed)."""
     if not passages or abstain:
         return abstention(question, lang, passages, **extra)
     chosen = select_citations(passages, settings, max_citations)
@@ -120,7 +122,7 @@ def extractive_answer(
     found: ShortAnswer | None = None
     if short is not None:
         t = time.perf_counter()
-        found = short.find(asked or question, lang, citations)
+        found = short.find(asked or question, lang, citations, translate=translate)
         timings = extra.get("timings")
         if isinstance(timings, dict):
             timings["short"] = round(time.perf_counter() - t, 4)
@@ -149,7 +151,7 @@ class ExtractiveAnswerer:
         return standalone_question(question, [h for h in history if h.strip()])
 
     def answer(self, request: AnswerRequest, *, notice: str | None = None,
-               timings: dict[str, float] | None = None) -> Answer:
+               timings: dict[str, float] | None = None, translate: bool = True) -> Answer:
         """The extractive answer (or abstention) for ``request``; ``timings`` gets its ``total``."""
         r = request
         timings = dict(timings) if timings is not None else {"retrieve": round(r.retrieved - r.started, 4)}
@@ -157,7 +159,7 @@ class ExtractiveAnswerer:
         if notice is not None:
             extra["notice"] = notice
         ans = extractive_answer(r.question, r.lang, r.passages, self.articles, self.settings, r.abstain,
-                                r.max_citations, self.short, r.asked, **extra)
+                                r.max_citations, self.short, r.asked, translate, **extra)
         timings["total"] = round(time.perf_counter() - r.started, 4)
         return ans
 

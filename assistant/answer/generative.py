@@ -147,7 +147,8 @@ class GenerativeAnswerer:
 
         def fallback(reason: str) -> Iterator[StreamEvent]:
             notice = NOTICES[reason][lang] if reason else None
-            ans = self.extractive.answer(r, notice=notice, timings=timings)
+            # the LLM failed, timed out or gave nothing usable: no second call to it for a translation
+            ans = self.extractive.answer(r, notice=notice, timings=timings, translate=False)
             yield StreamEvent(delta=("\n\n" if streamed else "") + ans.text)
             yield StreamEvent(answer=ans)
 

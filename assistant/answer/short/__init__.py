@@ -42,12 +42,14 @@ class ShortAnswers:
     def method(self) -> str:
         return self.producer.method
 
-    def find(self, question: str, lang: str, citations: Sequence[Citation]) -> ShortAnswer | None:
+    def find(self, question: str, lang: str, citations: Sequence[Citation], *, translate: bool = True) -> ShortAnswer | None:
+        """The short answer for ``question`` (asked in ``lang``) among ``citations``; translated into
+        ``lang`` when its sentence is in another language, a translator exists and ``translate``."""
         short = self.producer.produce(question, citations)
         if short is None:
             return None
         source_lang = next((c.lang for c in citations if c.n == short.n), None)
-        if self.translator is not None and source_lang and source_lang != lang:
+        if translate and self.translator is not None and source_lang and source_lang != lang:
             translation = self.translator.translate(question, short.text, lang)
             if translation:
                 short = replace(short, translation=translation)
