@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 import numpy as np
+from benchlib import bench_index
 
 from assistant import Assistant, Settings
 from assistant.abstention import Abstention
@@ -48,15 +48,11 @@ HELD_OUT = {"xquad-dev.ar": "ar→ar", "xquad-dev.en-ar": "en→ar", "xquad-dev.
 GRID = [round(x, 3) for x in np.arange(0.50, 0.991, 0.01)]
 
 
-def model_tag(model_id: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", model_id.lower())[-40:]
-
-
 class SetScores:
     """Best cosines of a set's questions (answerable and withheld) and the index's probe nulls."""
 
     def __init__(self, name: str, settings: Settings, embedder, translated: Path | None = None):  # noqa: ANN001
-        path = settings.index_root / f"bench-{name}-{model_tag(embedder.model_id)}"
+        path = bench_index(settings, name, embedder.model_id)
         if not path.exists():
             raise SystemExit(f"{path} is missing: run bench/retrieval_hits.py first")
         qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars).questions

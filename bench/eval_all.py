@@ -21,30 +21,21 @@ docs/eval-{by-pair,hit-at-k,latency}.png.
 from __future__ import annotations
 
 import argparse
-import glob
 import sys
 import time
 from pathlib import Path
 
-from assistant import Assistant, Settings
+from benchlib import warm
+
+from assistant import Settings
 from assistant.evaluation.report import render_report, summary_plots, summary_table
 from assistant.evaluation.results import load_run
-from assistant.evaluation.run import default_index_path, run_evaluation
+from assistant.evaluation.run import run_evaluation
 from assistant.models.embeddings import build_embedder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
 SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]
 RETRIEVERS = ["hybrid", "dense", "bm25"]
-
-
-def warm(settings: Settings, embedder, name: str, pattern: str) -> int:  # noqa: ANN001
-    """Copy cached embeddings from indexes matching ``pattern`` (read-only) into the set's eval index."""
-    sources = sorted(glob.glob(pattern.format(set=name)))
-    if not sources:
-        return 0
-    with Assistant.open(default_index_path(settings, name, embedder.model_id), settings=settings,
-                        embedder=embedder) as a:
-        return a.reuse_embeddings(sources)
 
 
 class Ticker:

@@ -30,6 +30,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from benchlib import bench_index, stored_vectors, unit
 
 from assistant import Assistant, Settings
 from assistant.evaluation.qasets import load_squad
@@ -42,31 +43,18 @@ _DIGIT = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]")
 _NUMERIC_Q = re.compile(r"(^|\s)(كم|متى|ما عدد|how many|how much|when|what year|in what year|which year)(\s|$)", re.I)
 
 
-def _unit(m: np.ndarray) -> np.ndarray:
-    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
-
-
 def features(a: Assistant, embedder, questions, st) -> list[dict]:
     """Per question: the candidate pool with every signal the variants use."""
-    cat, vec, lex = a.index.catalog, a.index.vectors, a.index.lexical
-    rows = [r for batch in cat.iter_sentence_rows("tokens") for r in batch]
-    sids = [r[0] for r in rows]
-    info = cat.sentences(sids)
-    sv = vec.vectors("sentences", sids)
-    S = _unit(np.stack([sv[s] for s in sids]))
-    cids = sorted({info[s][1] for s in sids})
-    cv = vec.vectors("chunks", cids)
-    C = _unit(np.stack([cv[c] for c in cids]))
-    chunk_pos = {c: i for i, c in enumerate(cids)}
-    chunk = np.array([chunk_pos[info[s][1]] for s in sids])
-    art = np.array([r[1] for r in rows], dtype=object)
+    lex = a.index.lexical
+    sv = stored_vectors(a)
+    rows, sids, info, S, C, chunk, art = sv.rows, sv.sids, sv.info, sv.S, sv.C, sv.chunk, sv.art
     where = {(info[s][0].article_id, info[s][0].index): j for j, s in enumerate(sids)}
     win = np.zeros_like(S)
     for j, s in enumerate(sids):
         sent = info[s][0]
         near = [where.get((sent.article_id, sent.index + o)) for o in (-1, 1)]
         win[j] = S[j] + sum(S[n] for n in near if n is not None)
-    win = _unit(win)
+    win = unit(win)
     docs = [set(r[2].split()) for r in rows]
     df: dict[str, int] = {}
     for d in docs:
@@ -132,10 +120,9 @@ def main() -> int:
     settings = Settings()
     st = settings.retrieval
     embedder = build_embedder(settings.embedding)
-    tag = re.sub(r"[^a-z0-9]+", "-", embedder.model_id.lower())[-40:]
     data = {}
     for name in args.sets:
-        path = settings.index_root / f"bench-{name}-{tag}"
+        path = bench_index(settings, name, embedder.model_id)
         if not path.exists():
             print(f"{path} is missing: run bench/retrieval_hits.py first", file=sys.stderr)
             return 2

@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import pickle
-import re
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from benchlib import bench_index, bench_tag, stored_vectors
 
 from assistant import Assistant, Settings
 from assistant.evaluation.qasets import load_squad
@@ -40,17 +40,9 @@ SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa
 OUT = Path("runs/ranking")
 
 
-def _unit(m: np.ndarray) -> np.ndarray:
-    return m / np.maximum(np.linalg.norm(m, axis=-1, keepdims=True), 1e-12)
-
-
-def model_tag(model_id: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", model_id.lower())[-40:]
-
-
 def query_vectors(embedder, name: str, texts: list[str]) -> dict[str, np.ndarray]:  # noqa: ANN001
     """Query vectors of ``texts``, cached per set and model in runs/ranking."""
-    path = OUT / f"{name}-{model_tag(embedder.model_id)}.qvec.npz"
+    path = OUT / f"{name}-{bench_tag(embedder.model_id)}.qvec.npz"
     cached: dict[str, np.ndarray] = {}
     if path.exists():
         z = np.load(path, allow_pickle=True)
@@ -67,19 +59,10 @@ def query_vectors(embedder, name: str, texts: list[str]) -> dict[str, np.ndarray
 
 
 def pools(a: Assistant, embedder, name: str, questions, st) -> dict:  # noqa: ANN001
-    cat, vec, lex = a.index.catalog, a.index.vectors, a.index.lexical
-    rows = [r for batch in cat.iter_sentence_rows("tokens") for r in batch]
-    sids = [r[0] for r in rows]
-    info = cat.sentences(sids)
-    infos = cat.article_infos({r[1] for r in rows})
-    sv = vec.vectors("sentences", sids)
-    S = _unit(np.stack([sv[s] for s in sids]))
-    cids = sorted({info[s][1] for s in sids})
-    cv = vec.vectors("chunks", cids)
-    C = _unit(np.stack([cv[c] for c in cids]))
-    chunk_pos = {c: i for i, c in enumerate(cids)}
-    chunk = np.array([chunk_pos[info[s][1]] for s in sids])
-    art = np.array([r[1] for r in rows], dtype=object)
+    lex = a.index.lexical
+    sv = stored_vectors(a)
+    sids, info, S, C, chunk, art = sv.sids, sv.info, sv.S, sv.C, sv.chunk, sv.art
+    infos = a.index.catalog.article_infos({r[1] for r in sv.rows})
     title = np.array([infos[x].title or x for x in art], dtype=object)
     pos = {s: j for j, s in enumerate(sids)}
     sentences = {s: {"text": info[s][0].text, "article_id": info[s][0].article_id, "index": info[s][0].index,
@@ -123,11 +106,10 @@ def main() -> int:
         return 0
     settings = Settings()
     embedder = build_embedder(settings.embedding)
-    tag = model_tag(embedder.model_id)
     OUT.mkdir(parents=True, exist_ok=True)
     for name in args.sets:
         t0 = time.perf_counter()
-        path = settings.index_root / f"bench-{name}-{tag}"
+        path = bench_index(settings, name, embedder.model_id)
         if not path.exists():
             print(f"{path} is missing: run bench/retrieval_hits.py first", file=sys.stderr)
             return 2
@@ -135,7 +117,7 @@ def main() -> int:
         with Assistant.open(path, settings=settings, embedder=embedder) as a:
             data = pools(a, embedder, name, [q for q in qs.questions if q.gold_sentence_ids], settings.retrieval)
         data["model_id"] = embedder.model_id
-        with open(OUT / f"{name}-{tag}.pkl", "wb") as f:
+        with open(OUT / f"{name}-{bench_tag(embedder.model_id)}.pkl", "wb") as f:
             pickle.dump(data, f)
         print(f"{name}: {len(data['questions'])} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return 0

@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -50,6 +49,8 @@ def on_topic(a, qset, n: int, seed: int) -> float | None:  # noqa: ANN001
 
 
 def measure(sets: list[str], unanswerable: int, seed: int) -> dict:
+    from benchlib import bench_index
+
     from assistant import Assistant, Settings
     from assistant.evaluation.qasets import load_squad
     from assistant.evaluation.run import default_index_path, run_evaluation
@@ -58,13 +59,12 @@ def measure(sets: list[str], unanswerable: int, seed: int) -> dict:
     settings = Settings()
     embedder = build_embedder(settings.embedding)
     out = {"model": embedder.model_id, "sets": {}}
-    tag = re.sub(r"[^a-z0-9]+", "-", embedder.model_id.lower())[-40:]
     for name in sets:
-        bench_index = settings.index_root / f"bench-{name}-{tag}"  # bench/retrieval_hits.py's: same texts
-        if bench_index.exists():  # its cached vectors save the model time of building the eval index
+        cached = bench_index(settings, name, embedder.model_id)  # bench/retrieval_hits.py's: same texts
+        if cached.exists():  # its cached vectors save the model time of building the eval index
             with Assistant.open(default_index_path(settings, name, embedder.model_id), settings=settings,
                                 embedder=embedder) as a:
-                a.reuse_embeddings(bench_index)
+                a.reuse_embeddings(cached)
         run = run_evaluation(SHARED / f"{name}.json", unanswerable=unanswerable, seed=seed, settings=settings,
                              embedder=embedder)
         m = run.metrics["all"]

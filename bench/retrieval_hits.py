@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import time
 from pathlib import Path
+
+from benchlib import bench_index, bench_tag
 
 from assistant import Assistant, Settings
 from assistant.evaluation.qasets import load_squad
@@ -34,13 +35,13 @@ def main() -> int:
         return 0
     settings = Settings()
     embedder = build_embedder(settings.embedding)
-    tag = re.sub(r"[^a-z0-9]+", "-", embedder.model_id.lower())[-40:]
+    tag = bench_tag(embedder.model_id)
     results: dict[str, dict] = {}
     print(f"model {embedder.model_id}")
     print(f"{'set':24s} {'n':>5s}  " + "  ".join(f"{m:>13s}" for m in MODES))
     for name in args.sets:
         qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars)
-        a = Assistant.open(settings.index_root / f"bench-{name}-{tag}", settings=settings, embedder=embedder)
+        a = Assistant.open(bench_index(settings, name, embedder.model_id), settings=settings, embedder=embedder)
         # sets that share contexts (xquad-dev.ar and .en-ar) share vectors: seed from the other bench indexes
         a.reuse_embeddings([p for p in sorted(settings.index_root.glob(f"bench-*-{tag}")) if p != a.path])
         t0 = time.perf_counter()

@@ -16,7 +16,6 @@ The span reader was trained on tydiqa-goldp-ar-dev: that set is left out of the 
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import sys
 import time
@@ -25,11 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant import Assistant, Settings  # noqa: E402
+from benchlib import warm, with_short_producer  # noqa: E402
+
+from assistant import Settings  # noqa: E402
 from assistant.evaluation.metrics import percentile  # noqa: E402
-from assistant.evaluation.run import default_index_path, run_evaluation  # noqa: E402
+from assistant.evaluation.run import run_evaluation  # noqa: E402
 from assistant.models.embeddings import build_embedder  # noqa: E402
-from assistant.settings import AnswerSettings  # noqa: E402
 
 QA = ROOT.parent / "shared" / "data" / "qa"
 SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train"]
@@ -54,14 +54,9 @@ def main() -> None:
     embedder = build_embedder(base.embedding)
     rows = []
     for name in args.sets:
-        path = default_index_path(base, name, embedder.model_id)
-        sources = sorted(glob.glob(str(ROOT / "indexes" / f"bench-{name}-*")))
-        if sources:
-            with Assistant.open(path, settings=base, embedder=embedder) as a:
-                a.reuse_embeddings(sources)
+        warm(base, embedder, name, str(base.index_root / "bench-{set}-*"))
         for producer in args.producers:
-            settings = base.model_copy(update={"answer": AnswerSettings(
-                **{**base.answer.model_dump(), "short_producer": producer})})
+            settings = with_short_producer(base, producer)
             t0 = time.perf_counter()
             parallel = QA / f"{PARALLEL[name]}.json" if name in PARALLEL else None
             run = run_evaluation(QA / f"{name}.json", settings=settings, embedder=embedder, limit=args.limit,

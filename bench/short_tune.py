@@ -22,6 +22,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchlib import warm, with_short_producer  # noqa: E402
+
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.answer.short.producers import trim_to_words  # noqa: E402
 from assistant.answer.short.span_reader import SpanReader  # noqa: E402
@@ -29,7 +31,6 @@ from assistant.evaluation.metrics import f1_score  # noqa: E402
 from assistant.evaluation.qasets import load_squad  # noqa: E402
 from assistant.evaluation.run import default_index_path  # noqa: E402
 from assistant.models.embeddings import build_embedder  # noqa: E402
-from assistant.settings import AnswerSettings  # noqa: E402
 
 QA = ROOT.parent / "shared" / "data" / "qa"
 SET = "tydiqa-goldp-ar-dev"
@@ -40,16 +41,16 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args()
     base = Settings()
-    settings = base.model_copy(update={"answer": AnswerSettings(**{**base.answer.model_dump(), "short_producer": "none"})})
+    settings = with_short_producer(base, "none")
     embedder = build_embedder(base.embedding)
     reader = SpanReader.load(embedder, base.answer.short_reader, embedder.model_id)
     qset = load_squad(QA / f"{SET}.json")
     qids = sorted(q.id for q in qset.questions)
     held = set(random.Random(1).sample(qids, len(qids) * 15 // 100))
     rows = []
+    warm(base, embedder, SET, str(base.index_root / "bench-{set}-*"))
     path = default_index_path(base, SET, embedder.model_id)
     with Assistant.open(path, settings=settings, embedder=embedder) as a:
-        a.reuse_embeddings(sorted(str(p) for p in (ROOT / "indexes").glob(f"bench-{SET}-*")))
         a.add(qset.articles)
         for q in qset.questions[: args.limit]:
             ans = a.ask(q.question)
