@@ -8,7 +8,6 @@ chat model is configured, a translator for questions asked in another language t
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -28,7 +27,6 @@ from assistant.types import Citation, ShortAnswer
 
 __all__ = ["ShortAnswers", "build_short_answers"]
 
-log = logging.getLogger(__name__)
 RULES_MIN_CONFIDENCE = 0.3  # the rules' typed answers say 0.6, their fallback 0.3
 
 
@@ -56,22 +54,23 @@ class ShortAnswers:
         return short
 
 
+def _card(settings: AnswerSettings) -> dict:
+    """The JSON card of the span reader the settings name ({} when it is not shipped)."""
+    path = reader_path(settings.short_reader).with_suffix(".json")
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
 def _reader_producer(settings: AnswerSettings, embedder: Any) -> ReaderProducer:
-    card_path = reader_path(settings.short_reader).with_suffix(".json")
-    card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.exists() else {}
     reader = SpanReader.load(embedder, settings.short_reader, getattr(embedder, "model_id", ""))
     threshold = settings.short_min_confidence
     if threshold is None:
-        threshold = float(card.get("min_confidence", 0.0))
+        threshold = float(reader.card.get("min_confidence", 0.0))
     return ReaderProducer(reader, threshold, settings.short_sentences)
 
 
-def _reader_fits(settings: AnswerSettings, embedder: Any) -> bool:
-    card_path = reader_path(settings.short_reader).with_suffix(".json")
-    if not card_path.exists() or getattr(embedder, "_model", None) is None:
-        return False
-    card = json.loads(card_path.read_text(encoding="utf-8"))
-    return card.get("model_id") == getattr(embedder, "model_id", None)
+def _reader_fits(card: dict, embedder: Any) -> bool:
+    return bool(card) and getattr(embedder, "_model", None) is not None and \
+        card.get("model_id") == getattr(embedder, "model_id", None)
 
 
 def build_short_answers(settings: AnswerSettings, llm_settings: LLMSettings, embedder: Any,
@@ -86,7 +85,7 @@ def build_short_answers(settings: AnswerSettings, llm_settings: LLMSettings, emb
             raise ConfigError("answer.short_producer is 'llm' but no LLM is configured (llm.provider); "
                               "use 'auto' for the LLM-free producers")
         producer = LLMProducer(chat, llm_settings)
-    elif choice == "reader" or (choice == "auto" and _reader_fits(settings, embedder)):
+    elif choice == "reader" or (choice == "auto" and _reader_fits(_card(settings), embedder)):
         producer = _reader_producer(settings, embedder)
     else:
         rules_min = settings.short_min_confidence

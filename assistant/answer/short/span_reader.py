@@ -130,8 +130,9 @@ class SpanReader:
     """Best answer span of a sentence for a question, from the embedder's transformer and a trained head."""
 
     def __init__(self, model: Any, tokenizer: Any, head: ReaderHead, *, max_span_tokens: int = 16, bf16: bool = True,
-                 switch: Any = None, lock: Any = None):
+                 switch: Any = None, lock: Any = None, card: dict | None = None):
         self.model, self.tokenizer, self.head = model, tokenizer, head
+        self.card = card or {}  # the shipped reader's JSON card (model id, training, min_confidence)
         self.max_span_tokens = max_span_tokens
         self.bf16 = bf16
         self.switch = switch  # the reader's adapter on the shared model (assistant/models/lora.py), or None
@@ -164,7 +165,7 @@ class SpanReader:
 
             switch = attach_switched(model, lora, str(path), tag=hashlib.sha256(path.read_bytes()).hexdigest())
         # one lock with the embedder: the adapter must be off whenever the embedder runs the model
-        return cls(model, st.tokenizer, head, switch=switch, lock=getattr(embedder, "_lock", None))
+        return cls(model, st.tokenizer, head, switch=switch, lock=getattr(embedder, "_lock", None), card=card)
 
     def guesses(self, question: str, sentences: list[str]) -> list[SpanGuess | None]:
         """For each sentence, its best span (None when the sentence has no token to answer with)."""
