@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.models.calibration import PAIRS, abstention_quantile
-from assistant.models.embeddings import Embedder, embed_queries
+from assistant.models.embeddings import Embedder, embed_queries, vector_id
 from assistant.store.index import Index
 from assistant.text.language import detect_language
 from assistant.types import Passage
@@ -134,10 +134,10 @@ class Abstention:
             if lang in self._probes:
                 return self._probes[lang]
         texts = list(probe_questions()[lang if lang in ("ar", "en") else "en"])
-        digest = hashlib.sha256(("\n".join(texts) + "\x00" + self.embedder.model_id).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(("\n".join(texts) + "\x00" + vector_id(self.embedder)).encode()).hexdigest()[:16]
         path = None
         if self.cache_dir is not None:
-            tag = re.sub(r"[^a-z0-9]+", "-", self.embedder.model_id.lower()).strip("-")[-60:]
+            tag = re.sub(r"[^a-z0-9]+", "-", vector_id(self.embedder).lower()).strip("-")[-60:]
             path = self.cache_dir / f"probes-{tag}-{lang}-{digest}.npy"
         vectors = None
         if path is not None and path.exists():

@@ -223,11 +223,27 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
         return 0
 
 
+def _prepare_runtime(settings: Settings) -> None:
+    """Build what the default embedder and span reader run on (the OpenVINO graphs, traced once from the
+    torch model), so that the first question does not wait for it."""
+    from assistant.answer.short import build_short_answers
+    from assistant.models.embeddings import build_embedder
+
+    embedder = build_embedder(settings.embedding)
+    build_short_answers(settings.answer, settings.llm, embedder, None)  # the span reader prepares its graph
+    wait = getattr(embedder, "wait", None)
+    if wait is not None:
+        wait()
+        print(f"{embedder.vector_id} is ready", file=sys.stderr)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from assistant.models.fetch import fetch_gemma, gemma_path
 
     if args.action == "fetch":
         print(fetch_gemma(Path(args.dest) if args.dest else None))
+        if not args.dest:
+            _prepare_runtime(Settings())
     else:
         path = gemma_path()
         print(f"{path}\t{'present' if (path / 'modules.json').exists() else 'missing: run `assistant models fetch`'}")

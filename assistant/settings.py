@@ -56,6 +56,15 @@ class EmbeddingSettings(_Section):
     document_prompt: str | None = Field(
         None, description="Prefix for sentences (sentence-transformers; e.g. 'passage: ' for e5 models)."
     )
+    runtime: Literal["auto", "openvino", "torch"] = Field(
+        "auto",
+        description="gemma: what runs the model. openvino: graphs traced once from the torch model, compiled "
+        "for this CPU (bf16 where it has it; 4-5x faster here, no torch on the query path). torch: "
+        "sentence-transformers. auto: openvino when it is installed. The other backends always use torch/their own.",
+    )
+    precision: Literal["bf16", "f32"] = Field(
+        "bf16", description="openvino runtime: inference precision (bf16 falls back to f32 on a CPU without it)."
+    )
     batch_size: int = Field(32, ge=1, description="Texts per embedding call during ingest.")
     threads: int | None = Field(None, ge=1, description="CPU threads for the embedder (default: all cores).")
     adapter: str | None = Field(

@@ -36,7 +36,7 @@ from benchlib import bench_index
 from assistant import Assistant, Settings
 from assistant.abstention import Abstention
 from assistant.evaluation.qasets import load_squad
-from assistant.models.embeddings import build_embedder, embed_queries
+from assistant.models.embeddings import build_embedder, embed_queries, vector_id
 from assistant.models.fetch import probes_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ class SetScores:
     """Best cosines of a set's questions (answerable and withheld) and the index's probe nulls."""
 
     def __init__(self, name: str, settings: Settings, embedder, translated: Path | None = None):  # noqa: ANN001
-        path = bench_index(settings, name, embedder.model_id)
+        path = bench_index(settings, name, vector_id(embedder))
         if not path.exists():
             raise SystemExit(f"{path} is missing: run bench/retrieval_hits.py first")
         qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars).questions

@@ -43,6 +43,7 @@ from assistant.evaluation.qasets import (
     with_parallel_answers,
 )
 from assistant.evaluation.results import EvalRun, QuestionResult, group_metrics, load_run, score_answer
+from assistant.models.embeddings import vector_id
 from assistant.types import RETRIEVER_MODES, Answer, AnswerMode, Article, RetrieverMode, check_choice
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def run_evaluation(
         if not qset.questions:
             raise MalformedInputError(str(qpath), "holds no questions to ask")
         path = (resolve_index_path(index, settings) if index is not None
-                else default_index_path(settings, qset.name, embedder.model_id))
+                else default_index_path(settings, qset.name, vector_id(embedder)))
         if main is None:
             main = Assistant.open(path, settings=settings, embedder=embedder, llm=llm)
             ingest = _sync(main, qset.articles, own_index, progress, f"indexing {qset.name}")
@@ -227,7 +228,7 @@ def run_evaluation(
             "holdout": holdout_info,
             "mode": mode,
             "retriever": retriever,
-            "embedding_model": embedder.model_id,
+            "embedding_model": vector_id(embedder),
             "llm": getattr(llm, "name", type(llm).__name__) if llm is not None else None,
             "max_citations": k_cite,
             "rank_k": RANK_K,

@@ -50,7 +50,7 @@ class ChromaBackend:
         self._uid = index_uid
         self.embedded = not settings.chroma_url
         self.collections: dict[str, Any] = {}
-        self.stores: dict[str, Any] = {}
+        self._stores: dict[str, Any] = {}
         self.client = self._connect()
         self._open()
 
@@ -81,14 +81,29 @@ class ChromaBackend:
             ) from e
 
     def _open(self) -> None:
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
+        self._stores = {}
         for kind in KINDS:
-            col = self.client.get_or_create_collection(
+            self.collections[kind] = self.client.get_or_create_collection(
                 collection_name(self._uid, kind), metadata={"hnsw:space": "cosine"}, embedding_function=None
             )
-            self.collections[kind] = col
-            self.stores[kind] = ChromaVectorStore(chroma_collection=col)
+
+    @property
+    def stores(self) -> dict[str, Any]:
+        """llama-index's ChromaVectorStore per kind, made on the first write (importing llama-index's Chroma
+        integration costs ~2 s, which a process that only asks does not pay)."""
+        if not self._stores:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._stores = {kind: ChromaVectorStore(chroma_collection=col) for kind, col in self.collections.items()}
+        return self._stores
+
+    def search(self, kind: str, vector: np.ndarray, k: int, article_ids: list[str] | None) -> list[tuple[str, float]]:
+        """The ``k`` nearest ids and their cosine, straight from the collection (what llama-index's
+        ``ChromaVectorStore.query`` asks Chroma, without building nodes from the stored text)."""
+        where = {"article_id": {"$in": list(article_ids)}} if article_ids is not None else None
+        got = self.collections[kind].query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
+                                           where=where, include=["distances"])
+        return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def reconnect(self) -> None:
         if self.embedded:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.models.embeddings import Embedder, as_llama_index
+from assistant.models.embeddings import Embedder, as_llama_index, vector_id
 from assistant.store.catalog import Catalog, text_key
 from assistant.store.nodes import mean_vector
 
@@ -24,10 +24,18 @@ class EmbeddingCache:
     def __init__(self, catalog: Catalog, embedder: Embedder):
         self.catalog = catalog
         self.embedder = embedder
-        self.embed_model = as_llama_index(embedder)
+        self._embed_model: Any = None
+
+    @property
+    def embed_model(self) -> Any:
+        """The embedder as a llama-index embedding (made on the first write: a process that only asks does
+        not import llama-index)."""
+        if self._embed_model is None:
+            self._embed_model = as_llama_index(self.embedder)
+        return self._embed_model
 
     def key(self, text: str, title: str | None) -> str:
-        return text_key(self.embedder.model_id, self.embedder.document_key(text, title))
+        return text_key(vector_id(self.embedder), self.embedder.document_key(text, title))
 
     def lookup(self, keys: list[str]) -> dict[str, np.ndarray]:
         return self.catalog.cached_vectors(keys, self.embedder.dim)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import IndexLockedError
-from assistant.models.embeddings import Embedder
+from assistant.models.embeddings import Embedder, vector_id
 from assistant.settings import Settings
 from assistant.store import repair as _repair
 from assistant.store.catalog import Catalog
@@ -73,7 +73,7 @@ class Index:
         self._closed = False
         self.manifest = Manifest(
             format_version=FORMAT_VERSION,
-            embedding_model=embedder.model_id,
+            embedding_model=vector_id(embedder),
             embedding_dim=embedder.dim,
             splitter_version=SPLITTER_VERSION,
             tokenizer_version=TOKENIZER_VERSION,

@@ -1,6 +1,7 @@
 """Dense vectors through llama-index's vector-store interface: one store of sentence nodes, one of
 chunk nodes. Writes are ``vector_store.add(nodes)`` and ``delete_nodes``, searches are
-``query(VectorStoreQuery)``; which vector store (``store.backend``: Chroma or Qdrant) is a setting, and
+``query(VectorStoreQuery)``, or the backend's own ``search`` where it has one (Chroma: the same query,
+without llama-index's import and node building on the question path); which vector store (``store.backend``: Chroma or Qdrant) is a setting, and
 what is truly backend-specific (the client, counting, listing ids, fetching stored vectors, the score
 llama-index reports) is in one small adapter per backend (chroma_backend.py, qdrant_backend.py).
 
@@ -129,6 +130,18 @@ class VectorStore:
     # --- reads ------------------------------------------------------------------------------------
     def query(self, kind: str, vector: np.ndarray, k: int, article_ids: list[str] | None = None) -> list[Hit]:
         """The ``k`` nearest ids with cosine similarity, optionally only within some articles."""
+        if k <= 0 or (article_ids is not None and not article_ids):
+            return []
+        with self._calls():
+            n = self.backend.count(kind)
+            if n == 0:
+                return []
+            search = getattr(self.backend, "search", None)
+            if search is not None:  # the backend's own query (Chroma): what llama-index would ask it
+                return search(kind, vector, min(k, n), article_ids)
+            return self._llama_index_query(kind, vector, min(k, n), article_ids)
+
+    def _llama_index_query(self, kind: str, vector: np.ndarray, k: int, article_ids: list[str] | None) -> list[Hit]:
         from llama_index.core.vector_stores.types import (
             FilterOperator,
             MetadataFilter,
@@ -136,22 +149,15 @@ class VectorStore:
             VectorStoreQuery,
         )
 
-        if k <= 0 or (article_ids is not None and not article_ids):
-            return []
         filters = None
         if article_ids is not None:
             filters = MetadataFilters(
                 filters=[MetadataFilter(key="article_id", value=list(article_ids), operator=FilterOperator.IN)]
             )
-        with self._calls():
-            n = self.backend.count(kind)
-            if n == 0:
-                return []
-            res = self.backend.stores[kind].query(
-                VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=min(k, n), filters=filters)
-            )
-            ids = self.backend.our_ids(res)
-        return [(i, self.backend.cosine(s)) for i, s in zip(ids, res.similarities or [])]
+        res = self.backend.stores[kind].query(
+            VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=k, filters=filters)
+        )
+        return [(i, self.backend.cosine(s)) for i, s in zip(self.backend.our_ids(res), res.similarities or [])]
 
     def vectors(self, kind: str, ids: list[str]) -> dict[str, np.ndarray]:
         """Stored vectors by id (ids not stored are absent)."""

@@ -69,7 +69,7 @@ def _reader_producer(settings: AnswerSettings, embedder: Any) -> ReaderProducer:
 
 
 def _reader_fits(card: dict, embedder: Any) -> bool:
-    return bool(card) and getattr(embedder, "_model", None) is not None and \
+    return bool(card) and callable(getattr(embedder, "token_states", None)) and \
         card.get("model_id") == getattr(embedder, "model_id", None)
 
 

@@ -3,8 +3,9 @@
 EmbeddingGemma's attention is bidirectional, so the token states of ``question + sentence`` read one in
 the light of the other. A small head (two layers, trained by ``bench/train_span_reader.py`` on TyDi QA
 Arabic, the model itself frozen) scores every token of the sentence as the start and as the end of the
-answer, and the first token (the null) as "this sentence does not answer it". No LLM, no second model in
-memory: the reader runs the embedder's own weights, one forward pass per candidate sentence.
+answer, and the first token (the null) as "this sentence does not answer it". No LLM: the reader runs the
+embedder's own weights with its own small adapter (on torch, switched on the shared model; on OpenVINO, a
+second graph with the adapter merged), one forward pass per candidate sentence.
 
 The head ships in the package (``assistant/models/readers/<name>.npz``) with a JSON card naming the model
 id it was trained on; a reader is refused on another model (its token states would mean nothing).
@@ -12,9 +13,7 @@ id it was trained on; a reader is refused on another model (its token states wou
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,9 +21,10 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ConfigError
+from assistant.models.embeddings import StatesSpec
 
 __all__ = ["PairFeatures", "SpanReader", "SpanGuess", "ReaderHead", "featurize", "tokenize_pairs", "hidden_states",
-           "reader_path", "pair_text", "LAYERS", "LORA_PREFIX"]
+           "reader_path", "pair_text", "sentence_spans", "LAYERS", "LORA_PREFIX"]
 
 LAYERS = (-1, -7)  # hidden states the head reads: the last layer and one six layers below it
 _PREFIX = "task: question answering | query: "
@@ -59,14 +59,19 @@ def tokenize_pairs(tokenizer: Any, pairs: list[tuple[str, str]]) -> tuple[dict[s
     all_idx, all_spans = [], []
     for b, (start, (_, sentence)) in enumerate(zip(starts, pairs)):
         idx = np.flatnonzero(mask[b])  # the real tokens, whichever side the tokenizer pads
-        spans = np.full((len(idx), 2), -1, dtype=np.int64)
-        for t, k in enumerate(idx):
-            lo, hi = int(offsets[b, k, 0]) - start, int(offsets[b, k, 1]) - start
-            if hi > 0 and lo < len(sentence) and hi > lo:
-                spans[t] = (max(lo, 0), min(hi, len(sentence)))
         all_idx.append(idx)
-        all_spans.append(spans)
+        all_spans.append(sentence_spans(offsets[b, idx], start, len(sentence)))
     return dict(enc), all_idx, all_spans
+
+
+def sentence_spans(offsets: np.ndarray, start: int, length: int) -> np.ndarray:
+    """Per token (its code-point range in the pair text), the range of the sentence it covers: the
+    sentence starts at ``start`` of the pair text and is ``length`` long; ``-1, -1`` outside it."""
+    spans = np.full((len(offsets), 2), -1, dtype=np.int64)
+    for t, (lo, hi) in enumerate(np.asarray(offsets, dtype=np.int64) - start):
+        if hi > 0 and lo < length and hi > lo:
+            spans[t] = (max(lo, 0), min(hi, length))
+    return spans
 
 
 def hidden_states(model: Any, enc: dict[str, Any], *, bf16: bool = True) -> Any:
@@ -129,19 +134,16 @@ class SpanGuess:
 class SpanReader:
     """Best answer span of a sentence for a question, from the embedder's transformer and a trained head."""
 
-    def __init__(self, model: Any, tokenizer: Any, head: ReaderHead, *, max_span_tokens: int = 16, bf16: bool = True,
-                 switch: Any = None, lock: Any = None, card: dict | None = None):
-        self.model, self.tokenizer, self.head = model, tokenizer, head
+    def __init__(self, embedder: Any, spec: StatesSpec, head: ReaderHead, *, max_span_tokens: int = 16,
+                 card: dict | None = None):
+        self.embedder, self.spec, self.head = embedder, spec, head
         self.card = card or {}  # the shipped reader's JSON card (model id, training, min_confidence)
         self.max_span_tokens = max_span_tokens
-        self.bf16 = bf16
-        self.switch = switch  # the reader's adapter on the shared model (assistant/models/lora.py), or None
-        self._lock = lock or threading.Lock()
 
     @classmethod
     def load(cls, embedder: Any, name: str, model_id: str) -> SpanReader:
-        """The shipped reader ``name`` on ``embedder`` (a SentenceTransformerEmbedder whose ``model_id`` is
-        the one the head was trained on)."""
+        """The shipped reader ``name`` on ``embedder`` (the gemma backend's, whose ``model_id`` is the one
+        the head was trained on; the embedder gives the token states: ``token_states``)."""
         path = reader_path(name)
         if not path.exists():
             raise ConfigError(f"no span reader called {name!r} (looked for {path}); answer.short_reader lists them")
@@ -151,31 +153,26 @@ class SpanReader:
                 f"the span reader {name!r} was trained on {card.get('model_id')!r}, not on the embedding model "
                 f"{model_id!r}; use the default embedding model or answer.short_producer = 'rules'"
             )
-        st = getattr(embedder, "_model", None)
-        if st is None:
-            raise ConfigError("the span reader needs a sentence-transformers embedder (the default one)")
+        if not callable(getattr(embedder, "token_states", None)):
+            raise ConfigError("the span reader needs the default embedder (EmbeddingGemma on OpenVINO or torch)")
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         head = ReaderHead({k: v for k, v in arrays.items() if not k.startswith(LORA_PREFIX)})
+        # the reader's own adapter: switched on only while it reads (torch) or merged into its own graph
+        # (OpenVINO); either way the embedder's vectors stay the same
         lora = {k[len(LORA_PREFIX):]: v for k, v in arrays.items() if k.startswith(LORA_PREFIX)}
-        model = st[0].auto_model
-        switch = None
-        if lora:  # the reader's own adapter, on only while it reads: the embedder's vectors stay the same
-            from assistant.models.lora import attach_switched
-
-            switch = attach_switched(model, lora, str(path), tag=hashlib.sha256(path.read_bytes()).hexdigest())
-        # one lock with the embedder: the adapter must be off whenever the embedder runs the model
-        return cls(model, st.tokenizer, head, switch=switch, lock=getattr(embedder, "_lock", None), card=card)
+        spec = StatesSpec(path, lora, LAYERS, MAX_TOKENS)
+        prepare = getattr(embedder, "prepare_states", None)
+        if prepare is not None:  # OpenVINO: its graph loads in the background from now
+            prepare(spec)
+        return cls(embedder, spec, head, card=card)
 
     def guesses(self, question: str, sentences: list[str]) -> list[SpanGuess | None]:
         """For each sentence, its best span (None when the sentence has no token to answer with)."""
-        pairs = [(question, s) for s in sentences]
-        with self._lock:
-            if self.switch is not None:
-                with self.switch:
-                    feats = featurize(self.model, self.tokenizer, pairs, bf16=self.bf16)
-            else:
-                feats = featurize(self.model, self.tokenizer, pairs, bf16=self.bf16)
+        texts, starts = zip(*(pair_text(question, s) for s in sentences)) if sentences else ((), ())
+        states = self.embedder.token_states(list(texts), self.spec)
+        feats = [PairFeatures(t.states, sentence_spans(t.offsets, start, len(s)))
+                 for t, start, s in zip(states, starts, sentences)]
         return [self._best(f) for f in feats]
 
     def _best(self, f: PairFeatures) -> SpanGuess | None:

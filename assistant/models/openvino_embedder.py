@@ -1,0 +1,132 @@
+"""EmbeddingGemma on OpenVINO: the gemma backend's embedder when openvino is installed (the default).
+
+The same prompts, title frame and memo as the torch embedder (embeddings._FramedEmbedder); the graphs and
+tokenizer of openvino_runtime.py underneath. The model loads in a background thread from the moment the
+embedder is made, so an index opens (and a web page is served) while it loads; the first embedding waits
+for it (:attr:`ready` tells whether it has to).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from assistant.errors import EmbeddingError
+from assistant.models import openvino_runtime as ovr
+from assistant.models.embeddings import StatesSpec, TokenStates, _FramedEmbedder
+
+__all__ = ["OpenVINOEmbedder"]
+
+
+class _Loading:
+    """A value made in a daemon thread; :meth:`get` waits for it and raises what making it raised."""
+
+    def __init__(self, make: Any):
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(make,), daemon=True, name="model-loading")
+        self._thread.start()
+
+    def _run(self, make: Any) -> None:
+        try:
+            self._value = make()
+        except BaseException as e:  # noqa: BLE001 - handed to whoever waits
+            self._error = e
+
+    @property
+    def done(self) -> bool:
+        return not self._thread.is_alive()
+
+    def get(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+class OpenVINOEmbedder(_FramedEmbedder):
+    """EmbeddingGemma (``model_path``, the adapter already named in ``model_id``) on OpenVINO."""
+
+    def __init__(self, model_path: Path, model_id: str, *, adapter: Path | None = None, precision: str = "bf16",
+                 threads: int | None = None, batch_size: int = 32, memo_size: int = 20000):
+        self._path, self._name, self._adapter = model_path, model_id, adapter
+        self._threads, self._precision = threads, precision
+        config = json.loads((model_path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
+        self._frame(config.get("prompts") or {}, None, None, batch_size, memo_size)
+        self.model_id = f"sentence-transformers/{model_id}" + ("+title" if self._titled else "")
+        self.dim = _output_dim(model_path)
+        self.runtime = f"openvino-{ovr.effective_precision(precision)}"  # what the graph will run in
+        self._readers: dict[Path, _Loading] = {}
+        self._tokenizer = ovr.GemmaTokenizer(model_path)
+        self._sentences = _Loading(self._load)
+
+    def _load(self) -> ovr.OpenVINORunner:
+        runner = ovr.OpenVINORunner(ovr.sentence_graph(self._path, self._name, self._adapter, self._precision),
+                                    precision=self._precision, threads=self._threads)
+        if runner.tag != self.runtime:
+            raise EmbeddingError(f"OpenVINO compiled the model for {runner.tag}, not {self.runtime}; set "
+                                 "embedding.precision = 'f32'")
+        runner(*ovr.padded([self._tokenizer.encode(["x"])[0]], [0]))  # the first inference allocates
+        return runner
+
+    @property
+    def ready(self) -> bool:
+        """Whether the model has loaded (embedding now would not wait)."""
+        return self._sentences.done
+
+    def wait(self) -> None:
+        """Wait for the model and the states graphs asked for so far (raises what loading them raised)."""
+        self._sentences.get()
+        for loading in list(self._readers.values()):
+            loading.get()
+
+    @property
+    def vector_id(self) -> str:
+        return f"{self.model_id}@{self.runtime}"
+
+    @staticmethod
+    def _run(runner: Any, encodings: list[list[int]], *, per_token: bool) -> list[np.ndarray]:
+        """``runner`` over ``encodings`` in length-sorted micro-batches; per text its row (or, ``per_token``,
+        the rows of its real tokens)."""
+        out: list[np.ndarray] = [np.empty(0)] * len(encodings)
+        for rows in ovr.by_length(encodings):
+            result = runner(*ovr.padded(encodings, rows))
+            for i, r in enumerate(rows):
+                out[r] = result[i, : len(encodings[r])] if per_token else result[i]
+        return out
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        return np.stack(self._run(self._sentences.get(), self._tokenizer.encode(texts), per_token=False))
+
+    def prepare_states(self, spec: StatesSpec) -> None:
+        """Start loading the states graph of ``spec`` (built once, then compiled) in the background."""
+        with self._lock:
+            if spec.source not in self._readers:
+                self._readers[spec.source] = _Loading(lambda: ovr.OpenVINORunner(
+                    ovr.states_graph(self._path, self._name, self._adapter, spec.source, spec.lora, spec.layers,
+                                     self._precision),
+                    precision=self._precision, threads=self._threads))
+
+    def token_states(self, texts: list[str], spec: StatesSpec) -> list[TokenStates]:
+        """Hidden states of ``texts`` from the states graph of ``spec`` (its adapter merged)."""
+        self.prepare_states(spec)
+        runner = self._readers[spec.source].get()
+        with self._lock:
+            encoded = self._tokenizer.encode_with_offsets(texts, spec.max_tokens)
+            states = self._run(runner, [ids for ids, _ in encoded], per_token=True)
+        return [TokenStates(s, offsets) for s, (_, offsets) in zip(states, encoded)]
+
+
+def _output_dim(model_path: Path) -> int:
+    """The width of the model's vectors: the last dense layer's ``out_features`` (no model run needed)."""
+    modules = json.loads((model_path / "modules.json").read_text(encoding="utf-8"))
+    for m in reversed(modules):
+        cfg = model_path / m.get("path", "") / "config.json"
+        if m.get("type", "").endswith("Dense") and cfg.exists():
+            return int(json.loads(cfg.read_text(encoding="utf-8"))["out_features"])
+    raise EmbeddingError(f"{model_path} has no dense layer config to read the vector width from; "
+                         "set embedding.runtime = 'torch'")
