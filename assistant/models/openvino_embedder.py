@@ -75,8 +75,8 @@ class OpenVINOEmbedder(_FramedEmbedder):
 
     @property
     def ready(self) -> bool:
-        """Whether the model has loaded (embedding now would not wait)."""
-        return self._sentences.done
+        """Whether the model and the states graphs asked for have loaded (using them now would not wait)."""
+        return self._sentences.done and all(loading.done for loading in list(self._readers.values()))
 
     def wait(self) -> None:
         """Wait for the model and the states graphs asked for so far (raises what loading them raised)."""

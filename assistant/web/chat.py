@@ -72,6 +72,13 @@ class ChatApp:
     def settings(self) -> Settings:
         return self.collections.settings
 
+    def model_status(self) -> str:
+        """What the page says about the model: a notice while it loads, nothing once it is ready."""
+        if self.collections.get(self.collections.initial).ready:
+            return ""
+        return status_html("Loading the embedding model… a question asked now waits for it (a few seconds). "
+                           "· جارٍ تحميل النموذج…")
+
     # --- asking -----------------------------------------------------------------------------------
     def respond(
         self,

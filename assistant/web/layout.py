@@ -63,6 +63,12 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
             "Click a marker [n] or a source card to read the sentence in its article.  \n"
             "اسأل بالعربية أو بالإنجليزية؛ كل إجابة تستشهد بالجمل التي أُخذت منها."
         )
+        loading = app.model_status()
+        model_status = gr.HTML(loading, elem_id="model-status", js_on_load=None)
+        # until the model has loaded, the notice above is checked every second, then the check stops
+        model_timer = gr.Timer(1.0, active=bool(loading))
+        model_timer.tick(lambda: (app.model_status(), gr.Timer(active=bool(app.model_status()))), None,
+                         [model_status, model_timer], **private)
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(

@@ -1,0 +1,177 @@
+"""The OpenVINO runtime of the default model against the torch path it replaces: same tokens, the same
+vectors to within bf16 rounding, the same reader spans; indexes keyed to the runtime; no torch and no
+llama-index on the question path; loading in the background. The real model throughout (slow tier),
+except the loading helper and the page's notice (fast)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.answer.short.span_reader import SpanReader
+from assistant.errors import EmbeddingError, IndexMismatchError
+from assistant.models.embeddings import build_embedder, vector_id
+from assistant.models.fetch import gemma_path
+from assistant.models.openvino_embedder import _Loading
+from assistant.models.openvino_runtime import GemmaTokenizer, openvino_available
+from assistant.web.chat import ChatApp
+from assistant.web.collections import Collections
+from tests.helpers import child_env, shared_qa
+
+needs_openvino = pytest.mark.skipif(not openvino_available(), reason="openvino is not installed")
+
+TRICKY = [
+    "title: none | text: Hello\u00a0world, a non-breaking space",
+    "emoji 🙂 and a letter outside the BMP 𝔘 fall back to bytes",
+    "مَرْحَبًا بِكُمْ في الأخبار — بالتشكيل",
+    "zero\u200bwidth and\u200fbidi marks",
+    "tab\tand\nnew lines  and  double spaces",
+    "task: search result | query: كم عدد الجنود؟",
+    "",
+]
+
+
+@pytest.fixture(scope="module")
+def torch_embedder(settings: Settings):  # noqa: ANN201
+    return build_embedder(settings.embedding.model_copy(update={"runtime": "torch"}))
+
+
+def _dev_texts(n: int = 300) -> list[str]:
+    path = shared_qa("xquad-dev.ar")  # skips with the reason when ../shared is absent
+    data = json.loads(path.read_text(encoding="utf-8"))
+    texts = []
+    for art in data["data"]:
+        for p in art["paragraphs"]:
+            texts.append(p["context"])
+            texts.extend(q["question"] for q in p["qas"])
+    return texts[:n]
+
+
+@needs_openvino
+def test_sentencepiece_gives_the_fast_tokenizers_ids_and_offsets() -> None:
+    from tokenizers import Tokenizer
+
+    fast = Tokenizer.from_file(str(gemma_path() / "tokenizer.json"))
+    ours = GemmaTokenizer(gemma_path())
+    texts = TRICKY + _dev_texts()
+    for max_tokens in (2048, 16):
+        fast.enable_truncation(max_tokens)
+        for text, (ids, offsets) in zip(texts, ours.encode_with_offsets(texts, max_tokens)):
+            want = fast.encode(text)
+            assert ids == want.ids, text[:60]
+            assert [tuple(o) for o in offsets] == [tuple(o) for o in want.offsets], text[:60]
+        assert ours.encode(texts, max_tokens) == [e.ids for e in fast.encode_batch(texts)]
+
+
+@needs_openvino
+def test_openvino_vectors_are_torchs_to_within_bf16(embedder, torch_embedder) -> None:  # noqa: ANN001
+    assert type(embedder).__name__ == "OpenVINOEmbedder"  # the default, with openvino installed
+    assert embedder.model_id == torch_embedder.model_id
+    assert vector_id(embedder) == f"{embedder.model_id}@{embedder.runtime}" != vector_id(torch_embedder)
+    docs = ["قالت الحكومة إن 20 ألف جندي سيغادرون أفغانستان بحلول يونيو.", "The talks resumed in Doha on Saturday.",
+            "Short."]
+    titles = ["محادثات السلام", None, "x"]
+    a, b = embedder.embed_documents(docs, titles), torch_embedder.embed_documents(docs, titles)
+    assert a.shape == b.shape == (3, embedder.dim)
+    assert np.all((a * b).sum(1) > 0.998)
+    for q in ("كم عدد الجنود؟", "Where did the talks resume?"):
+        assert float(embedder.embed_query(q) @ torch_embedder.embed_query(q)) > 0.998
+    # a title changes the vector (EmbeddingGemma's document frame), in both runtimes alike
+    other = embedder.embed_documents(docs[:1], ["عنوان آخر تماما"])
+    assert float(other[0] @ a[0]) < 0.9999
+
+
+@needs_openvino
+def test_padding_and_the_sliding_window_leave_each_vector_as_it_is_alone(embedder, torch_embedder) -> None:  # noqa: ANN001
+    """A batch mixes lengths: the short sentences are padded to a long one past the 257-token window of
+    the sliding-attention layers. Each vector must be what it is alone, and the long one torch's."""
+    long = " ".join(["وقال المتحدث إن المفاوضات مستمرة في الدوحة منذ أشهر عدة دون اتفاق نهائي."] * 40)
+    texts = [long, "قصيرة.", "A short one.", "Another short sentence here."]
+    together = embedder.embed_documents(texts)
+    assert np.isfinite(together).all()
+    embedder.clear_memo()
+    for i, t in enumerate(texts):
+        alone = embedder.embed_documents([t])[0]
+        embedder.clear_memo()
+        assert float(alone @ together[i]) > 0.9999, t[:30]
+    assert float(torch_embedder.embed_documents([long])[0] @ together[0]) > 0.998
+
+
+@needs_openvino
+def test_an_index_built_on_torch_is_not_mixed_with_openvino_vectors(tmp_path: Path, settings: Settings, embedder,  # noqa: ANN001
+                                                                    torch_embedder) -> None:  # noqa: ANN001
+    s = settings.model_copy(update={"index_root": tmp_path})
+    doc = tmp_path / "a.txt"
+    doc.write_text("The talks resumed in Doha on Saturday.", encoding="utf-8")
+    with Assistant.open("t", settings=s, embedder=torch_embedder) as a:
+        assert a.add([doc]).added
+    with pytest.raises(IndexMismatchError, match=r"embedding_model.*openvino.*rebuild"):
+        Assistant.open("t", settings=s, embedder=embedder)
+    with Assistant.open("t", settings=s, embedder=embedder, rebuild=True) as a:  # re-embedded, articles kept
+        assert [i.id for i in a.articles()] == ["a"]
+        assert a.ask("Where did the talks resume?").citations
+
+
+@needs_openvino
+def test_the_reader_reads_the_same_spans_on_openvino(embedder, torch_embedder, settings: Settings) -> None:  # noqa: ANN001
+    name = settings.answer.short_reader
+    ov = SpanReader.load(embedder, name, embedder.model_id)
+    pt = SpanReader.load(torch_embedder, name, torch_embedder.model_id)
+    cases = [("كم عدد الجنود؟", "وقوامها أكثر من 20 ألف جندي في أفغانستان."),
+             ("When did the talks resume?", "The talks resumed in Doha in June 2019 after a pause."),
+             ("من هو المبعوث الأمريكي؟", "وقال المبعوث الأمريكي زلماي خليل زاد إن المحادثات مثمرة.")]
+    for q, sentence in cases:
+        a, b = ov.guesses(q, [sentence])[0], pt.guesses(q, [sentence])[0]
+        assert a is not None and b is not None
+        assert sentence[a.start:a.end] == sentence[b.start:b.end], q
+
+
+@needs_openvino
+def test_a_question_loads_neither_torch_nor_llama_index(tmp_path: Path, settings: Settings, embedder) -> None:  # noqa: ANN001
+    s = settings.model_copy(update={"index_root": tmp_path})
+    doc = tmp_path / "news.txt"
+    doc.write_text("قالت الحكومة إن 20 ألف جندي سيغادرون أفغانستان. وبدأت المحادثات في الدوحة.", encoding="utf-8")
+    with Assistant.open("q", settings=s, embedder=embedder) as a:
+        a.add([doc])
+    script = ("import sys, json; from assistant import Assistant, Settings\n"
+              f"a = Assistant.open({str(tmp_path / 'q')!r}, settings=Settings())\n"
+              "ans = a.ask('كم عدد الجنود؟')\n"
+              "print(json.dumps({'cited': bool(ans.citations), 'torch': 'torch' in sys.modules, "
+              "'llama_index': any(m.startswith('llama_index') for m in sys.modules)}))\n")
+    env = child_env(tmp_path, ASSISTANT_EMBEDDING__BACKEND="gemma", ASSISTANT_PROBES_DIR=str(tmp_path / "probes"))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got = json.loads(done.stdout.strip().splitlines()[-1])
+    assert got == {"cited": True, "torch": False, "llama_index": False}
+
+
+def test_loading_hands_its_value_or_its_error_to_whoever_waits() -> None:
+    slow = _Loading(lambda: (time.sleep(0.2), 42)[1])
+    assert not slow.done
+    assert slow.get() == 42 and slow.done
+
+    def broken() -> None:
+        raise EmbeddingError("the graph is corrupt; delete it")
+
+    failed = _Loading(broken)
+    for _ in range(2):  # every waiter sees it, not only the first
+        with pytest.raises(EmbeddingError, match="corrupt"):
+            failed.get()
+
+
+def test_the_page_says_the_model_is_loading_until_it_is_ready(fake_assistant: Assistant) -> None:
+    app = ChatApp(Collections(fake_assistant))
+    assert fake_assistant.ready and app.model_status() == ""
+    fake_assistant.embedder.ready = False  # what OpenVINOEmbedder says while its graph compiles
+    try:
+        assert not fake_assistant.ready
+        assert "Loading the embedding model" in app.model_status()
+    finally:
+        del fake_assistant.embedder.ready
