@@ -304,6 +304,8 @@ def main() -> None:
     ap.add_argument("--english", action="store_true", help="also train on the English TyDi questions")
     args = ap.parse_args()
     settings = Settings()
+    # training needs the torch model (gradients through the adapter): the torch runtime, whatever the default
+    settings = settings.model_copy(update={"embedding": settings.embedding.model_copy(update={"runtime": "torch"})})
     embedder = build_embedder(settings.embedding)
     model_id = embedder.model_id
     rows = examples(TRAIN_SET, args.negatives)

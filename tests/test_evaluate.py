@@ -34,7 +34,7 @@ from assistant.evaluation.qasets import Question
 from assistant.evaluation.report import plot_label, render_report, summary_plots, summary_table
 from assistant.evaluation.results import EvalRun, group_metrics, load_run, score_answer
 from assistant.evaluation.run import model_tag, run_evaluation
-from assistant.models.embeddings import gemma_model_id
+from assistant.models.embeddings import gemma_vector_id, vector_id
 from assistant.settings import EmbeddingSettings
 from assistant.terminal import shape_line
 from assistant.types import Answer, Citation
@@ -302,7 +302,7 @@ class CountingEmbedder:
 
     def __init__(self, inner):  # noqa: ANN001
         self.inner = inner
-        self.model_id, self.dim = inner.model_id, inner.dim
+        self.model_id, self.vector_id, self.dim = inner.model_id, vector_id(inner), inner.dim
         self.documents = 0
 
     def embed_documents(self, texts, titles=None):  # noqa: ANN001, ANN201
@@ -339,7 +339,7 @@ def test_end_to_end_on_real_dev_questions(tmp_path: Path, embedder) -> None:  # 
     first_embedded = counting.documents
     m = run.metrics["all"]
     assert (m.n, m.n_unanswerable, run.config["index_articles"]) == (5, 2, 2)
-    assert run.config["index"].endswith(f"eval-xquad-mini-{model_tag(embedder.model_id)}")
+    assert run.config["index"].endswith(f"eval-xquad-mini-{model_tag(vector_id(embedder))}")
     assert run.config["holdout"]["articles"] == 1 and run.config["holdout"]["seeded_vectors"] > 0
     assert (5, 5, "asking") in seen and (2, 2, "asking unanswerable") in seen
     # real questions about these two contexts: the gold sentence is cited for most of them
@@ -404,8 +404,8 @@ def test_cli_eval_on_jsonl_with_articles(tmp_path: Path) -> None:
     assert run.metrics["all"].n_unanswerable == 1
     assert (out / "report.md").exists() and (out / "by_pair.png").exists()
     assert sorted(p.name for p in (tmp_path / "indexes").iterdir()) == [
-        f"eval-questions-{model_tag(gemma_model_id(EmbeddingSettings()))}",
-        f"eval-questions-{model_tag(gemma_model_id(EmbeddingSettings()))}-holdout",
+        f"eval-questions-{model_tag(gemma_vector_id(EmbeddingSettings()))}",
+        f"eval-questions-{model_tag(gemma_vector_id(EmbeddingSettings()))}-holdout",
     ]
 
 

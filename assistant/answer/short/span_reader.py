@@ -169,7 +169,9 @@ class SpanReader:
 
     def guesses(self, question: str, sentences: list[str]) -> list[SpanGuess | None]:
         """For each sentence, its best span (None when the sentence has no token to answer with)."""
-        texts, starts = zip(*(pair_text(question, s) for s in sentences)) if sentences else ((), ())
+        if not sentences:
+            return []
+        texts, starts = zip(*(pair_text(question, s) for s in sentences))
         states = self.embedder.token_states(list(texts), self.spec)
         feats = [PairFeatures(t.states, sentence_spans(t.offsets, start, len(s)))
                  for t, start, s in zip(states, starts, sentences)]
