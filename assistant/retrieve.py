@@ -15,7 +15,9 @@ for and lacks (a number for "how many", a date for "when": assistant/ranking/ans
 on sentence id: the same index and question always give the same ranking. ``Retrieval.best_dense`` (the
 best cosine of any candidate) is what abstention weighs (assistant/abstention.py).
 
-Each search works on one :meth:`Index.snapshot` (one sync with other processes). The vectors of
+A search within a few articles (``article_ids``) scores all their sentences exactly instead of asking the
+vector store with a filter (``retrieval.exact_filter_max``). Each search works on one
+:meth:`Index.snapshot` (one sync with other processes). The vectors of
 candidates the vector store did not return come from the catalog's embedding cache (chunk vectors are
 the mean of their sentences', as stored), the vector store only when the cache lacks them.
 """
@@ -70,9 +72,14 @@ class Retriever:
         chunk_sim: dict[str, float] = {}
         if mode in ("hybrid", "dense"):
             qv = query_vector if query_vector is not None else self.embedder.embed_query(question)
-            dense = dict(view.vectors.query("sentences", qv, st.dense_k, article_ids))
-            if mode == "hybrid" and st.chunk_k:
-                chunk_sim = dict(view.vectors.query("chunks", qv, st.chunk_k, article_ids))
+            chunk_k = st.chunk_k if mode == "hybrid" else 0
+            exact = self._exact_within(view, qv, article_ids, st.dense_k, chunk_k) if article_ids else None
+            if exact is not None:
+                dense, chunk_sim = exact
+            else:
+                dense = dict(view.vectors.query("sentences", qv, st.dense_k, article_ids))
+                if chunk_k:
+                    chunk_sim = dict(view.vectors.query("chunks", qv, chunk_k, article_ids))
         lexical: dict[str, float] = {}
         if mode in ("hybrid", "bm25") and view.lexical is not None:
             lexical = dict(view.lexical.search(tokenize(question), st.lexical_k, allowed))
@@ -132,6 +139,27 @@ class Retriever:
             head.append(replace(p, score=p.score + st.answer_type_weight * ev, answer_type=ev) if ev else p)
         head.sort(key=lambda p: (-p.score, p.sentence.id))
         return head + passages[st.answer_type_depth:]
+
+    def _exact_within(self, view: Snapshot, qv: np.ndarray, article_ids: list[str], k: int,
+                      chunk_k: int) -> tuple[dict[str, float], dict[str, float]] | None:
+        """The nearest ``k`` sentences and ``chunk_k`` chunks of the articles ``article_ids``, scored exactly
+        over all their sentences' stored vectors, or None when they hold more than ``exact_filter_max``
+        sentences (then the vector store's filtered search is asked)."""
+        sids: list[str] = []
+        for aid in dict.fromkeys(article_ids):
+            sids += view.catalog.sentence_ids_of(aid)
+            if len(sids) > self.settings.exact_filter_max:
+                return None
+        rows = view.catalog.sentences(sids)
+        vectors = self._sentence_vectors(view, {sid: rows[sid][0] for sid in sids if sid in rows})
+        members = view.catalog.chunk_sentence_ids({rows[s][1] for s in vectors}) if chunk_k else {}
+        chunks = self._chunk_vectors(view, members, vectors)
+
+        def nearest(vs: dict[str, np.ndarray], n: int) -> dict[str, float]:
+            scores = {i: float(v @ qv) for i, v in vs.items()}
+            return dict(sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:n])
+
+        return nearest(vectors, k), nearest(chunks, chunk_k)
 
     @staticmethod
     def _sentence_vectors(view: Snapshot, sentences: dict[str, Sentence]) -> dict[str, np.ndarray]:

@@ -310,3 +310,32 @@ def test_offsets_are_exact_and_markers_match_on_either_engine(any_sample: Assist
     assert TROOPS in ans.citations[0].text
     assert_offsets_exact(any_sample, ans)
     assert [c.n for c in ans.citations] == list(range(1, len(ans.citations) + 1))
+
+
+def test_a_search_within_articles_scores_them_exactly_as_the_store_would(fake_assistant: Assistant) -> None:
+    """Within a few articles the retriever scores every sentence from its cached vector (a filtered
+    vector-store search scans: 0.8 s at 420k vectors); the ranking is the store's filtered one, and past
+    ``retrieval.exact_filter_max`` sentences the store is asked."""
+    rep = fake_assistant.add([
+        Article(id=f"a{i}", text=f"Story {i} about ports. The port of city {i} handled {i * 7} ships in May. "
+                f"Workers at port {i} went on strike. Officials in city {i} said talks would resume.")
+        for i in range(6)
+    ])
+    assert len(rep.added) == 6
+    q = "How many ships did the port handle?"
+    ids = ["a1", "a4"]
+    r = fake_assistant.retriever
+    view = fake_assistant.index.snapshot()
+    qv = fake_assistant.embedder.embed_query(q)
+    exact = r._exact_within(view, qv, ids, 40, 10)
+    assert exact is not None
+    dense, chunks = exact
+    store_dense = dict(view.vectors.query("sentences", qv, 40, ids))
+    store_chunks = dict(view.vectors.query("chunks", qv, 10, ids))
+    assert dense.keys() == store_dense.keys() and chunks.keys() == store_chunks.keys()
+    for got, want in ((dense, store_dense), (chunks, store_chunks)):
+        assert all(abs(got[i] - want[i]) < 1e-5 for i in want)
+    found = fake_assistant.search(q, article_ids=ids)
+    assert found and {p.sentence.article_id for p in found} <= set(ids)
+    small = fake_assistant.settings.retrieval.model_copy(update={"exact_filter_max": 3})
+    assert type(r)(fake_assistant.index, fake_assistant.embedder, small)._exact_within(view, qv, ids, 40, 10) is None
