@@ -304,7 +304,7 @@ def main() -> int:
             "date": time.strftime("%Y-%m-%d"), "model": model, "questions": args.questions,
             "machine": f"{os.cpu_count()} cores, {rss_total_gb():.0f} GB RAM, shared with other jobs"
                        + (", both modes side by side" if args.parallel else ""),
-            "notes": [f"Total bench time: {(time.time() - t0) / 60:.0f} min. Raw figures: `{args.json.relative_to(ROOT)}`."],
+            "notes": [f"Total bench time: {(time.time() - t0) / 60:.0f} min. Raw figures: `{args.json.resolve().relative_to(ROOT) if args.json.resolve().is_relative_to(ROOT) else args.json}`."],
         }
         write_report(rows, args.md, args.png, meta)
         print(f"wrote {args.md}, {args.png}, {args.json}", flush=True)

@@ -32,6 +32,8 @@ CREATE TABLE IF NOT EXISTS sentences(
     chunk_id TEXT NOT NULL, tokens TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article_id, idx);
+-- a search reads the sentences of its candidate chunks: without this, a scan of every sentence (69 ms at 100k)
+CREATE INDEX IF NOT EXISTS sentences_by_chunk ON sentences(chunk_id, idx);
 CREATE TABLE IF NOT EXISTS chunks(
     id TEXT PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
     first_idx INTEGER NOT NULL, last_idx INTEGER NOT NULL
