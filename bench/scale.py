@@ -150,7 +150,8 @@ def worker(mode: str, sizes: list[int], work: Path, seeds: list[Path], out: Path
             batch = []
             while have < target:
                 x = base[at]
-                batch.append(Article(id=f"r{round_}:{x.id}", text=x.text, title=x.title, source=x.source, lang=x.lang))
+                # ids unique to the step, so that a run resumed on a kept --work index adds, not skips
+                batch.append(Article(id=f"s{target}r{round_}:{x.id}", text=x.text, title=x.title, source=x.source, lang=x.lang))
                 have += counts[at]
                 at += 1
                 if at == len(base):
