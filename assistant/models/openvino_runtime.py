@@ -31,7 +31,7 @@ from assistant.errors import EmbeddingError
 __all__ = ["GemmaTokenizer", "OpenVINORunner", "graph_dir", "sentence_graph", "states_graph", "MICRO_BATCH",
            "openvino_available", "padded", "by_length", "effective_precision"]
 
-MICRO_BATCH = 4  # sentences per inference call: fewer pad tokens; measured best of 1/2/4/8/16/32 here
+MICRO_BATCH = 4  # sentences per inference call: fewer pad tokens; the best of 1/2/4/8/16/32/64 measured here
 MAX_TOKENS = 2048  # sentence-transformers' max_seq_length for EmbeddingGemma
 
 
