@@ -64,11 +64,15 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
             "اسأل بالعربية أو بالإنجليزية؛ كل إجابة تستشهد بالجمل التي أُخذت منها."
         )
         loading = app.model_status()
-        model_status = gr.HTML(loading, elem_id="model-status", js_on_load=None)
-        # until the model has loaded, the notice above is checked every second, then the check stops
+        model_status = gr.HTML(loading, elem_id="model-status", js_on_load=None, visible=bool(loading))
+        # until the model has loaded, the notice above is checked every second; then it goes and the check stops
+
+        def on_tick() -> tuple[Any, Any]:
+            now = app.model_status()
+            return gr.update(value=now, visible=bool(now)), gr.Timer(active=bool(now))
+
         model_timer = gr.Timer(1.0, active=bool(loading))
-        model_timer.tick(lambda: (app.model_status(), gr.Timer(active=bool(app.model_status()))), None,
-                         [model_status, model_timer], **private)
+        model_timer.tick(on_tick, None, [model_status, model_timer], **private)
         with gr.Row():
             with gr.Column(scale=3):
                 chatbot = gr.Chatbot(
