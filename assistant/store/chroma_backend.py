@@ -1,5 +1,7 @@
 """What is Chroma-specific about our vector store: the client, the collections, counting, listing ids
-and fetching stored vectors. Reads and writes go through llama-index's ChromaVectorStore.
+and fetching stored vectors, and the search (the collection's own query: the one llama-index's
+ChromaVectorStore sends, without its import on the question path). Writes go through llama-index's
+ChromaVectorStore.
 
 Chroma never embeds anything itself (its default embedding function would download a model): every
 vector comes from our embedder. Embedded Chroma lives in ``<index>/chroma``; a Chroma server
@@ -13,7 +15,6 @@ calls it when the catalog says another process wrote). A server needs no reconne
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from assistant.errors import ConfigError
 from assistant.settings import StoreSettings
 from assistant.telemetry import quiet_telemetry
 
-__all__ = ["ChromaBackend", "collection_name", "cosine_from_chroma"]
+__all__ = ["ChromaBackend", "collection_name"]
 
 KINDS = ("sentences", "chunks")
 
@@ -35,14 +36,8 @@ def collection_name(index_uid: str, kind: str) -> str:
     return f"idx-{base[:200]}-{kind}"
 
 
-def cosine_from_chroma(similarity: float) -> float:
-    """llama-index reports ``exp(-distance)`` for Chroma, whose cosine distance is ``1 - cos``."""
-    return 1.0 + math.log(max(similarity, 1e-30))
-
-
 class ChromaBackend:
     serial = False  # one client serves many threads at once (tests/test_concurrency.py)
-    cosine = staticmethod(cosine_from_chroma)
 
     def __init__(self, index_dir: Path, index_uid: str, settings: StoreSettings, dim: int):
         self._index_dir = index_dir
@@ -125,9 +120,6 @@ class ChromaBackend:
 
     def prepare(self, nodes: list[Any]) -> None:
         """Nothing to do: Chroma takes our ids."""
-
-    def our_ids(self, result: Any) -> list[str]:
-        return list(result.ids or [])
 
     def count(self, kind: str) -> int:
         return int(self.collections[kind].count())
