@@ -107,8 +107,7 @@ class OpenVINOEmbedder(_FramedEmbedder):
         with self._lock:
             if spec.source not in self._readers:
                 self._readers[spec.source] = _Loading(lambda: ovr.OpenVINORunner(
-                    ovr.states_graph(self._path, self._name, self._adapter, spec.source, spec.lora, spec.layers,
-                                     self._precision),
+                    ovr.states_graph(self._path, self._name, self._adapter, spec, self._precision),
                     precision=self._precision, threads=self._threads))
 
     def token_states(self, texts: list[str], spec: StatesSpec) -> list[TokenStates]:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import EmbeddingError
+from assistant.models.embeddings import StatesSpec
 
 __all__ = ["GemmaTokenizer", "OpenVINORunner", "graph_dir", "sentence_graph", "states_graph", "MICRO_BATCH",
            "openvino_available", "padded", "by_length", "effective_precision"]
@@ -89,15 +90,15 @@ def sentence_graph(model_path: Path, model_id: str, adapter: Path | None, precis
         _load_torch_model(model_path, adapter), xml, half=_weights(precision) == "f16"))
 
 
-def states_graph(model_path: Path, model_id: str, adapter: Path | None, reader: Path, lora: dict[str, np.ndarray],
-                 layers: tuple[int, ...], precision: str) -> Path:
-    """The states graph of the span reader ``reader`` (its LoRA merged), traced now if it is not there yet."""
+def states_graph(model_path: Path, model_id: str, adapter: Path | None, spec: StatesSpec, precision: str) -> Path:
+    """The states graph of ``spec`` (a span reader's token states, its LoRA merged), traced now if it is
+    not there yet."""
     from assistant.models.gemma_graphs import build_states_graph
 
-    digest = hashlib.sha256(reader.read_bytes()).hexdigest()[:12]
-    xml = graph_dir(model_path, model_id) / f"reader-{reader.stem}-{digest}-{_weights(precision)}.xml"
-    return _built(xml, f"the OpenVINO graph of the span reader {reader.stem}", lambda: build_states_graph(
-        _load_torch_model(model_path, adapter), lora, layers, xml, half=_weights(precision) == "f16"))
+    name = spec.source.stem
+    xml = graph_dir(model_path, model_id) / f"reader-{name}-{spec.digest[:12]}-{_weights(precision)}.xml"
+    return _built(xml, f"the OpenVINO graph of the span reader {name}", lambda: build_states_graph(
+        _load_torch_model(model_path, adapter), spec.lora, spec.layers, xml, half=_weights(precision) == "f16"))
 
 
 def _weights(precision: str) -> str:
