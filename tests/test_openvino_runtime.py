@@ -152,6 +152,19 @@ def test_a_question_loads_neither_torch_nor_llama_index(tmp_path: Path, settings
     assert got == {"cited": True, "torch": False, "llama_index": False}
 
 
+@needs_openvino
+def test_a_process_exiting_while_the_model_loads_exits_cleanly(tmp_path: Path) -> None:
+    """A command that fails at once (here: exit 1 right after the embedder is made) must exit with its own
+    code, not abort while OpenVINO still compiles in the loading thread (with a daemon thread it aborted,
+    with -6, in about one run of three here)."""
+    script = ("import sys; from assistant import Settings; from assistant.models.embeddings import build_embedder\n"
+              "e = build_embedder(Settings().embedding); import time; time.sleep(0.2); sys.exit(1)\n")
+    env = child_env(tmp_path, ASSISTANT_EMBEDDING__BACKEND="gemma")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "terminate called" not in done.stderr
+
+
 def test_loading_hands_its_value_or_its_error_to_whoever_waits() -> None:
     slow = _Loading(lambda: (time.sleep(0.2), 42)[1])
     assert not slow.done

@@ -23,12 +23,14 @@ __all__ = ["OpenVINOEmbedder"]
 
 
 class _Loading:
-    """A value made in a daemon thread; :meth:`get` waits for it and raises what making it raised."""
+    """A value made in a thread; :meth:`get` waits for it and raises what making it raised. Not a daemon
+    thread: a process that exits while OpenVINO compiles (a CLI command failing at once) waits for it;
+    torn down inside OpenVINO's C++ it would abort ("terminate called without an active exception")."""
 
     def __init__(self, make: Any):
         self._value: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(make,), daemon=True, name="model-loading")
+        self._thread = threading.Thread(target=self._run, args=(make,), daemon=False, name="model-loading")
         self._thread.start()
 
     def _run(self, make: Any) -> None:
