@@ -111,8 +111,10 @@ class AnswerSettings(_Section):
     relative_cutoff: float = Field(
         0.9, description="A further citation must score at least this share of the best one."
     )
-    max_sources: int = Field(
-        8, ge=1, le=30, description="Generative mode: most retrieved sentences shown to the LLM as numbered sources."
+    max_sources: int | None = Field(
+        None, ge=1, le=30, description="Generative mode: most retrieved sentences shown to the LLM as numbered sources. "
+        "None: 8 for an LLM server, 3 for an in-process model (llama.cpp reads ~80 prompt tokens a second on two "
+        "cores, an Arabic source is ~70 of them; bench/llm_latency.py).",
     )
     unsupported: Literal["remove", "flag"] = Field(
         "remove",
@@ -155,9 +157,16 @@ class LLMSettings(_Section):
     api_key: SecretStr | None = Field(None, description="API key for the OpenAI-compatible server.")
     timeout: float = Field(60.0, gt=0, description="Seconds before the LLM is given up on.")
     temperature: float = Field(0.1, ge=0, description="Sampling temperature.")
-    max_tokens: int = Field(400, ge=16, description="Most tokens generated for one answer.")
+    max_tokens: int = Field(256, ge=16, description="Most tokens generated for one answer (the answer prompt asks "
+                            "for one to four short sentences: ~150 tokens in Arabic).")
     context_window: int = Field(4096, ge=512, description="Context window of a local GGUF model.")
-    threads: int | None = Field(None, ge=1, description="CPU threads for a local GGUF model (default: llama.cpp's).")
+    threads: int | None = Field(
+        None, ge=1, description="CPU threads for a local GGUF model (default: every CPU the process may use; "
+        "llama.cpp's own default is half of them).")
+    prompt_cache: bool = Field(
+        True, description="Local GGUF model: keep the read state of each fixed system prompt, in memory and under "
+        "the models folder (llamacpp-states/), so a question's prompt is read from where its system turn ends "
+        "(assistant/models/prompt_states.py).")
     prompts_dir: Path | None = Field(
         None,
         description="Folder of prompt files searched before the shipped prompts/ (same names, e.g. "

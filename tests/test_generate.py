@@ -185,6 +185,29 @@ def test_good_citations_stream_and_are_kept(sample_assistant: Assistant, fake: F
     assert "أجب باللغة العربية" in req["body"]["messages"][0]["content"]  # the Arabic prompt for an Arabic question
 
 
+def test_sources_shown_server_in_process_and_the_setting(sample_assistant: Assistant, fake: FakeOpenAI) -> None:
+    """answer.max_sources unset: a server sees 8 sources, an in-process (serial) model 3, since reading the
+    prompt is its first token's wait; the setting, when given, wins. The system prompt is the same text
+    whatever the sources (its read state is kept for a local model)."""
+    shown, systems = [], []
+
+    def record(messages: list[dict]) -> str:
+        shown.append(len(sources_of(messages)))
+        systems.append(messages[0]["content"])
+        return cite("20 ألف", GOOD)(messages)
+
+    server = _over(sample_assistant, fake)
+    fake.script.extend([("text", record)] * 3)
+    server.ask(Q_TROOPS, mode="generative")
+    s = _settings(fake)
+    local = Assistant(sample_assistant.index, sample_assistant.embedder, s,
+                      LlamaIndexChat(build_llm(s.llm).client, serial=True))
+    assert local.ask(Q_TROOPS, mode="generative").mode == "generative"
+    _over(sample_assistant, fake, answer={"max_sources": 5}).ask(Q_TROOPS, mode="generative")
+    assert shown == [8, 3, 5]
+    assert len(set(systems)) == 1  # the same system turn for 8, 3 and 5 sources
+
+
 def test_arabic_indic_markers_and_digits(sample_assistant: Assistant, fake: FakeOpenAI) -> None:
     reply = "قوام القوات الأجنبية التي تقودها الولايات المتحدة في أفغانستان أكثر من ٢٠ ألف جندي [{n}]."
     fake.script.append(("text", cite("20 ألف", reply, AR_INDIC)))
@@ -422,6 +445,16 @@ def test_a_raw_llama_index_llm_is_accepted_and_wrapped(sample_assistant: Assista
     assert isinstance(a.llm, LlamaIndexChat) and a.llm.client is raw and not a.llm.serial
     fake.script.append(("text", cite("20 ألف", GOOD)))
     assert a.ask(Q_TROOPS, mode="generative").text == GOOD.format(n=1)
+
+
+def test_llamacpp_without_a_model_names_the_default_and_the_install(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant.errors import ConfigError
+
+    monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"llm.model is unset and the default model .*qwen2.5-coder-1.5b-instruct"
+                                          r"-q4_k_m.gguf is not there; run `bash scripts/install.sh --llm`"):
+        build_llm(LLMSettings(provider="llamacpp"))
 
 
 def test_build_llm_names_what_is_missing(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """Generative answers: an LLM writes the answer from numbered sentences; the program owns the citations.
 
-Flow: the best retrieved sentences (``settings.answer.max_sources``, duplicates dropped) are shown to
+Flow: the best retrieved sentences (``settings.answer.max_sources``; unset: 8 for a server, 3 for an
+in-process llama.cpp model; duplicates dropped) are shown to
 the model as numbered sources ``[1]..[n]`` inside a data section of the prompt (prompts/answer.*);
 its reply is streamed as it comes; then assistant/answer/citecheck.py checks every sentence of it against
 the sentences it cites, drops or adds markers, removes or flags what is unsupported, and renumbers
@@ -102,6 +103,17 @@ def _shown(passages: Sequence[Passage], limit: int) -> list[Passage]:
     return out
 
 
+SOURCES_SERVER, SOURCES_IN_PROCESS = 8, 3
+
+
+def sources_shown(settings: AnswerSettings, chat: ChatModel) -> int:
+    """How many sources the model is shown: ``answer.max_sources``, or when unset 8 for a server and 3
+    for an in-process model (``chat.serial``: llama.cpp, whose prompt reading is the first token's wait)."""
+    if settings.max_sources is not None:
+        return settings.max_sources
+    return SOURCES_IN_PROCESS if chat.serial else SOURCES_SERVER
+
+
 def _text_language(raw: str, n_shown: int, default: str) -> str:
     clean, _ = strip_markers(raw, find_markers(raw, n_shown))
     return detect_language(clean, default=default)
@@ -159,7 +171,7 @@ class GenerativeAnswerer:
             yield from fallback("no_llm")
             return
 
-        shown = _shown(passages, settings.max_sources)
+        shown = _shown(passages, sources_shown(settings, self.chat))
         texts = [p.sentence.text for p in shown]
         asked = r.asked
         messages = render_messages(

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -60,10 +60,12 @@ class LlamaIndexChat:
     lock: a reply that timed out may still be reading its prompt when the next question comes; the next
     one waits for it instead of crashing the model."""
 
-    def __init__(self, client: Any, *, serial: bool, name: str | None = None):
+    def __init__(self, client: Any, *, serial: bool, name: str | None = None,
+                 prepare: Callable[[Messages], object] | None = None):
         self.client = client
         self.serial = serial
         self.name = name or _describe(client)
+        self.prepare = prepare  # called with the messages before each reply, under the lock (prompt states)
         self._lock = threading.Lock() if serial else None
 
     def __repr__(self) -> str:
@@ -84,6 +86,8 @@ class LlamaIndexChat:
         def work() -> None:
             try:
                 with lock or nullcontext():
+                    if self.prepare is not None:
+                        self.prepare(messages)
                     gen = self.client.stream_chat(chat)
                     try:
                         for r in gen:

