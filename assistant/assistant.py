@@ -13,6 +13,7 @@ from assistant.answer.extractive import ExtractiveAnswerer, abstention
 from assistant.answer.generative import GenerativeAnswerer
 from assistant.answer.short import build_short_answers
 from assistant.errors import ArticleNotFoundError, IngestError
+from assistant.filters import ArticleFilter
 from assistant.models.chat import ChatModel, as_chat_model
 from assistant.models.embeddings import Embedder, build_embedder
 from assistant.models.fetch import probes_dir
@@ -244,9 +245,24 @@ class Assistant:
         *,
         article_ids: list[str] | None = None,
         retriever: RetrieverMode = "hybrid",
+        sources: list[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        languages: list[str] | None = None,
     ) -> list[Passage]:
-        """The ``k`` best sentences for a question, best first, with their scores."""
-        return self.retriever.search(question, k, article_ids=article_ids, mode=retriever).passages
+        """The ``k`` best sentences for a question, best first, with their scores; the filters as in
+        :meth:`ask`."""
+        scope = self._scope(article_ids, sources, date_from, date_to, languages)
+        if scope == []:
+            return []
+        return self.retriever.search(question, k, article_ids=scope, mode=retriever).passages
+
+    def _scope(self, article_ids: list[str] | None, sources: list[str] | None, date_from: str | None,
+               date_to: str | None, languages: list[str] | None) -> list[str] | None:
+        """The article ids a question may use (assistant/filters.py): None for all, [] for none."""
+        f = ArticleFilter.of(article_ids=article_ids, sources=sources, date_from=date_from, date_to=date_to,
+                             languages=languages)
+        return f.article_ids_in(self.index.catalog.articles()) if not f.empty else None
 
     def ask(
         self,
@@ -257,6 +273,10 @@ class Assistant:
         article_ids: list[str] | None = None,
         retriever: RetrieverMode = "hybrid",
         history: Sequence[str] = (),
+        sources: list[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        languages: list[str] | None = None,
     ) -> Answer:
         """Answer a question from the articles, citing sentences, in the question's language.
 
@@ -264,10 +284,15 @@ class Assistant:
         writes the answer; the program checks its citations). Default: ``settings.answer.mode``.
         ``history``: earlier questions of the conversation as asked (oldest first); a follow-up ("and
         what does Iran want?") is made standalone with them before retrieval (see followup.py).
+        Filters (assistant/filters.py; each left out allows everything): ``article_ids``; ``sources``
+        (the articles' source names); ``date_from`` / ``date_to`` (ISO 8601 or e.g. "12 يونيو 2019";
+        ``DateError`` for a bad one; an article without a date is left out by a date filter);
+        ``languages`` (["ar"], ["en"]). When no article matches, the answer says so (abstained).
         """
         answer: Answer | None = None
         for event in self.ask_stream(question, mode=mode, max_citations=max_citations, article_ids=article_ids,
-                                     retriever=retriever, history=history):
+                                     retriever=retriever, history=history, sources=sources, date_from=date_from,
+                                     date_to=date_to, languages=languages):
             if event.answer is not None:
                 answer = event.answer
         assert answer is not None  # ask_stream always ends with the answer
@@ -282,6 +307,10 @@ class Assistant:
         article_ids: list[str] | None = None,
         retriever: RetrieverMode = "hybrid",
         history: Sequence[str] = (),
+        sources: list[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        languages: list[str] | None = None,
     ) -> Iterator[StreamEvent]:
         """Like :meth:`ask`, streamed: text deltas as they come (``event.delta``), then one last event
         carrying the final :class:`Answer` (``event.answer``), whose text may differ from the deltas
@@ -290,8 +319,10 @@ class Assistant:
         lang = detect_language(question, default="ar")
         chosen: AnswerMode = check_choice(mode or self.settings.answer.mode, AnswerMode, "mode")  # type: ignore[assignment]
         answerer = self.answerers[chosen]
-        if not question.strip() or self.index.catalog.count()[0] == 0:
-            ans = abstention(question, lang, [], empty=bool(question.strip()))
+        scope = self._scope(article_ids, sources, date_from, date_to, languages)  # DateError before anything
+        asked, empty_index = bool(question.strip()), self.index.catalog.count()[0] == 0
+        if not asked or empty_index or scope == []:
+            ans = abstention(question, lang, [], empty=asked and empty_index, filtered=asked and not empty_index)
             yield StreamEvent(delta=ans.text)
             yield StreamEvent(answer=ans)
             return
@@ -299,7 +330,7 @@ class Assistant:
         # else, or when that fails, by the heuristic of assistant/answer/followup.py.
         standalone = answerer.standalone(question, history)
         k = max(10, 3 * (max_citations or self.settings.answer.max_citations))
-        found = self.retriever.search(standalone, k, article_ids=article_ids, mode=retriever)
+        found = self.retriever.search(standalone, k, article_ids=scope, mode=retriever)
         passages = found.passages
         # only the hybrid retriever abstains on evidence (the single retrievers are for comparison)
         abstain = self.abstention.decide(lang, passages, found.best_dense).abstain if retriever == "hybrid" else False

@@ -13,6 +13,7 @@ from assistant.samples import SAMPLE_INDEX, ensure_sample
 from assistant.settings import LLMSettings, Settings
 from assistant.telemetry import quiet_telemetry
 from assistant.terminal import render
+from assistant.text.cleaning import clean_text
 from assistant.types import ANSWER_MODES, RETRIEVER_MODES
 
 __all__ = ["main"]
@@ -128,11 +129,11 @@ def _ask_streaming(a, question: str, shape: bool, **kw) -> object:  # noqa: ANN0
     for ev in a.ask_stream(question, **kw):
         if ev.delta:
             streamed.append(ev.delta)
-            print(ev.delta, end="", flush=True)
+            print(clean_text(ev.delta), end="", flush=True)
         if ev.answer is not None:
             ans = ev.answer
     print()
-    if not " ".join("".join(streamed).split()).endswith(" ".join(ans.text.split())):
+    if not " ".join(clean_text("".join(streamed)).split()).endswith(" ".join(ans.text.split())):
         print("\n— checked answer —")  # the checker changed the streamed text: show what it kept
         print(_answer_text(ans, shape))
     else:
@@ -150,7 +151,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if args.index == SAMPLE_INDEX:
             _ensure_sample(a)
         kw = dict(max_citations=args.citations, article_ids=args.article or None, retriever=args.retriever,
-                  mode=args.mode)
+                  mode=args.mode, sources=args.source, date_from=args.date_from, date_to=args.date_to,
+                  languages=args.lang)
         if not args.json:
             _ask_streaming(a, args.question, args.shape, **kw)
             return 0
@@ -322,6 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--passages", action="store_true", help="with --json, include the retrieved passages")
     sp.add_argument("--citations", type=int, default=None, help="most citations")
     sp.add_argument("--article", action="append", help="search only this article id (repeatable)")
+    sp.add_argument("--source", action="append", help="only articles from this source (repeatable)")
+    sp.add_argument("--date-from", default=None, help="only articles dated on or after (2019-06-01, '1 يونيو 2019')")
+    sp.add_argument("--date-to", default=None, help="only articles dated on or before")
+    sp.add_argument("--lang", action="append", choices=("ar", "en"), help="only articles in this language (repeatable)")
     sp.add_argument("--retriever", choices=RETRIEVER_MODES, default="hybrid")
     common(sp, SAMPLE_INDEX)
     llm_flags(sp)

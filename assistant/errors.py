@@ -13,6 +13,7 @@
     │   ├── IndexLockedError        another process is writing this index
     │   └── IndexCorruptError       parts of the index disagree and could not be repaired
     ├── ArticleNotFoundError        an article id that is not in the index
+    ├── DateError                   a date (an article's, or a filter's) in no form we read; lists the forms
     ├── EmbeddingError              the embedding backend failed to load or run
     └── LLMError                    the generative backend failed (the caller falls back to extractive)
         └── LLMTimeoutError
@@ -36,6 +37,7 @@ __all__ = [
     "IndexLockedError",
     "IndexCorruptError",
     "ArticleNotFoundError",
+    "DateError",
     "EmbeddingError",
     "LLMError",
     "LLMTimeoutError",
@@ -98,6 +100,15 @@ class IndexCorruptError(IndexError_):
 class ArticleNotFoundError(AssistantError, KeyError):
     def __str__(self) -> str:  # KeyError quotes its message; we want it plain
         return str(self.args[0]) if self.args else ""
+
+
+class DateError(AssistantError, ValueError):
+    """A date in no form :mod:`assistant.text.dates` reads. ``value`` is what was given."""
+
+    def __init__(self, value: object, reason: str):
+        self.value = value
+        self.reason = reason
+        super().__init__(f"date {value!r} {reason}")
 
 
 class EmbeddingError(AssistantError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from assistant.text.cleaning import clean_text
 from assistant.text.language import has_arabic
 
 __all__ = ["shape_line", "render"]
@@ -18,7 +19,10 @@ def shape_line(line: str) -> str:
 
 
 def render(text: str, shape: bool = False) -> str:
-    """``text`` as-is, or line by line shaped for a terminal without bidi support."""
+    """``text`` for a terminal: without bidi controls, zero-width characters and stray controls (stored
+    text may hold them; they could reorder what is shown or drive the terminal), in logical order, or
+    line by line shaped for a terminal without bidi support."""
+    text = clean_text(text)
     if not shape:
         return text
     return "\n".join(shape_line(line) for line in text.split("\n"))

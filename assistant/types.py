@@ -162,7 +162,11 @@ class AnswerChange(_Record):
 
 @dataclass(frozen=True, slots=True)
 class Answer(_Record):
-    """An answer with citations. ``text`` carries ``[n]`` markers matching ``citations[i].n``."""
+    """An answer with citations. ``text`` carries ``[n]`` markers matching ``citations[i].n``.
+
+    ``text`` is display text: bidi controls, zero-width characters and stray controls of the quoted
+    sentences are removed from it (they could reorder or hide what a reader sees); each
+    ``Citation.text`` stays the exact slice of the article, with them."""
 
     question: str
     text: str
@@ -176,6 +180,11 @@ class Answer(_Record):
     passages: list[Passage] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     short: ShortAnswer | None = None
+
+    def __post_init__(self) -> None:
+        from assistant.text.cleaning import clean_text  # cleaning imports this module
+
+        object.__setattr__(self, "text", clean_text(self.text))
 
 
 @dataclass(slots=True)

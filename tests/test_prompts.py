@@ -47,6 +47,14 @@ def test_values_are_not_expanded_again() -> None:
     assert "[1] a {{ question }} b" in user
 
 
+def test_values_reach_the_model_without_invisible_characters() -> None:
+    """Stored text keeps the bidi and zero-width characters the caller supplied; the model is not shown them."""
+    [_, (_, user)] = render_messages("answer", "en", question="why\u200b?", n_sources=1,
+                                     sources="[1] Observers \u202ewrote the opposite\u202c later\ufeff.")
+    assert "[1] Observers wrote the opposite later." in user and "Question: why?" in user
+    assert not any(ch in user for ch in "\u200b\u202e\u202c\ufeff")
+
+
 def _write(folder: Path, name: str, text: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / name).write_text(text, encoding="utf-8")

@@ -21,6 +21,7 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from assistant import Article, Assistant, Settings
@@ -199,32 +200,31 @@ BIDI_TEXT = ("The minister said the vote passed 52 to 48.\n"
              "Persian names keep their ZWNJ: \u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645.\n")
 
 
-def test_bidi_and_zero_width_characters_are_removed_at_ingest_and_never_shown(new_assistant: Assistant) -> None:
-    """Decision: ingest.clean_article removes bidi embeddings/overrides/isolates and zero-width
-    characters, so the stored text (and every offset into it) has none; the UI strips the same
-    characters from what ingest never saw (the question, older indexes)."""
+def test_bidi_and_zero_width_characters_are_kept_as_supplied_and_never_shown(new_assistant: Assistant) -> None:
+    """Decision (issue 14): text the caller supplies is stored exactly as given, so every offset indexes
+    it (``BIDI_TEXT[c.start:c.end] == c.text``); its bidi and zero-width characters are neutralized where
+    text leaves the index: not in what is shown (Answer.text, the chat's HTML), ignored when words are
+    matched, not read by the embedding model. The metadata is cleaned (it is only shown)."""
     rep = new_assistant.add(Article(id="bidi", text=BIDI_TEXT, title="Vote \u202eresult\u202c", source="\u2066AP\u2069"))
     assert rep.added == ["bidi"]
     info, stored = new_assistant.article("bidi")
-    assert stored == INVISIBLE_FORMAT.sub("", BIDI_TEXT)
-    for ch in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u2060\ufeff":
-        assert ch not in stored and ch not in (info.title or "") + (info.source or "")
-    assert "\u200c" in stored  # ZWNJ shapes Persian words; it reorders nothing and is kept
+    assert stored == BIDI_TEXT
     assert info.title == "Vote result" and info.source == "AP"
     ans = new_assistant.ask("What did observers write in Kabul?")
     c = next(c for c in ans.citations if "Observers" in c.text)
-    assert c.text == "Observers wrote the opposite later in Kabul." == stored[c.start : c.end]
+    assert c.text == "Observers \u202ewrote the opposite\u202c later in Kabul." == BIDI_TEXT[c.start : c.end]
+    assert "Observers wrote the opposite later in Kabul." in ans.text and not INVISIBLE_FORMAT.search(ans.text)
     afghan = new_assistant.ask("When did talks in Afghanistan resume?", retriever="bm25")
-    assert any("Afghanistan resumed" in x.text for x in afghan.citations)  # the zero-width split is gone
+    assert any("Afghan\u200bistan resumed" in x.text for x in afghan.citations)  # matched across the zero-width split
+    vectors = new_assistant.index.vectors.vectors("sentences", [c.sentence_id])
+    clean = new_assistant.embedder.embed_documents(["Observers wrote the opposite later in Kabul."], [info.title])[0]
+    assert float(np.dot(vectors[c.sentence_id], clean)) > 0.9999  # the model read the text without the controls
     markup = answer_html(ans, {"bidi": stored}, "news") + question_html("Why \u202eis\u202c it \u2067so\u2069?")
     assert not INVISIBLE_FORMAT.search(markup)
-    # an index built before this rule: the text still holds the controls; the view drops them and the
-    # highlight still covers exactly the cited span
-    start = BIDI_TEXT.index("Observers")
-    end = BIDI_TEXT.index("Kabul.") + len("Kabul.")
-    view = article_html(info, BIDI_TEXT, start, end)
+    view = article_html(info, stored, c.start, c.end)
     assert not INVISIBLE_FORMAT.search(view)
     assert '<mark class="cited">Observers wrote the opposite later in Kabul.</mark>' in view
+    assert "\u200c" in view  # ZWNJ shapes Persian words; it reorders nothing and is kept
 
 
 def test_article_ids_with_path_separators_and_quotes(new_assistant: Assistant, tmp_path: Path) -> None:

@@ -43,6 +43,10 @@ _EMPTY = {
     "ar": "لا توجد مقالات في هذه المجموعة بعد. أضف مقالات ثم اسأل.",
     "en": "There are no articles in this collection yet. Add some, then ask.",
 }
+_FILTERED = {
+    "ar": "لا توجد مقالات تطابق المرشحات المختارة (المصدر أو التاريخ أو اللغة أو المقالات).",
+    "en": "No article matches the chosen filters (source, date, language or articles).",
+}
 
 
 def select_citations(passages: list[Passage], settings: AnswerSettings, max_citations: int | None = None) -> list[Passage]:
@@ -81,9 +85,13 @@ def make_citations(passages: Sequence[Passage], infos: Mapping[str, ArticleInfo]
     return out
 
 
-def abstention(question: str, lang: str, passages: list[Passage], *, empty: bool = False, **extra: object) -> Answer:
+def abstention(question: str, lang: str, passages: list[Passage], *, empty: bool = False, filtered: bool = False,
+               **extra: object) -> Answer:
+    """No answer: the articles do not answer; or (``empty``) there are none; or (``filtered``) none
+    matches the question's filters."""
+    text = (_FILTERED if filtered else _EMPTY if empty else _ABSTAIN)[lang]
     return Answer(
-        question=question, text=(_EMPTY if empty else _ABSTAIN)[lang], citations=[], abstained=True, lang=lang,
+        question=question, text=text, citations=[], abstained=True, lang=lang,
         passages=passages, **extra,  # type: ignore[arg-type]
     )
 

@@ -6,8 +6,10 @@ folder (``assistant.resources.data_path("prompts")``). A variable is written ``{
 
 Strict rendering: a template that uses a variable its prompt does not define, or leaves out one the
 prompt requires (an answer prompt without ``{{ sources }}``), is a ``ConfigError`` naming the file; so is
-a render call that does not give every variable the template uses. Values are inserted as they are and
-never re-read as template text (an article that contains ``{{ question }}`` stays literal).
+a render call that does not give every variable the template uses. Values are inserted without the
+invisible characters of :func:`assistant.text.cleaning.clean_text` (stored text keeps them, the model is
+not shown them) and never re-read as template text (an article that contains ``{{ question }}`` stays
+literal).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from assistant.errors import ConfigError
 from assistant.resources import data_path
+from assistant.text.cleaning import clean_text
 
 __all__ = ["PromptSpec", "SPECS", "Template", "load_template", "render_messages", "format_sources", "NO_ANSWER"]
 
@@ -62,7 +65,8 @@ class Template:
         missing = sorted(self.variables - values.keys())
         if missing:
             raise ConfigError(f"prompt {self.path} uses {{{{ {missing[0]} }}}} but no value was given for it")
-        return _VAR.sub(lambda m: str(values[m.group(1)]), self.text)
+        # the model is never shown the bidi, zero-width and control characters stored text may hold
+        return _VAR.sub(lambda m: clean_text(str(values[m.group(1)])), self.text)
 
 
 def _lang_key(lang: str) -> str:

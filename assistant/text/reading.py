@@ -6,7 +6,9 @@ A UTF-8 file damaged by a few invalid bytes (a cut download, a bad copy) is refu
 and line, rather than read as Windows-1256 gibberish.
 
 Every article read is passed through :func:`assistant.text.cleaning.clean_article` (the one place text
-is changed before it is stored); HTML and Markdown become plain text in :mod:`assistant.text.markup`.
+is changed before it is stored; it changes only converted text); HTML and Markdown become plain text in
+:mod:`assistant.text.markup`. A .txt, .json or .jsonl file's text is stored as decoded (an encoding BOM
+at the start of the file is the encoding's, not the text's).
 """
 
 from __future__ import annotations
@@ -217,14 +219,14 @@ def read_path(path: Path, file_id: str, *, max_bytes: int) -> Iterator[Article |
     yield from _READERS[ext](text, path, file_id)
 
 
-def _single(convert: Any) -> Any:
+def _single(convert: Any, *, converted: bool = True) -> Any:
     def reader(text: str, path: Path, file_id: str) -> Iterator[Article | IngestError]:
         body, meta = convert(text)
         try:
             yield clean_article(
                 Article(id=file_id, text=body, title=meta.get("title"), source=meta.get("source"),
                         date=meta.get("date"), lang=meta.get("lang"), path=str(path)),
-                str(path),
+                str(path), converted=converted,
             )
         except IngestError as e:
             yield e
@@ -233,8 +235,8 @@ def _single(convert: Any) -> Any:
 
 
 _READERS = {
-    ".txt": _single(lambda t: (t, {})),
-    ".text": _single(lambda t: (t, {})),
+    ".txt": _single(lambda t: (t, {}), converted=False),  # supplied text: stored as decoded
+    ".text": _single(lambda t: (t, {}), converted=False),
     ".md": _single(markdown_to_text),
     ".markdown": _single(markdown_to_text),
     ".html": _single(html_to_text),
