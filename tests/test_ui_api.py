@@ -94,6 +94,15 @@ def test_ask_takes_settings_filters_and_history(client, sample_assistant: Assist
     nothing = client.predict("Who opposes easing sanctions on Iran?", article_ids=["no-such-article"], api_name="/ask")
     assert nothing["abstained"] and nothing["citations"] == []
 
+    arabic = client.predict("Who opposes easing sanctions on Iran?", languages=["ar"], api_name="/ask")
+    assert arabic["citations"] and not arabic["abstained"]  # the sample article is Arabic
+    english = client.predict("Who opposes easing sanctions on Iran?", languages=["en"], api_name="/ask")
+    assert english["abstained"] and english["text"].startswith("No article matches the chosen filters")
+    undated = client.predict("Who opposes easing sanctions on Iran?", date_from="1 يونيو 2019", api_name="/ask")
+    assert undated["abstained"] and undated["citations"] == []  # the sample has no date: a date filter leaves it out
+    with pytest.raises(Exception, match="is not a date we read"):
+        client.predict("anything", date_to="tomorrow", api_name="/ask")
+
     gen = client.predict("How many foreign troops are in Afghanistan?", mode="generative", api_name="/ask")
     assert gen["notice"] and gen["citations"]  # no LLM configured: extractive, with a notice
 
@@ -185,5 +194,5 @@ def test_collections_are_created_under_the_root_and_share_the_embedder(app: Chat
     assert made.path == tmp_path / "root" / "later" and (made.path / "manifest.json").is_file()
     assert made.embedder is cols.get("fresh").embedder
     assert cols.names() == ["fresh", "later"]
-    table, choices = app.collection_view("later")
-    assert "no articles yet" in table and choices == []
+    table, choices, sources = app.collection_view("later")
+    assert "no articles yet" in table and choices == [] and sources == []

@@ -271,6 +271,24 @@ def test_english_answer_follow_up_feedback_and_export(page: Any, server: tuple[s
     assert data["turns"][1]["answer"]["standalone_question"]
 
 
+def test_the_settings_filter_by_language_and_date(page: Any, server: tuple[str, Path]) -> None:
+    """The filters of the settings reach the question: an English-only filter over the Arabic sample says
+    that nothing matches; a date in no form we read is shown as the answer's error; cleared, it answers."""
+    page.get_by_text("Settings · الإعدادات").click()
+    english = page.locator("#language-filter").get_by_label("en")
+    english.check()
+    answer = ask(page, "Who opposes easing sanctions on Iran?")
+    assert "No article matches the chosen filters" in answer.inner_text()
+    assert answer.locator("a.cite-card").count() == 0
+    english.uncheck()
+    page.fill("#date-from textarea", "tomorrow")
+    answer = ask(page, "Who opposes easing sanctions on Iran?")
+    assert "'tomorrow' is not a date we read" in answer.inner_text()
+    page.fill("#date-from textarea", "")
+    answer = ask(page, "Who opposes easing sanctions on Iran?")
+    assert answer.locator("a.cite-card", has_text=BOLTON).count() >= 1
+
+
 def test_new_collection_upload_answer_and_nothing_runs_from_article_text(page: Any, server: tuple[str, Path],
                                                                           tmp_path: Path) -> None:
     page.fill("#new-collection textarea, #new-collection input", "uploads")

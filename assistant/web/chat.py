@@ -88,9 +88,14 @@ class ChatApp:
         max_citations: int | None = None,
         mode: str | None = None,
         article_ids: Sequence[str] | None = None,
+        sources: Sequence[str] | None = None,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        languages: Sequence[str] | None = None,
     ) -> Iterator[tuple[list[dict[str, str]], list[Turn]]]:
         """Stream one answer into the conversation: yields (chat messages, turns) as it grows. Earlier
-        questions asked of the same collection are passed as history, so follow-ups work."""
+        questions asked of the same collection are passed as history, so follow-ups work. The filters are
+        those of ``Assistant.ask`` (empty: all); a bad date is shown as the answer's error."""
         q = (question or "").strip()
         turns = list(turns or [])
         if not q:
@@ -107,7 +112,7 @@ class ChatApp:
             final = None
             limit = int(max_citations) if max_citations else None
             for event in a.ask_stream(q, mode=mode or None, max_citations=limit,  # type: ignore[arg-type]
-                                      article_ids=list(article_ids or []) or None, history=history):
+                                      history=history, **_filters(article_ids, sources, date_from, date_to, languages)):
                 if event.answer is not None:
                     final = event.answer
                 elif event.delta:
@@ -152,10 +157,11 @@ class ChatApp:
         return article_html(info, text, ref.start, ref.end, short)
 
     # --- collection -------------------------------------------------------------------------------
-    def collection_view(self, collection: str) -> tuple[str, list[tuple[str, str]]]:
-        """(article list HTML, article choices) of a collection."""
+    def collection_view(self, collection: str) -> tuple[str, list[tuple[str, str]], list[str]]:
+        """(article list HTML, article choices, source names) of a collection."""
         infos = self.collections.get(collection).articles()
-        return articles_table_html(infos, collection), article_choices(infos)
+        sources = sorted({i.source for i in infos if i.source}, key=str.casefold)
+        return articles_table_html(infos, collection), article_choices(infos), sources
 
     def upload(
         self, files: Sequence[str] | None, collection: str, progress: Callable[[int, int, str], None] | None = None
@@ -301,6 +307,10 @@ class ChatApp:
         mode: str = "",
         article_ids: list[str] | None = None,
         history: list[str] | None = None,
+        sources: list[str] | None = None,
+        date_from: str = "",
+        date_to: str = "",
+        languages: list[str] | None = None,
     ) -> dict[str, Any]:
         """Answer a question from a collection's articles, with citations.
 
@@ -311,6 +321,10 @@ class ChatApp:
             mode: "extractive" or "generative"; empty: the server's setting.
             article_ids: search only these articles; empty: all.
             history: earlier questions of the conversation, oldest first (for follow-ups).
+            sources: only articles from these sources; empty: all.
+            date_from: only articles dated on or after this day (2019-06-01, "1 يونيو 2019"); empty: no limit.
+            date_to: only articles dated on or before this day; empty: no limit.
+            languages: only articles in these languages ("ar", "en"); empty: all.
         Returns:
             The answer: question, text with [n] markers, lang, abstained, mode, notice, and citations
             (n, article_id, sentence_id, text, start, end, score, title, source, date, lang), where
@@ -322,7 +336,7 @@ class ChatApp:
         if mode:  # empty: the server's setting
             check_choice(mode, AnswerMode, "mode")
         ans = a.ask(question, mode=mode or None, max_citations=max_citations or None,  # type: ignore[arg-type]
-                    article_ids=article_ids or None, history=history or [])
+                    history=history or [], **_filters(article_ids, sources, date_from, date_to, languages))
         return api_answer(ans)
 
     def api_articles(self, collection: str = "") -> list[dict[str, Any]]:
@@ -352,3 +366,11 @@ def _count(value: float | str | None, what: str) -> int:
     if f < 0 or f != int(f):
         raise ConfigError(f"{what} must be a whole number of 0 or more, not {value!r}")
     return int(f)
+
+
+def _filters(article_ids: Sequence[str] | None, sources: Sequence[str] | None, date_from: str | None,
+             date_to: str | None, languages: Sequence[str] | None) -> dict[str, Any]:
+    """The page's filter inputs as ``Assistant.ask`` keywords: an empty input is no filter."""
+    return {"article_ids": list(article_ids or []) or None, "sources": list(sources or []) or None,
+            "date_from": (date_from or "").strip() or None, "date_to": (date_to or "").strip() or None,
+            "languages": list(languages or []) or None}

@@ -50,7 +50,7 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
     app = ChatApp(Collections(assistant, index_root))
     settings = app.settings
     first = app.collections.initial
-    table0, choices0 = app.collection_view(first)
+    table0, choices0, sources0 = app.collection_view(first)
     private: dict[str, Any] = {"api_visibility": "private"}
 
     # Gradio's own copies of uploads (in its temp folder) expire after an hour; ours are in the index.
@@ -124,6 +124,15 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
                                 "with a notice.", elem_id="mode")
             only = gr.Dropdown(choices=choices0, value=[], multiselect=True, elem_id="article-filter",
                                label="Search only these articles (none chosen: all)")
+            with gr.Row():
+                only_sources = gr.Dropdown(choices=sources0, value=[], multiselect=True, elem_id="source-filter",
+                                           label="Only these sources · المصادر (none chosen: all)")
+                only_langs = gr.CheckboxGroup(["ar", "en"], value=[], label="Only articles in · اللغة",
+                                              elem_id="language-filter")
+            with gr.Row():
+                date_from = gr.Textbox(label="From date · من تاريخ", placeholder="2019-06-01 · 1 يونيو 2019",
+                                       elem_id="date-from")
+                date_to = gr.Textbox(label="To date · إلى تاريخ", placeholder="2019-06-30", elem_id="date-to")
         with gr.Accordion("Evaluate · التقييم", open=False, elem_id="evaluate"):
             gr.Markdown(
                 "Score the assistant on a question set: SQuAD v1.1 JSON (its paragraphs are the articles), or our "
@@ -154,11 +163,13 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
                                  elem_id="eval-files")
 
         # --- events ---------------------------------------------------------------------------------
-        def on_ask(q: str, ts: list[Turn], coll: str, n: int, m: str, ids: list[str]) -> Iterator[tuple[Any, ...]]:
-            for messages, new_turns in app.respond(q, ts, coll, n, m, ids):
+        def on_ask(q: str, ts: list[Turn], coll: str, n: int, m: str, ids: list[str], srcs: list[str],
+                   langs: list[str], d_from: str, d_to: str) -> Iterator[tuple[Any, ...]]:
+            for messages, new_turns in app.respond(q, ts, coll, n, m, ids, srcs, d_from, d_to, langs):
                 yield messages, new_turns, ""
 
-        ask_args = {"fn": on_ask, "inputs": [question, turns, collection, n_citations, mode, only],
+        ask_args = {"fn": on_ask, "inputs": [question, turns, collection, n_citations, mode, only, only_sources,
+                                             only_langs, date_from, date_to],
                     "outputs": [chatbot, turns, question], **private}
         question.submit(**ask_args)
         send.click(**ask_args)
@@ -174,20 +185,21 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
 
         def refresh(coll: str, message: str = "") -> tuple[Any, ...]:
             try:
-                table, choices = app.collection_view(coll)
+                table, choices, sources = app.collection_view(coll)
             except AssistantError as e:
-                return status_html(str(e), "error"), gr.update(), gr.update(), gr.update()
+                return status_html(str(e), "error"), gr.update(), gr.update(), gr.update(), gr.update()
             message = message or status_html(f"Collection {coll}: {len(choices)} article(s).")
-            return message, table, gr.update(choices=choices, value=None), gr.update(choices=choices, value=[])
+            return (message, table, gr.update(choices=choices, value=None), gr.update(choices=choices, value=[]),
+                    gr.update(choices=sources, value=[]))
 
-        coll_outputs = [status, articles, to_remove, only]
+        coll_outputs = [status, articles, to_remove, only, only_sources]
         collection.input(refresh, [collection], coll_outputs, **private)
 
         def on_create(name: str) -> tuple[Any, ...]:
             try:
                 app.collections.create(name)
             except AssistantError as e:
-                return gr.update(), status_html(str(e), "error"), gr.update(), gr.update(), gr.update(), name
+                return gr.update(), status_html(str(e), "error"), gr.update(), gr.update(), gr.update(), gr.update(), name
             name = name.strip()
             ready = status_html(f"Collection {name} is ready; add articles to it.")
             return (gr.update(choices=app.collections.names(), value=name), *refresh(name, ready), "")
@@ -244,7 +256,7 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
         def on_load(coll: str) -> tuple[Any, ...]:
             return (gr.update(choices=app.collections.names()), *refresh(coll)[1:])
 
-        demo.load(on_load, [collection], [collection, articles, to_remove, only], **private)
+        demo.load(on_load, [collection], [collection, articles, to_remove, only, only_sources], **private)
 
         gr.api(_endpoint(app.api_ask), api_name="ask")
         gr.api(_endpoint(app.api_articles), api_name="articles")
