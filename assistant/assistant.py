@@ -19,7 +19,7 @@ from assistant.models.embeddings import Embedder, build_embedder
 from assistant.models.fetch import probes_dir
 from assistant.retrieve import Retriever, RetrieverMode
 from assistant.settings import Settings
-from assistant.store.index import Index, Prepared
+from assistant.store.index import Index, Prepared, disk_full_is_typed
 from assistant.telemetry import quiet_telemetry
 from assistant.text.language import detect_language
 from assistant.text.reading import clean_article, iter_files, read_path
@@ -138,7 +138,11 @@ class Assistant:
                 report.failed.append((e.source, e.reason))
             batch.clear()
 
-        with self.index.writing():
+        def committed() -> str:
+            return (f"{len(report.added) + len(report.replaced)} article(s) of this call were committed before it "
+                    "and are kept, as is everything indexed before")
+
+        with disk_full_is_typed(self.path, committed), self.index.writing():
             try:
                 for done, unit in enumerate(units, 1):
                     last = ""
@@ -220,7 +224,7 @@ class Assistant:
 
     def remove(self, article_id: str) -> None:
         """Remove an article and all its sentences. Raises ArticleNotFoundError when absent."""
-        with self.index.writing():
+        with disk_full_is_typed(self.path), self.index.writing():
             try:
                 found = self.index.remove(article_id)
             finally:

@@ -11,6 +11,7 @@
     ├── IndexError_                 the index on disk cannot be used as asked
     │   ├── IndexMismatchError      built with another model, splitter or chunking; says how to rebuild
     │   ├── IndexLockedError        another process is writing this index
+    │   ├── StorageFullError        the disk holding the index filled up during a write; says what to do
     │   └── IndexCorruptError       parts of the index disagree and could not be repaired
     ├── ArticleNotFoundError        an article id that is not in the index
     ├── DateError                   a date (an article's, or a filter's) in no form we read; lists the forms
@@ -36,6 +37,7 @@ __all__ = [
     "IndexError_",
     "IndexMismatchError",
     "IndexLockedError",
+    "StorageFullError",
     "IndexCorruptError",
     "ArticleNotFoundError",
     "DateError",
@@ -93,6 +95,11 @@ class IndexMismatchError(IndexError_):
 
 class IndexLockedError(IndexError_):
     pass
+
+
+class StorageFullError(IndexError_):
+    """The disk (or quota) holding the index filled up during a write. What was committed before stays;
+    the interrupted write is repaired by the next one."""
 
 
 class IndexCorruptError(IndexError_):

@@ -22,12 +22,13 @@ reads throughout, so a long-running server sees a command-line ingest.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import errno
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import IndexLockedError
+from assistant.errors import IndexLockedError, StorageFullError
 from assistant.models.embeddings import Embedder, vector_id
 from assistant.settings import Settings
 from assistant.store import repair as _repair
@@ -56,6 +57,38 @@ class Snapshot:
     vectors: VectorStore
     lexical: LexicalIndex | None
     cache: EmbeddingCache
+
+
+def _disk_full(e: BaseException | None) -> bool:
+    """Whether ``e`` (or what caused it) is the disk or quota filling up: an OSError with ENOSPC/EDQUOT,
+    SQLite's "database or disk is full", Chroma's and bm25's wrapped "No space left on device"."""
+    seen = 0
+    while e is not None and seen < 10:
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        text = str(e).lower()
+        if "disk is full" in text or "no space left" in text or "disk quota exceeded" in text:
+            return True
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return False
+
+
+@contextmanager
+def disk_full_is_typed(path: Path, done: Callable[[], str] | None = None) -> Iterator[None]:
+    """Turn the disk filling up during a write into StorageFullError naming the index and the fix;
+    ``done()`` says what was committed before it (kept)."""
+    try:
+        yield
+    except StorageFullError:
+        raise
+    except Exception as e:
+        if not _disk_full(e):
+            raise
+        raise StorageFullError(
+            f"the disk holding the index {path} is full ({type(e).__name__}: {' '.join(str(e).split())[:200]}). "
+            f"{done() if done else 'Nothing committed before is lost'}; the interrupted write is repaired by the next one. "
+            "Free some space (or move the index: settings.index_root), then add the rest again"
+        ) from e
 
 
 class Index:

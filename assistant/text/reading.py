@@ -154,12 +154,20 @@ def _article_from_record(rec: Any, default_id: str, where: str, path: Path) -> A
     )
 
 
+# Python's JSON decoder recurses once per level: a file nested thousands deep exhausts the stack
+_TOO_DEEP = ("is nested too deeply to read (JSON arrays or objects inside each other thousands of levels down); "
+             "flatten it: an article is one object with a 'text' field")
+
+
 def _read_json(text: str, path: Path, file_id: str) -> Iterator[Article | IngestError]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         yield MalformedInputError(str(path), f"is not valid JSON (line {e.lineno}, column {e.colno}: {e.msg}); "
                                   "fix it or use .jsonl with one article per line")
+        return
+    except RecursionError:
+        yield MalformedInputError(str(path), _TOO_DEEP)
         return
     if isinstance(data, dict) and isinstance(data.get("articles"), list):
         data = data["articles"]
@@ -182,6 +190,9 @@ def _read_jsonl(text: str, path: Path, file_id: str) -> Iterator[Article | Inges
             rec = json.loads(line)
         except json.JSONDecodeError as e:
             yield MalformedInputError(where, f"line {n} is not valid JSON ({e.msg}); fix or remove that line")
+            continue
+        except RecursionError:
+            yield MalformedInputError(where, f"line {n}: {_TOO_DEEP}")
             continue
         try:
             yield clean_article(_article_from_record(rec, f"{file_id}#{n}", where, path), where)
