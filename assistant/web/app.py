@@ -50,11 +50,12 @@ def launch(demo: "gr.Blocks", settings: Settings, *, host: str | None = None, po
     """Serve the page (on ``settings.server.host:port`` unless given); never shared through Gradio's tunnel.
 
     Any interface but loopback needs a login: without accounts (see :func:`resolve_auth`) this raises
-    ConfigError before anything listens. Accounts, when set, are required on loopback too."""
+    ConfigError before anything listens. Accounts, when set, are required on loopback too. The REST API
+    (assistant/web/rest.py, ``/api/v1``) is served beside the chat with the same accounts."""
     host = host or settings.server.host
     accounts = login_for(host, settings.server)
     demo.queue(default_concurrency_limit=1)
-    return demo.launch(
+    result = demo.launch(
         server_name=host,
         server_port=port or settings.server.port,
         auth=accounts or None,
@@ -68,9 +69,17 @@ def launch(demo: "gr.Blocks", settings: Settings, *, host: str | None = None, po
         enable_monitoring=False,
         show_error=False,
         footer_links=["api"],
-        prevent_thread_lock=prevent_thread_lock,
+        prevent_thread_lock=True,  # the REST API is added to the running server, then we wait (or return)
         quiet=quiet,
     )
+    chat = getattr(demo, "chat_app", None)
+    if chat is not None:
+        from assistant.web.rest import mount_rest
+
+        mount_rest(demo.app, chat, accounts)
+    if not prevent_thread_lock:
+        demo.block_thread()
+    return result
 
 
 def open_collection(index: str | Path, settings: Settings, *, embedder: Any = None) -> Assistant:

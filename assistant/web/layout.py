@@ -260,6 +260,7 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
 
         gr.api(_endpoint(app.api_ask), api_name="ask")
         gr.api(_endpoint(app.api_articles), api_name="articles")
+    demo.chat_app = app  # what launch() mounts the REST API on (assistant/web/rest.py)
     return demo
 
 
