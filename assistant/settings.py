@@ -177,7 +177,7 @@ class LLMSettings(_Section):
 class IngestSettings(_Section):
     max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are refused with a message.")
     extensions: tuple[str, ...] = Field(
-        (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl"),
+        (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf", ".docx"),
         description="File types read when a folder is given.",
     )
 

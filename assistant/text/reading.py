@@ -1,4 +1,4 @@
-"""Read files into Articles: txt, md, html, json, jsonl; folders or single files.
+"""Read files into Articles: txt, md, html, json, jsonl, pdf, docx; folders or single files.
 
 Encodings are detected from bytes (BOM, strict UTF-8, UTF-16 without BOM, Windows-1256 for Arabic),
 never guessed silently: text that fits none of them is refused with a DecodingError naming the file.
@@ -29,6 +29,7 @@ from assistant.errors import (
     UnsupportedFormatError,
 )
 from assistant.text.cleaning import INVISIBLE_FORMAT, STRAY_CONTROLS, clean_article
+from assistant.text.documents import docx_to_text, pdf_to_text
 from assistant.text.language import is_arabic
 from assistant.text.markup import html_to_text, markdown_to_text
 from assistant.types import Article
@@ -216,13 +217,17 @@ def read_path(path: Path, file_id: str, *, max_bytes: int) -> Iterator[Article |
                 "ingest.max_file_mb (ASSISTANT_INGEST__MAX_FILE_MB)",
             )
         ext = path.suffix.lower()
-        if ext not in _READERS:
+        if ext not in _READERS and ext not in _DOCUMENTS:
             raise UnsupportedFormatError(source, f"'{ext or 'no extension'}' is not a format we read; "
-                                         "give .txt, .md, .html, .json or .jsonl")
+                                         "give .txt, .md, .html, .json, .jsonl, .pdf or .docx")
         try:
             data = path.read_bytes()
         except OSError as e:
             raise IngestError(source, f"cannot be read ({e.strerror}); check the path and permissions") from e
+        if ext in _DOCUMENTS:
+            body, meta = _DOCUMENTS[ext](data, source, max_bytes)
+            yield clean_article(Article(id=file_id, text=body, path=str(path), **meta), source, converted=True)
+            return
         text = decode_bytes(data, source)
     except IngestError as e:
         yield e
@@ -244,6 +249,12 @@ def _single(convert: Any, *, converted: bool = True) -> Any:
 
     return reader
 
+
+# binary documents: (bytes, source, the size limit) -> (text, meta); a .docx may expand to 10x the limit
+_DOCUMENTS = {
+    ".pdf": lambda data, source, limit: pdf_to_text(data, source),
+    ".docx": lambda data, source, limit: docx_to_text(data, source, max_expanded=10 * limit),
+}
 
 _READERS = {
     ".txt": _single(lambda t: (t, {}), converted=False),  # supplied text: stored as decoded

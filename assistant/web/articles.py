@@ -50,7 +50,7 @@ def articles_table_html(infos: Sequence[ArticleInfo], collection: str) -> str:
     if not infos:
         return (
             '<div class="articles-table empty"><p dir="ltr" lang="en">This collection has no articles yet: upload '
-            ".txt, .md, .html, .json or .jsonl files above.</p></div>"
+            ".txt, .md, .html, .json, .jsonl, .pdf or .docx files above.</p></div>"
         )
     rows = []
     for i in infos:

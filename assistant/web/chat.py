@@ -174,7 +174,7 @@ class ChatApp:
         with its reason (by name: server paths are not shown) and not kept."""
         paths = [str(f) for f in (files or [])]
         if not paths:
-            return status_html("Choose one or more .txt, .md, .html, .json or .jsonl files first.")
+            return status_html("Choose one or more .txt, .md, .html, .json, .jsonl, .pdf or .docx files first.")
         try:
             a = self.collections.get(collection)
             folder = a.path / UPLOADS_DIR
