@@ -104,11 +104,10 @@ def test_html_with_scripts_styles_and_entities_end_to_end(new_assistant: Assista
     rep = new_assistant.add([tmp_path / "harbour.html"])
     assert rep.added == ["harbour"] and not rep.failed
     info, text = new_assistant.article("harbour")
-    assert text == ("Harbour – weekly\n"
-                    "The harbour master counted 4711 ships & 12 ferries in <March>.\n"
+    assert text == ("The harbour master counted 4711 ships & 12 ferries in <March>.\n"  # the <h1> is the headline
                     "Fees rose to 30 € per berth, said Renée.\n"
                     "الميناء الجديد reversed now.")
-    assert info.title == "Port & harbour report" and info.source == 'Coast "Daily"'
+    assert info.title == "Harbour – weekly" and info.source == 'Coast "Daily"'  # the headline, not <title>
     stored = text + json.dumps(new_assistant.index.catalog.sentences_of("harbour"), default=str)
     for payload in ("stylepayload", "scriptpayload", "noscriptpayload", "commentpayload", "clickpayload", "alert"):
         assert payload not in stored
