@@ -21,8 +21,9 @@ from assistant.retrieve import Retriever, RetrieverMode
 from assistant.settings import Settings
 from assistant.store.index import Index, Prepared, disk_full_is_typed
 from assistant.telemetry import quiet_telemetry
+from assistant.text.fetching import is_url
 from assistant.text.language import detect_language
-from assistant.text.reading import clean_article, iter_files, read_path
+from assistant.text.reading import clean_article, iter_files, read_path, read_url
 from assistant.types import Answer, AnswerMode, Article, ArticleInfo, IngestReport, Passage, StreamEvent, check_choice
 
 __all__ = ["Assistant"]
@@ -113,7 +114,8 @@ class Assistant:
 
     # --- collection -------------------------------------------------------------------------------
     def add(self, sources: Source | Sequence[Source], *, progress: Progress | None = None) -> IngestReport:
-        """Index files, folders or Articles. Bad inputs land in ``report.failed`` with the reason; the
+        """Index files, folders, Articles or web pages (an http(s) URL, fetched: assistant/text/fetching.py).
+        Bad inputs land in ``report.failed`` with the reason; the
         rest is indexed. Unchanged articles are skipped; changed ones replace their old version.
 
         Streams: files are read, split and embedded in batches, so memory stays bounded however many
@@ -165,11 +167,11 @@ class Assistant:
                     self.index.finish_write()
         return report
 
-    def _units(self, sources: Sequence[Source], report: IngestReport) -> Iterator[tuple[Path, str] | Article]:
-        """Each input to read: an Article, or a (file, article id) from a path or folder."""
+    def _units(self, sources: Sequence[Source], report: IngestReport) -> Iterator[tuple[Path, str] | Article | str]:
+        """Each input to read: an Article, a URL, or a (file, article id) from a path or folder."""
         for src in sources:
-            if isinstance(src, Article):
-                yield src
+            if isinstance(src, Article) or is_url(src):
+                yield src  # type: ignore[misc]
                 continue
             target = Path(src)
             if not target.exists():
@@ -182,15 +184,20 @@ class Assistant:
             if not found:
                 report.failed.append((str(target), f"holds no {', '.join(self.settings.ingest.extensions)} files"))
 
-    def _read_unit(self, unit: tuple[Path, str] | Article) -> Iterator[Article | IngestError]:
+    def _read_unit(self, unit: tuple[Path, str] | Article | str) -> Iterator[Article | IngestError]:
+        ingest = self.settings.ingest
         if isinstance(unit, Article):
             try:
                 yield clean_article(unit, unit.id or "<article without id>")
             except IngestError as e:
                 yield e
             return
+        if isinstance(unit, str):  # a URL (assistant/text/fetching.py)
+            yield from read_url(unit, max_bytes=int(ingest.max_file_mb * 1_000_000), timeout=ingest.url_timeout,
+                                allow_private=ingest.allow_private_urls)
+            return
         path, file_id = unit
-        yield from read_path(path, file_id, max_bytes=int(self.settings.ingest.max_file_mb * 1_000_000))
+        yield from read_path(path, file_id, max_bytes=int(ingest.max_file_mb * 1_000_000))
 
     def _prepare(self, a: Article, seen: dict[str, str], existed: set[str], report: IngestReport) -> Prepared | None:
         """Split an article, or record why it is skipped (duplicate id, unchanged, no sentences)."""

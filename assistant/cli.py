@@ -313,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--llm-url", default=None,
                         help="server URL: OpenAI-compatible …/v1, or Ollama http://host:11434")
 
-    sp = sub.add_parser("ingest", help="add files or folders to an index")
+    sp = sub.add_parser("ingest", help="add files, folders or web pages (http(s) URLs) to an index")
     sp.add_argument("paths", nargs="+")
     common(sp)
     sp.set_defaults(func=cmd_ingest)

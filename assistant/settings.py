@@ -175,7 +175,11 @@ class LLMSettings(_Section):
 
 
 class IngestSettings(_Section):
-    max_file_mb: float = Field(20.0, gt=0, description="Files larger than this are refused with a message.")
+    max_file_mb: float = Field(20.0, gt=0, description="Files (and fetched pages) larger than this are refused with a message.")
+    url_timeout: float = Field(15.0, gt=0, description="Seconds to wait for a web page given as a URL.")
+    allow_private_urls: bool = Field(
+        False, description="Fetch URLs on loopback or private addresses too (an intranet, a test server). Off: "
+        "a page at such an address is refused, so a server cannot be made to reach the machines behind it.")
     extensions: tuple[str, ...] = Field(
         (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl", ".pdf", ".docx"),
         description="File types read when a folder is given.",

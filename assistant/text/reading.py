@@ -30,13 +30,14 @@ from assistant.errors import (
 )
 from assistant.text.cleaning import INVISIBLE_FORMAT, STRAY_CONTROLS, clean_article
 from assistant.text.documents import docx_to_text, pdf_to_text
+from assistant.text.fetching import fetch_page, url_article_id
 from assistant.text.language import is_arabic
 from assistant.text.markup import html_to_text, markdown_to_text
 from assistant.types import Article
 
 # html_to_text, markdown_to_text, clean_article and INVISIBLE_FORMAT live in markup.py and cleaning.py;
 # they stay importable from here.
-__all__ = ["read_path", "iter_files", "decode_bytes", "html_to_text", "markdown_to_text", "content_hash",
+__all__ = ["read_path", "read_url", "iter_files", "decode_bytes", "html_to_text", "markdown_to_text", "content_hash",
            "clean_article", "INVISIBLE_FORMAT"]
 
 _MAGIC = {
@@ -233,6 +234,23 @@ def read_path(path: Path, file_id: str, *, max_bytes: int) -> Iterator[Article |
         yield e
         return
     yield from _READERS[ext](text, path, file_id)
+
+
+def read_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> Iterator[Article | IngestError]:
+    """The article of the web page at ``url`` (assistant/text/fetching.py: the fetch and its rules), read
+    as an .html file is; or the IngestError saying why not."""
+    try:
+        page = fetch_page(url, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private)
+        try:
+            text = page.body.decode(page.charset) if page.charset else decode_bytes(page.body, url)
+        except (LookupError, UnicodeDecodeError):  # a wrong or unknown charset in the header: detect it
+            text = decode_bytes(page.body, url)
+        body, meta = (text, {}) if page.content_type == "text/plain" else html_to_text(text)
+        yield clean_article(Article(id=url_article_id(url), text=body, path=page.url, title=meta.get("title"),
+                                    source=meta.get("source"), date=meta.get("date"), lang=meta.get("lang")),
+                            url, converted=True)
+    except IngestError as e:
+        yield e
 
 
 def _single(convert: Any, *, converted: bool = True) -> Any:

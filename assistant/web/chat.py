@@ -20,6 +20,7 @@ from assistant.assistant import Assistant
 from assistant.errors import ArticleNotFoundError, AssistantError, ConfigError
 from assistant.evaluation.workflow import RUNS_DIR, Evaluation, evaluate_upload, new_run_folder
 from assistant.settings import Settings
+from assistant.text.fetching import is_url
 from assistant.types import AnswerMode, IngestReport, check_choice
 from assistant.web.collections import Collections
 from assistant.web.render import (
@@ -190,6 +191,21 @@ class ChatApp:
                 dest.unlink(missing_ok=True)  # nothing of it was indexed
         prefix = str(folder) + os.sep
         report.failed = refused + [(w[len(prefix):] if w.startswith(prefix) else w, why) for w, why in report.failed]
+        return ingest_report_html(report, collection)
+
+    def add_url(self, url: str, collection: str) -> str:
+        """Fetch the web page at ``url`` into the collection (assistant/text/fetching.py: http(s) only, no
+        private addresses unless ingest.allow_private_urls); returns what happened, in plain words."""
+        url = (url or "").strip()
+        if not is_url(url):
+            return status_html("Give a web page's address, starting with https:// or http://.")
+        try:
+            report = self.collections.get(collection).add(url)
+        except AssistantError as e:
+            return status_html(str(e), "error")
+        except Exception:
+            log.exception("fetching %r into %r failed", url, collection)
+            return status_html(_INTERNAL, "error")
         return ingest_report_html(report, collection)
 
     def _store_uploads(self, paths: Sequence[str], folder: Path, extensions: Sequence[str] | None = None

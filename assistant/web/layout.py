@@ -106,11 +106,14 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
                 new_name = gr.Textbox(label="New collection name", elem_id="new-collection", scale=2)
                 create = gr.Button("Create and switch", elem_id="create-btn", scale=1)
             with gr.Row():
-                files = gr.File(label="Add articles (.txt .md .html .json .jsonl)", file_count="multiple",
+                files = gr.File(label="Add articles (.txt .md .html .json .jsonl .pdf .docx)", file_count="multiple",
                                 file_types=list(settings.ingest.extensions), type="filepath", elem_id="upload",
                                 scale=3)
                 with gr.Column(scale=2):
                     add = gr.Button("Add to collection", variant="primary", elem_id="add-btn")
+                    page_url = gr.Textbox(label="Or a web page's address · أو عنوان صفحة", elem_id="page-url",
+                                          placeholder="https://…")
+                    add_url = gr.Button("Fetch and add", elem_id="add-url-btn")
                     to_remove = gr.Dropdown(choices=choices0, value=None, label="Article", elem_id="remove-choice")
                     remove = gr.Button("Remove article", variant="stop", elem_id="remove-btn")
             status = gr.HTML(elem_id="collection-status", js_on_load=None)
@@ -212,6 +215,12 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
             return (*refresh(coll, result), None)
 
         add.click(on_upload, [files, collection], [*coll_outputs, files], **private)
+
+        def on_add_url(url: str, coll: str) -> tuple[Any, ...]:
+            return (*refresh(coll, app.add_url(url, coll)), "")
+
+        add_url.click(on_add_url, [page_url, collection], [*coll_outputs, page_url], **private)
+        page_url.submit(on_add_url, [page_url, collection], [*coll_outputs, page_url], **private)
 
         def on_remove(aid: str | None, coll: str) -> tuple[Any, ...]:
             return refresh(coll, app.remove(aid, coll))
