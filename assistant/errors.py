@@ -12,6 +12,7 @@
     │   ├── IndexMismatchError      built with another model, splitter or chunking; says how to rebuild
     │   ├── IndexLockedError        another process is writing this index
     │   ├── StorageFullError        the disk holding the index filled up during a write; says what to do
+    │   ├── StoreUnavailableError   the vector server (store.chroma_url) stopped answering; names it
     │   └── IndexCorruptError       parts of the index disagree and could not be repaired
     ├── ArticleNotFoundError        an article id that is not in the index
     ├── DateError                   a date (an article's, or a filter's) in no form we read; lists the forms
@@ -38,6 +39,7 @@ __all__ = [
     "IndexMismatchError",
     "IndexLockedError",
     "StorageFullError",
+    "StoreUnavailableError",
     "IndexCorruptError",
     "ArticleNotFoundError",
     "DateError",
@@ -100,6 +102,10 @@ class IndexLockedError(IndexError_):
 class StorageFullError(IndexError_):
     """The disk (or quota) holding the index filled up during a write. What was committed before stays;
     the interrupted write is repaired by the next one."""
+
+
+class StoreUnavailableError(IndexError_):
+    """The vector server (``store.chroma_url``) does not answer. Nothing is lost: ask again once it is back."""
 
 
 class IndexCorruptError(IndexError_):

@@ -62,7 +62,7 @@ def test_public_names_are_exactly_these() -> None:
         "Assistant", "Settings", "Article", "ArticleInfo", "Sentence", "Passage", "Citation", "Answer",
         "AnswerChange", "IngestReport", "AssistantError", "ConfigError", "IngestError", "UnsupportedFormatError",
         "DecodingError", "EmptyArticleError", "FileTooLargeError", "MalformedInputError", "IndexError_",
-        "IndexMismatchError", "IndexLockedError", "StorageFullError", "IndexCorruptError", "ArticleNotFoundError", "DateError", "EmbeddingError", "ModelIntegrityError",
+        "IndexMismatchError", "IndexLockedError", "StorageFullError", "StoreUnavailableError", "IndexCorruptError", "ArticleNotFoundError", "DateError", "EmbeddingError", "ModelIntegrityError",
         "LLMError", "LLMTimeoutError", "__version__",
     }
     for name in assistant.__all__:

@@ -22,7 +22,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, StoreUnavailableError
 from assistant.settings import StoreSettings
 from assistant.telemetry import quiet_telemetry
 
@@ -96,8 +96,18 @@ class ChromaBackend:
         """The ``k`` nearest ids and their cosine, straight from the collection (what llama-index's
         ``ChromaVectorStore.query`` asks Chroma, without building nodes from the stored text)."""
         where = {"article_id": {"$in": list(article_ids)}} if article_ids is not None else None
-        got = self.collections[kind].query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
-                                           where=where, include=["distances"])
+        try:
+            got = self.collections[kind].query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=k,
+                                               where=where, include=["distances"])
+        except Exception as e:
+            if self.embedded:
+                raise
+            # the server went away (connection refused, reset, timed out): a clear error; the client
+            # reconnects by itself, so the next question works once the server is back
+            raise StoreUnavailableError(
+                f"the Chroma server at {self._settings.chroma_url} is not answering ({type(e).__name__}: "
+                f"{' '.join(str(e).split())[:160]}); nothing is lost: start it again (`chroma run --path DIR "
+                "--host HOST --port PORT`, the same DIR) and ask again") from e
         return [(i, 1.0 - float(d)) for i, d in zip(got["ids"][0], got["distances"][0])]
 
     def reconnect(self) -> None:

@@ -15,8 +15,8 @@ The same login rules as the chat: when the server has accounts (always beyond lo
 HTTP Basic credentials of one of them; on loopback without accounts the API is open. A body over
 ``server.max_upload_mb`` (a file) or 64 KB (a question) is refused with 413. Errors are JSON:
 ``{"error": {"type": "DateError", "message": "..."}}`` with 400 for bad input, 401 without a valid login,
-404 for an unknown article or collection, 409 when another process writes the index, 507 when its disk is
-full, 500 (message only, no trace) for anything else.
+404 for an unknown article or collection, 409 when another process writes the index, 503 when the vector
+server does not answer, 507 when the index's disk is full, 500 (message only, no trace) for anything else.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from assistant.errors import (
     AssistantError,
     IndexLockedError,
     StorageFullError,
+    StoreUnavailableError,
 )
 from assistant.web.uploads import UPLOADS_DIR
 
@@ -65,6 +66,8 @@ def _status(e: AssistantError) -> int:
         return 409
     if isinstance(e, StorageFullError):
         return 507
+    if isinstance(e, StoreUnavailableError):
+        return 503
     if "no collection" in str(e):
         return 404
     return 400
