@@ -293,3 +293,44 @@ def test_two_processes_writing_one_index_are_serialized_or_refused(tmp_path: Pat
     with Assistant.open(index, settings=settings, embedder=build_embedder(settings.embedding)) as fresh:
         expected["gamma"] = "The library on the corner closed for repairs."
         assert assert_consistent(fresh, expected) == set(expected)
+
+
+ADD_FOLDER = r"""
+import json, sys, time
+from assistant import Assistant
+a = Assistant.open(sys.argv[1])
+print("OPENED", time.time(), flush=True)
+rep = a.add([sys.argv[2]])
+print("FINISHED", time.time(), 0, json.dumps(rep.to_dict()), flush=True)
+a.close()
+"""
+
+
+@pytest.mark.slow
+def test_two_processes_adding_the_same_folder_at_once(tmp_path: Path) -> None:
+    """Started together on one folder: one writes, the other waits for the lock, then finds every article
+    there already (unchanged); nothing is indexed twice or lost."""
+    folder = tmp_path / "news"
+    folder.mkdir()
+    expected = {}
+    for i in range(20):
+        text = f"The ferry on route {i} between the two harbours sailed at {5 + i % 7} am on Monday."
+        (folder / f"ferry-{i}.txt").write_text(text, encoding="utf-8")
+        expected[f"ferry-{i}"] = text
+    index = tmp_path / "shared"
+    env = child_env(tmp_path, ASSISTANT_STORE__LOCK_TIMEOUT="600")
+    one = Child(ADD_FOLDER, [str(index), str(folder)], env, tmp_path / "one.log")
+    two = Child(ADD_FOLDER, [str(index), str(folder)], env, tmp_path / "two.log")
+    reports = []
+    for child in (one, two):
+        _, line = child.wait_for("FINISHED", timeout=900)
+        reports.append(json.loads(line.split(" ", 3)[3]))
+    assert one.finish(timeout=60) == 0 and two.finish(timeout=60) == 0
+    added = [set(r["added"]) for r in reports]
+    unchanged = [set(r["unchanged"]) for r in reports]
+    assert not (added[0] & added[1]) and added[0] | added[1] == set(expected)  # each article indexed once
+    assert added[0] | unchanged[0] == set(expected) == added[1] | unchanged[1]
+    assert not reports[0]["failed"] and not reports[1]["failed"]
+    settings = subprocess_settings()
+    with Assistant.open(index, settings=settings, embedder=build_embedder(settings.embedding)) as fresh:
+        assert assert_consistent(fresh, expected) == set(expected)

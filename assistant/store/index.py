@@ -35,7 +35,7 @@ from assistant.store import repair as _repair
 from assistant.store.catalog import Catalog
 from assistant.store.embedding_cache import EmbeddingCache
 from assistant.store.lexical import LexicalFile, LexicalIndex
-from assistant.store.locking import WriteLock
+from assistant.store.locking import WriteLock, opening
 from assistant.store.manifest import FORMAT_VERSION, TOKENIZER_VERSION, Manifest
 from assistant.store.marker import CrashMarker
 from assistant.store.nodes import Prepared, make_chunks
@@ -123,10 +123,11 @@ class Index:
                 stale = old != self.manifest
             else:
                 old.check_compatible(self.manifest, path)
-        self.catalog = Catalog(path / "catalog.sqlite")
+        with opening(path, settings.store.lock_timeout):  # one process at a time creates the stores
+            self.catalog = Catalog(path / "catalog.sqlite")
+            self._vectors = VectorStore(path, self.catalog.uid(), settings.store, embedder.dim)
         self._generation = self.catalog.generation()  # what this process's vector client and BM25 reflect
         self._lexical = LexicalFile(path / "bm25")
-        self._vectors = VectorStore(path, self.catalog.uid(), settings.store, embedder.dim)
         self.cache = EmbeddingCache(self.catalog, embedder)
         self._writer = Writer(self.catalog, self._vectors, self.cache, self._lexical, settings)
         if stale:

@@ -19,7 +19,24 @@ from filelock import FileLock, Timeout
 
 from assistant.errors import IndexLockedError
 
-__all__ = ["WriteLock"]
+__all__ = ["WriteLock", "opening"]
+
+
+@contextmanager
+def opening(folder: Path, wait: float) -> Iterator[None]:
+    """Held while an index's stores are opened (``<index>/.open.lock``, only for that: never during a
+    write, so opening never waits for an ingest). Two processes creating a new index at once would
+    otherwise both create Chroma's tables ("table collections already exists")."""
+    lock = FileLock(str(folder / ".open.lock"), thread_local=False)
+    try:
+        lock.acquire(timeout=wait)
+    except Timeout as e:
+        raise IndexLockedError(f"another process has been opening the index at {folder} for {wait:g} s; "
+                               "try again (store.lock_timeout)") from e
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 class WriteLock:
