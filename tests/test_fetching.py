@@ -35,19 +35,10 @@ class _Handler(BaseHTTPRequestHandler):
             "/huge": (200, "text/html", b"<p>" + b"x" * 3_000_000 + b"</p>"),
             "/gone": (404, "text/html", b"not here"),
         }
-        if self.path == "/old":
-            self.send_response(301)
-            self.send_header("Location", "/news/doha")
-            self.end_headers()
-            return
-        if self.path == "/to-file":
-            self.send_response(302)
-            self.send_header("Location", "file:///etc/passwd")
-            self.end_headers()
-            return
-        if self.path == "/loop":
-            self.send_response(302)
-            self.send_header("Location", "/loop")
+        redirects = {"/old": "/news/doha", "/to-file": "file:///etc/passwd", "/loop": "/loop"}
+        if self.path in redirects:
+            self.send_response(301 if self.path == "/old" else 302)
+            self.send_header("Location", redirects[self.path])
             self.end_headers()
             return
         if self.path == "/slow":

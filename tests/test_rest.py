@@ -83,6 +83,10 @@ def test_upload_list_and_delete(api: tuple[str, Assistant]) -> None:
     ids = [x["id"] for x in httpx.get(f"{url}/articles").json()]
     assert sorted(ids) == ["dam", "harbour"]
     assert "path" not in httpx.get(f"{url}/articles").json()[0]
+    huge = httpx.post(f"{url}/articles", files=[("files", ("big.txt", b"x" * 21_000_000, "text/plain"))])
+    assert huge.status_code == 413 and huge.json()["error"]["type"] == "TooLarge"
+    not_form = httpx.post(f"{url}/articles", json={"files": []})
+    assert not_form.status_code == 400 and "multipart" in not_form.json()["error"]["message"]
     gone = httpx.delete(f"{url}/articles/dam")
     assert gone.status_code == 200 and gone.json() == {"removed": "dam", "collection": "news"}
     again = httpx.delete(f"{url}/articles/dam")

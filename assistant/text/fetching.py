@@ -8,6 +8,9 @@ intranet). Redirects are followed by hand, at most five, each hop checked the sa
 held past it) apply; the page must be HTML (or plain text). The page is then read like an .html file.
 
 Any failure is an :class:`~assistant.errors.IngestError` naming the URL and the fix; offline, it says so.
+Limit: the address is checked when resolved, and the connection resolves it again; a DNS server that
+answers differently the second time (rebinding) is not caught. Serve the chat beyond loopback only to
+people you trust with it, or keep ``allow_private_urls`` off behind a resolver you control.
 The article id is the URL without its scheme (``example.com/news/doha-talks``); the article's ``path``
 is the URL fetched last.
 """

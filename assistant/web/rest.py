@@ -38,6 +38,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.formparsers import MultiPartException
 
 from assistant.errors import (
     ArticleNotFoundError,
@@ -189,7 +190,13 @@ def mount_rest(app: FastAPI, chat: ChatApp, accounts: list[tuple[str, str]] | No
             raise _Refused(413, "TooLarge", f"the upload is {length} bytes; each file may hold {max_upload} "
                            "(server.max_upload_mb), ten files at a time")
         a = chat.collections.get(_collection(request.query_params.get("collection")) or chat.collections.initial)
-        form = await request.form(max_part_size=max_upload + 1)
+        try:
+            form = await request.form(max_part_size=max_upload + 1)
+        except MultiPartException as e:  # a part over the size, or a body that is not multipart
+            too_big = "size" in str(e).lower()
+            raise _Refused(413 if too_big else 400, "TooLarge" if too_big else "InvalidRequest",
+                           f"{e}; each file may hold {max_upload / 1e6:.1f} MB (server.max_upload_mb)" if too_big
+                           else f"the upload is not multipart form data ({e}); send the files as field 'files'") from e
         files = [f for f in form.getlist("files") if hasattr(f, "read")]
         if not files:
             raise _Refused(400, "InvalidRequest", "send the article files as multipart form field 'files'")
