@@ -186,6 +186,7 @@ class Assistant:
 
     def _read_unit(self, unit: tuple[Path, str] | Article | str) -> Iterator[Article | IngestError]:
         ingest = self.settings.ingest
+        max_bytes = int(ingest.max_file_mb * 1_000_000)
         if isinstance(unit, Article):
             try:
                 yield clean_article(unit, unit.id or "<article without id>")
@@ -193,11 +194,11 @@ class Assistant:
                 yield e
             return
         if isinstance(unit, str):  # a URL (assistant/text/fetching.py)
-            yield from read_url(unit, max_bytes=int(ingest.max_file_mb * 1_000_000), timeout=ingest.url_timeout,
+            yield from read_url(unit, max_bytes=max_bytes, timeout=ingest.url_timeout,
                                 allow_private=ingest.allow_private_urls)
             return
         path, file_id = unit
-        yield from read_path(path, file_id, max_bytes=int(ingest.max_file_mb * 1_000_000))
+        yield from read_path(path, file_id, max_bytes=max_bytes)
 
     def _prepare(self, a: Article, seen: dict[str, str], existed: set[str], report: IngestReport) -> Prepared | None:
         """Split an article, or record why it is skipped (duplicate id, unchanged, no sentences)."""

@@ -71,15 +71,7 @@ def ours(html: str) -> tuple[str, dict]:
 
 
 def trafilatura_reader(html: str) -> tuple[str, dict]:
-    import trafilatura
-
-    doc = trafilatura.bare_extraction(html, include_comments=False, include_tables=True, with_metadata=True,
-                                      favor_precision=True)
-    if doc is None:
-        return "", {}
-    d = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    meta = {k: d.get(src) for k, src in (("title", "title"), ("source", "sitename"), ("date", "date")) if d.get(src)}
-    return d.get("text") or "", meta
+    return markup._main_text(html) or ("", {})  # trafilatura alone, as html_to_text calls it
 
 
 def score(text: str, sentences: list[str], lang: str) -> tuple[float, list[str]]:

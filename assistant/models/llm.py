@@ -93,7 +93,7 @@ def _llamacpp(settings: LLMSettings) -> ChatModel:
             messages_to_prompt=chatml, completion_to_prompt=_chatml_completion, verbose=False,
         )
     except Exception as e:  # noqa: BLE001 - llama.cpp raises ValueError/RuntimeError on a bad file
-        raise LLMError(f"cannot load GGUF model {settings.model} ({type(e).__name__}: {e})") from e
+        raise LLMError(f"cannot load GGUF model {path} ({type(e).__name__}: {e})") from e
     prepare = None
     if settings.prompt_cache:
         from assistant.models.fetch import models_dir

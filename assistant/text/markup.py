@@ -103,13 +103,17 @@ def _main_text(html: str) -> tuple[str, dict[str, str]] | None:
     if doc is None:
         return None
     d = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
-    body = "\n".join(" ".join(line.split()) for line in (d.get("text") or "").split("\n"))
-    body = "\n".join(line for line in body.split("\n") if line)
+    body = _tidy(d.get("text") or "")
     if not any(ch.isalnum() for ch in body):
         return None
     found = {k: " ".join(str(d[src]).split()) for k, src in (("title", "title"), ("source", "sitename"), ("date", "date"))
              if d.get(src) and str(d[src]).strip()}
     return body, found
+
+
+def _tidy(raw: str) -> str:
+    """One block per line: spaces inside a line collapsed, empty lines dropped."""
+    return "\n".join(line for line in (" ".join(x.split()) for x in raw.split("\n")) if line)
 
 
 def visible_text(html: str) -> tuple[str, dict[str, str]]:
@@ -124,9 +128,7 @@ def _read(html: str) -> tuple[str, dict[str, str], dict[str, str]]:
     p = _HTMLText()
     p.feed(html)
     p.close()
-    raw = "".join(p.parts)
-    lines = [" ".join(line.split()) for line in raw.split("\n")]
-    text = "\n".join(line for line in lines if line)
+    text = _tidy("".join(p.parts))
     explicit: dict[str, str] = {}
     if p.meta.get("og:title", "").strip():
         explicit["title"] = " ".join(p.meta["og:title"].split())

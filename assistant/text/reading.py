@@ -227,13 +227,20 @@ def read_path(path: Path, file_id: str, *, max_bytes: int) -> Iterator[Article |
             raise IngestError(source, f"cannot be read ({e.strerror}); check the path and permissions") from e
         if ext in _DOCUMENTS:
             body, meta = _DOCUMENTS[ext](data, source, max_bytes)
-            yield clean_article(Article(id=file_id, text=body, path=str(path), **meta), source, converted=True)
+            yield _article(file_id, body, meta, str(path), source)
             return
         text = decode_bytes(data, source)
     except IngestError as e:
         yield e
         return
     yield from _READERS[ext](text, path, file_id)
+
+
+def _article(article_id: str, body: str, meta: dict[str, str], path: str, source: str, *,
+             converted: bool = True) -> Article:
+    """The cleaned Article of a reader's (text, metadata): title, source, date and lang from ``meta``."""
+    return clean_article(Article(id=article_id, text=body, title=meta.get("title"), source=meta.get("source"),
+                                 date=meta.get("date"), lang=meta.get("lang"), path=path), source, converted=converted)
 
 
 def read_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> Iterator[Article | IngestError]:
@@ -246,9 +253,7 @@ def read_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -
         except (LookupError, UnicodeDecodeError):  # a wrong or unknown charset in the header: detect it
             text = decode_bytes(page.body, url)
         body, meta = (text, {}) if page.content_type == "text/plain" else html_to_text(text)
-        yield clean_article(Article(id=url_article_id(url), text=body, path=page.url, title=meta.get("title"),
-                                    source=meta.get("source"), date=meta.get("date"), lang=meta.get("lang")),
-                            url, converted=True)
+        yield _article(url_article_id(url), body, meta, page.url, url)
     except IngestError as e:
         yield e
 
@@ -257,11 +262,7 @@ def _single(convert: Any, *, converted: bool = True) -> Any:
     def reader(text: str, path: Path, file_id: str) -> Iterator[Article | IngestError]:
         body, meta = convert(text)
         try:
-            yield clean_article(
-                Article(id=file_id, text=body, title=meta.get("title"), source=meta.get("source"),
-                        date=meta.get("date"), lang=meta.get("lang"), path=str(path)),
-                str(path), converted=converted,
-            )
+            yield _article(file_id, body, meta, str(path), str(path), converted=converted)
         except IngestError as e:
             yield e
 

@@ -167,31 +167,39 @@ class ChatApp:
     def upload(
         self, files: Sequence[str] | None, collection: str, progress: Callable[[int, int, str], None] | None = None
     ) -> str:
-        """Index uploaded files into the collection; returns what happened, in plain words.
-
-        Each file is checked (an extension of ``ingest.extensions``, at most ``server.max_upload_mb``),
-        copied under a safe name (:func:`safe_filename`) into ``<index folder>/uploads/`` and indexed from
-        there; its article id is that name without extension. A file refused or unreadable is listed
-        with its reason (by name: server paths are not shown) and not kept."""
+        """Index uploaded files into the collection (:meth:`ingest_uploads`); returns what happened, in
+        plain words."""
         paths = [str(f) for f in (files or [])]
         if not paths:
             return status_html("Choose one or more .txt, .md, .html, .json, .jsonl, .pdf or .docx files first.")
         try:
-            a = self.collections.get(collection)
-            folder = a.path / UPLOADS_DIR
-            saved, refused = self._store_uploads(paths, folder)
-            report = a.add(saved, progress=progress) if saved else IngestReport()
+            report = self.ingest_uploads(paths, collection, progress)
         except AssistantError as e:
             return status_html(str(e), "error")
         except Exception:
             log.exception("upload into %r failed", collection)
             return status_html(_INTERNAL, "error")
+        return ingest_report_html(report, collection)
+
+    def ingest_uploads(
+        self, paths: Sequence[str], collection: str, progress: Callable[[int, int, str], None] | None = None
+    ) -> IngestReport:
+        """Check, keep and index uploaded files (the chat's upload and the REST API's).
+
+        Each file is checked (an extension of ``ingest.extensions``, at most ``server.max_upload_mb``),
+        copied under a safe name (:func:`safe_filename`) into ``<index folder>/uploads/`` and indexed from
+        there; its article id is that name without extension. A file refused or unreadable is listed in
+        ``failed`` with its reason (by name: server paths are not shown) and not kept."""
+        a = self.collections.get(collection)
+        folder = a.path / UPLOADS_DIR
+        saved, refused = self._store_uploads(paths, folder)
+        report = a.add(saved, progress=progress) if saved else IngestReport()
         for dest in saved:
             if any(where == str(dest) for where, _ in report.failed):
                 dest.unlink(missing_ok=True)  # nothing of it was indexed
         prefix = str(folder) + os.sep
         report.failed = refused + [(w[len(prefix):] if w.startswith(prefix) else w, why) for w, why in report.failed]
-        return ingest_report_html(report, collection)
+        return report
 
     def add_url(self, url: str, collection: str) -> str:
         """Fetch the web page at ``url`` into the collection (assistant/text/fetching.py: http(s) only, no

@@ -47,7 +47,6 @@ from assistant.errors import (
     StorageFullError,
     StoreUnavailableError,
 )
-from assistant.web.uploads import UPLOADS_DIR
 
 if TYPE_CHECKING:
     from assistant.web.chat import ChatApp
@@ -144,10 +143,6 @@ def _guarded(accounts: list[tuple[str, str]]) -> Callable[[Callable[..., Awaitab
     return wrap
 
 
-def _collection(value: str | None) -> str:
-    return value or ""
-
-
 def mount_rest(app: FastAPI, chat: ChatApp, accounts: list[tuple[str, str]] | None) -> None:
     """Add the ``/api/v1`` routes to the server's FastAPI ``app`` (see the module doc)."""
     guarded = _guarded(list(accounts or []))
@@ -177,7 +172,7 @@ def mount_rest(app: FastAPI, chat: ChatApp, accounts: list[tuple[str, str]] | No
                 openapi_extra={"parameters": [collection_param]})
     @guarded
     async def articles(request: Request) -> Any:
-        return await run_in_threadpool(chat.api_articles, _collection(request.query_params.get("collection")))
+        return await run_in_threadpool(chat.api_articles, request.query_params.get("collection") or "")
 
     @router.post("/articles", summary="Upload article files into a collection", openapi_extra={
         "parameters": [collection_param], "requestBody": {"required": True, "content": {"multipart/form-data": {
@@ -189,7 +184,8 @@ def mount_rest(app: FastAPI, chat: ChatApp, accounts: list[tuple[str, str]] | No
         if length > 10 * max_upload + 1_000_000:
             raise _Refused(413, "TooLarge", f"the upload is {length} bytes; each file may hold {max_upload} "
                            "(server.max_upload_mb), ten files at a time")
-        a = chat.collections.get(_collection(request.query_params.get("collection")) or chat.collections.initial)
+        collection = request.query_params.get("collection") or chat.collections.initial
+        chat.collections.get(collection)  # an unknown collection: 404 before the body is read
         try:
             form = await request.form(max_part_size=max_upload + 1)
         except MultiPartException as e:  # a part over the size, or a body that is not multipart
@@ -210,20 +206,15 @@ def mount_rest(app: FastAPI, chat: ChatApp, accounts: list[tuple[str, str]] | No
                                    "(server.max_upload_mb)")
                 (Path(tmp) / name).write_bytes(data)
                 paths.append(str(Path(tmp) / name))
-            saved, refused = chat._store_uploads(paths, a.path / UPLOADS_DIR)
-            report = await run_in_threadpool(a.add, saved) if saved else None
-        data = report.to_dict() if report else {"added": [], "unchanged": [], "replaced": [], "failed": []}
-        prefix = str(a.path / UPLOADS_DIR) + os.sep
-        data["failed"] = [list(x) for x in refused] + [[w[len(prefix):] if w.startswith(prefix) else w, why]
-                                                       for w, why in data["failed"]]
-        return data
+            report = await run_in_threadpool(chat.ingest_uploads, paths, collection)
+        return report.to_dict()
 
     @router.delete("/articles/{article_id:path}", summary="Remove an article",
                    openapi_extra={"parameters": [collection_param]})
     @guarded
     async def remove(request: Request) -> Any:
         article_id = request.path_params["article_id"]
-        a = chat.collections.get(_collection(request.query_params.get("collection")) or chat.collections.initial)
+        a = chat.collections.get(request.query_params.get("collection") or chat.collections.initial)
         await run_in_threadpool(a.remove, article_id)
         return {"removed": article_id, "collection": a.path.name}
 
