@@ -136,6 +136,6 @@ def docx_to_text(data: bytes, source: str, *, max_expanded: int) -> tuple[str, d
         meta["title"] = props.title.strip()
     if props.author and props.author.strip():
         meta["source"] = props.author.strip()
-    if props.created is not None:
-        meta["date"] = props.created.date().isoformat()
+    if date := _iso(props.created):
+        meta["date"] = date
     return text, meta
