@@ -7,23 +7,25 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.abstention import Abstention
 from assistant.answer.answerer import Answerer, AnswerRequest
 from assistant.answer.extractive import ExtractiveAnswerer, abstention
 from assistant.answer.generative import GenerativeAnswerer
 from assistant.answer.short import build_short_answers
 from assistant.errors import ArticleNotFoundError, IngestError
-from assistant.filters import ArticleFilter
+from assistant.ingest.cleaning import clean_article
+from assistant.ingest.fetching import is_url
+from assistant.ingest.reading import iter_files, read_path, read_url
+from assistant.models.calibration import load_calibration
 from assistant.models.chat import ChatModel, as_chat_model
-from assistant.models.embeddings import Embedder, build_embedder
-from assistant.models.fetch import probes_dir
-from assistant.retrieve import Retriever, RetrieverMode
+from assistant.models.embedding.factory import build_embedder
+from assistant.models.embedding.protocol import Embedder
+from assistant.retrieve.filters import ArticleFilter
+from assistant.retrieve.refusal import Abstention
+from assistant.retrieve.search import Retriever, RetrieverMode
 from assistant.settings import Settings
 from assistant.store.index import Index, Prepared, disk_full_is_typed
 from assistant.telemetry import quiet_telemetry
-from assistant.text.fetching import is_url
 from assistant.text.language import detect_language
-from assistant.text.reading import clean_article, iter_files, read_path, read_url
 from assistant.types import Answer, AnswerMode, Article, ArticleInfo, IngestReport, Passage, StreamEvent, check_choice
 
 __all__ = ["Assistant"]
@@ -55,14 +57,18 @@ class Assistant:
         self.llm: ChatModel | None = as_chat_model(llm)
         self.retriever = Retriever(index, embedder, settings.retrieval)
         # when to say "the articles do not answer this" (probe vectors are cached beside the models)
-        self.abstention = Abstention(index, embedder, settings.answer.min_score, probes_dir())
+        # calibrated per embedding model (assistant/models/calibration.json), read once per assistant
+        self.calibration = load_calibration()
+        self.abstention = Abstention(index, embedder, settings.answer.min_score, settings.paths.probes_dir,
+                                     self.calibration)
         # the short answer the answer leads with (assistant/answer/short/): the trained span reader on the
         # default embedding model, the rules on any other, the LLM when asked for
         self.short = build_short_answers(settings.answer, settings.llm, embedder, self.llm)
         extractive = ExtractiveAnswerer(settings.answer, self._article_infos, self.short)
         self.answerers: dict[AnswerMode, Answerer] = {
             "extractive": extractive,
-            "generative": GenerativeAnswerer(settings.answer, settings.llm, self.llm, embedder, extractive),
+            "generative": GenerativeAnswerer(settings.answer, settings.llm, self.llm, embedder, extractive,
+                                             self.calibration),
         }
 
     def _article_infos(self, article_ids: Iterable[str]) -> dict[str, ArticleInfo]:
@@ -88,8 +94,8 @@ class Assistant:
         if llm is None and settings.llm.provider != "none":
             from assistant.models.llm import build_llm
 
-            llm = build_llm(settings.llm)  # ConfigError / LLMError now, not at the first question
-        embedder = embedder or build_embedder(settings.embedding)
+            llm = build_llm(settings.llm, settings.paths)  # ConfigError / LLMError now, not at the first question
+        embedder = embedder or build_embedder(settings.embedding, settings.paths)
         index = Index(resolve_index_path(path, settings), settings, embedder, rebuild=rebuild)
         return cls(index, embedder, settings, llm)
 
@@ -110,11 +116,11 @@ class Assistant:
     def ready(self) -> bool:
         """Whether the models have loaded: the default embedder loads in the background from
         :meth:`open`, and a question asked before it is ready waits for it."""
-        return bool(getattr(self.embedder, "ready", True))
+        return self.embedder.ready
 
     # --- collection -------------------------------------------------------------------------------
     def add(self, sources: Source | Sequence[Source], *, progress: Progress | None = None) -> IngestReport:
-        """Index files, folders, Articles or web pages (an http(s) URL, fetched: assistant/text/fetching.py).
+        """Index files, folders, Articles or web pages (an http(s) URL, fetched: assistant/ingest/fetching.py).
         Bad inputs land in ``report.failed`` with the reason; the
         rest is indexed. Unchanged articles are skipped; changed ones replace their old version.
 
@@ -193,7 +199,7 @@ class Assistant:
             except IngestError as e:
                 yield e
             return
-        if isinstance(unit, str):  # a URL (assistant/text/fetching.py)
+        if isinstance(unit, str):  # a URL (assistant/ingest/fetching.py)
             yield from read_url(unit, max_bytes=max_bytes, timeout=ingest.url_timeout,
                                 allow_private=ingest.allow_private_urls)
             return
@@ -271,7 +277,7 @@ class Assistant:
 
     def _scope(self, article_ids: list[str] | None, sources: list[str] | None, date_from: str | None,
                date_to: str | None, languages: list[str] | None) -> list[str] | None:
-        """The article ids a question may use (assistant/filters.py): None for all, [] for none."""
+        """The article ids a question may use (assistant/retrieve/filters.py): None for all, [] for none."""
         f = ArticleFilter.of(article_ids=article_ids, sources=sources, date_from=date_from, date_to=date_to,
                              languages=languages)
         return f.article_ids_in(self.index.catalog.articles()) if not f.empty else None
@@ -296,7 +302,7 @@ class Assistant:
         writes the answer; the program checks its citations). Default: ``settings.answer.mode``.
         ``history``: earlier questions of the conversation as asked (oldest first); a follow-up ("and
         what does Iran want?") is made standalone with them before retrieval (see followup.py).
-        Filters (assistant/filters.py; each left out allows everything): ``article_ids``; ``sources``
+        Filters (assistant/retrieve/filters.py; each left out allows everything): ``article_ids``; ``sources``
         (the articles' source names); ``date_from`` / ``date_to`` (ISO 8601 or e.g. "12 يونيو 2019";
         ``DateError`` for a bad one; an article without a date is left out by a date filter);
         ``languages`` (["ar"], ["en"]). When no article matches, the answer says so (abstained).

@@ -9,6 +9,7 @@
     │   ├── FileTooLargeError       over the configured size limit
     │   └── MalformedInputError     broken JSON/JSONL/HTML structure
     ├── IndexError_                 the index on disk cannot be used as asked
+    │   ├── IndexNotFoundError      a command that reads an index named one that is not there
     │   ├── IndexMismatchError      built with another model, splitter or chunking; says how to rebuild
     │   ├── IndexLockedError        another process is writing this index
     │   ├── StorageFullError        the disk holding the index filled up during a write; says what to do
@@ -36,6 +37,7 @@ __all__ = [
     "FileTooLargeError",
     "MalformedInputError",
     "IndexError_",
+    "IndexNotFoundError",
     "IndexMismatchError",
     "IndexLockedError",
     "StorageFullError",
@@ -89,6 +91,10 @@ class MalformedInputError(IngestError):
 
 class IndexError_(AssistantError):
     """The index on disk cannot be used as asked. (Trailing underscore: not the builtin IndexError.)"""
+
+
+class IndexNotFoundError(IndexError_):
+    """A command that only reads or changes an index (articles, remove, rebuild) named one that is not there."""
 
 
 class IndexMismatchError(IndexError_):

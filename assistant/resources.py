@@ -1,14 +1,17 @@
-"""Files shipped with the package: prompt templates and the sample articles.
+"""Files shipped with the package, found one way: here.
 
-In a wheel they live in ``assistant/_data/``; in a source checkout (also an editable install) they are
-the top-level ``prompts/`` and ``samples/`` folders.
+- :func:`data_path`: the prompt templates and the sample articles. In a wheel they live in
+  ``assistant/_data/``; in a source checkout (also an editable install) they are the top-level
+  ``prompts/`` and ``samples/`` folders.
+- :func:`shipped`: data that lives inside the package itself (``models/calibration.json``,
+  ``retrieve/probes.json``, the adapters and readers under ``models/``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["data_path"]
+__all__ = ["data_path", "shipped"]
 
 _PKG = Path(__file__).resolve().parent
 
@@ -19,3 +22,9 @@ def data_path(kind: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"shipped folder {kind!r} not found beside {_PKG}; reinstall the package")
+
+
+def shipped(relative: str) -> Path:
+    """A file or folder inside the package, by its path relative to ``assistant/`` (e.g.
+    ``"models/calibration.json"``)."""
+    return _PKG / relative

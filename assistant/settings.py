@@ -11,6 +11,7 @@ which pydantic-settings would rank above it: see ``Settings.settings_customise_s
 from __future__ import annotations
 
 import json
+import os
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from assistant.types import ShortProducerName
 
 __all__ = [
     "Settings",
+    "PathSettings",
     "EmbeddingSettings",
     "ChunkSettings",
     "RetrievalSettings",
@@ -210,6 +212,36 @@ class ServerSettings(_Section):
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by upload.")
 
 
+def _default_models_dir() -> Path:
+    # ASSISTANT_MODELS_DIR: the name this setting had before the paths section (still honoured)
+    legacy = os.environ.get("ASSISTANT_MODELS_DIR")
+    return Path(legacy) if legacy else Path.home() / ".cache" / "cited-assistant" / "models"
+
+
+def _default_probes_dir() -> Path | None:
+    legacy = os.environ.get("ASSISTANT_PROBES_DIR")  # the name this setting had before the paths section
+    return Path(legacy) if legacy else None
+
+
+class PathSettings(_Section):
+    models: Path = Field(
+        default_factory=_default_models_dir,
+        description="Where fetched models live (EmbeddingGemma, the Qwen GGUF), their OpenVINO graphs and "
+        "compiled cache, and llama.cpp's kept prompt states (default ~/.cache/cited-assistant/models; "
+        "ASSISTANT_MODELS_DIR is still read as its old name).",
+    )
+    probes: Path | None = Field(
+        default_factory=_default_probes_dir,
+        description="Where the abstention probes' vectors are cached per model (assistant/retrieve/refusal.py). "
+        "None: <models>/probes (ASSISTANT_PROBES_DIR is still read as its old name).",
+    )
+
+    @property
+    def probes_dir(self) -> Path:
+        """The probes folder, defaulted beside the models."""
+        return self.probes if self.probes is not None else self.models / "probes"
+
+
 # The values of the JSON file being loaded by Settings.from_file, seen by settings_customise_sources
 # (a context variable: threads loading different files do not see each other's).
 _FILE_VALUES: ContextVar[dict[str, Any] | None] = ContextVar("_FILE_VALUES", default=None)
@@ -223,6 +255,7 @@ class Settings(BaseSettings):
     )
 
     index_root: Path = Field(Path("indexes"), description="Folder holding one sub-folder per index.")
+    paths: PathSettings = Field(default_factory=PathSettings)
     embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
     chunking: ChunkSettings = Field(default_factory=ChunkSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.text.cleaning import clean_text
+from assistant.text.characters import clean_text
 from assistant.text.language import has_arabic
 
 __all__ = ["shape_line", "render"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
 from assistant.errors import ConfigError
+from assistant.text.characters import clean_text
 
 __all__ = [
     "Article",
@@ -105,7 +106,7 @@ class Sentence(_Record):
 @dataclass(frozen=True, slots=True)
 class Passage(_Record):
     """A retrieved sentence with its scores (``score`` is the fused one used for ranking; ``answer_type``:
-    1.0 when it holds the kind of thing the question asks for and lacks, see assistant/ranking/answer_type.py)."""
+    1.0 when it holds the kind of thing the question asks for and lacks, see assistant/retrieve/answer_type.py)."""
 
     sentence: Sentence
     score: float
@@ -182,8 +183,6 @@ class Answer(_Record):
     short: ShortAnswer | None = None
 
     def __post_init__(self) -> None:
-        from assistant.text.cleaning import clean_text  # cleaning imports this module
-
         object.__setattr__(self, "text", clean_text(self.text))
 
 

@@ -17,7 +17,6 @@ import numpy as np
 
 from assistant import Assistant, Settings
 from assistant.evaluation.run import default_index_path
-from assistant.models.embeddings import vector_id
 
 __all__ = ["bench_tag", "bench_index", "unit", "StoredVectors", "stored_vectors", "warm", "with_short_producer"]
 
@@ -75,7 +74,7 @@ def warm(settings: Settings, embedder: Any, name: str, pattern: str) -> int:
     sources = sorted(glob.glob(pattern.format(set=name)))
     if not sources:
         return 0
-    with Assistant.open(default_index_path(settings, name, vector_id(embedder)), settings=settings,
+    with Assistant.open(default_index_path(settings, name, embedder.vector_id), settings=settings,
                         embedder=embedder) as a:
         return a.reuse_embeddings(sources)
 

@@ -1,7 +1,7 @@
 """Calibrate abstention: per language pair, the quantile of an index's probe nulls a question must beat.
 
-assistant/abstention.py answers a question when its best dense cosine reaches the ``q``-quantile
-of what the off-topic probes (assistant/probes.json) score against the same index. This script
+assistant/retrieve/refusal.py answers a question when its best dense cosine reaches the ``q``-quantile
+of what the off-topic probes (assistant/retrieve/probes.json) score against the same index. This script
 picks ``q`` per (question language, article language) pair for the configured embedding model:
 
 - ar→ar on TyDi QA GoldP Arabic dev (``tydiqa-goldp-ar-dev``, Apache-2.0);
@@ -34,10 +34,10 @@ import numpy as np
 from benchlib import bench_index
 
 from assistant import Assistant, Settings
-from assistant.abstention import Abstention
 from assistant.evaluation.qasets import load_squad
-from assistant.models.embeddings import build_embedder, embed_queries, vector_id
+from assistant.models.embedding.factory import build_embedder
 from assistant.models.fetch import probes_dir
+from assistant.retrieve.refusal import Abstention
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "qa"
@@ -52,7 +52,7 @@ class SetScores:
     """Best cosines of a set's questions (answerable and withheld) and the index's probe nulls."""
 
     def __init__(self, name: str, settings: Settings, embedder, translated: Path | None = None):  # noqa: ANN001
-        path = bench_index(settings, name, vector_id(embedder))
+        path = bench_index(settings, name, embedder.vector_id)
         if not path.exists():
             raise SystemExit(f"{path} is missing: run bench/retrieval_hits.py first")
         qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars).questions
@@ -73,7 +73,7 @@ class SetScores:
             infos = cat.article_infos({r[1] for r in rows})
             title = np.array([infos[r[1]].title or r[1] for r in rows], dtype=object)
             self.null = Abstention(a.index, embedder, None, probes_dir()).nulls(lang)
-        Q = embed_queries(embedder, texts)
+        Q = embedder.embed_queries(texts)
         sims = Q @ S.T
         own = np.array([infos[q.article_id].title or q.article_id for q in qs], dtype=object)
         self.answerable = sims.max(1)

@@ -29,7 +29,7 @@ import numpy as np
 from assistant import Assistant, Settings
 from assistant.evaluation.qasets import load_squad
 from assistant.evaluation.run import run_evaluation
-from assistant.models.embeddings import build_embedder, vector_id
+from assistant.models.embedding.factory import build_embedder
 from assistant.text.sentences import split_article
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
@@ -120,7 +120,7 @@ def main() -> int:
     t = time.perf_counter()
     torch_emb = build_embedder(torch_settings.embedding)
     out["torch_load_s"] = time.perf_counter() - t
-    print(f"old: {vector_id(torch_emb)} (torch)\nnew: {vector_id(ov)}\n", flush=True)
+    print(f"old: {torch_emb.vector_id} (torch)\nnew: {ov.vector_id}\n", flush=True)
 
     for e in (torch_emb, ov):  # warm both (first calls allocate)
         e.embed_documents(texts[:8], titles[:8])

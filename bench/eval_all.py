@@ -31,7 +31,7 @@ from assistant import Settings
 from assistant.evaluation.report import render_report, summary_plots, summary_table
 from assistant.evaluation.results import load_run
 from assistant.evaluation.run import run_evaluation
-from assistant.models.embeddings import build_embedder
+from assistant.models.embedding.factory import build_embedder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
 SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]

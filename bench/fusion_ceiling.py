@@ -34,7 +34,7 @@ from benchlib import bench_index, stored_vectors, unit
 
 from assistant import Assistant, Settings
 from assistant.evaluation.qasets import load_squad
-from assistant.models.embeddings import build_embedder, vector_id
+from assistant.models.embedding.factory import build_embedder
 from assistant.text.normalize import tokenize
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
@@ -122,7 +122,7 @@ def main() -> int:
     embedder = build_embedder(settings.embedding)
     data = {}
     for name in args.sets:
-        path = bench_index(settings, name, vector_id(embedder))
+        path = bench_index(settings, name, embedder.vector_id)
         if not path.exists():
             print(f"{path} is missing: run bench/retrieval_hits.py first", file=sys.stderr)
             return 2

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from assistant.evaluation.qasets import load_squad  # noqa: E402
-from assistant.models.embeddings import build_embedder  # noqa: E402
+from assistant.models.embedding.factory import build_embedder  # noqa: E402
 from assistant.settings import EmbeddingSettings  # noqa: E402
 from assistant.text.sentences import split_sentences  # noqa: E402
 

@@ -17,7 +17,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.text import markup  # noqa: E402
+from assistant.ingest import html as markup  # noqa: E402
 
 BOILER = {
     "ar": ["الرئيسية", "سياسة", "اقتصاد", "رياضة", "نستخدم ملفات تعريف الارتباط لتحسين تجربتك", "شارك على فيسبوك",

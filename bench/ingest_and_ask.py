@@ -31,7 +31,7 @@ from pathlib import Path
 
 from assistant import Article, Assistant, Settings
 from assistant.evaluation.qasets import load_squad
-from assistant.models.embeddings import build_embedder
+from assistant.models.embedding.factory import build_embedder
 from assistant.store.index import Prepared
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"

@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from html_readers import ARTICLES, page  # noqa: E402
 
-from assistant.text.reading import read_path, read_url  # noqa: E402
+from assistant.ingest.reading import read_path, read_url  # noqa: E402
 from assistant.text.sentences import split_sentences  # noqa: E402
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.evaluation.qasets import load_squad  # noqa: E402
 from assistant.evaluation.run import default_index_path, score_answer  # noqa: E402
-from assistant.models.embeddings import build_embedder, vector_id  # noqa: E402
+from assistant.models.embedding.factory import build_embedder  # noqa: E402
 from assistant.models.llm import build_llm  # noqa: E402
 
 SETS = ("xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en")
@@ -141,7 +141,7 @@ def main() -> int:
         chat = TimedChat(build_llm(settings.llm))
         assistants = {}
         for s in SETS:
-            a = Assistant.open(default_index_path(settings, s, vector_id(embedder)), settings=settings,
+            a = Assistant.open(default_index_path(settings, s, embedder.vector_id), settings=settings,
                                embedder=embedder, llm=chat)
             a.add(sets[s].articles)
             assistants[s] = a

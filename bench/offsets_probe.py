@@ -36,7 +36,7 @@ from benchlib import with_short_producer  # noqa: E402
 from assistant import Assistant, Settings  # noqa: E402
 from assistant.evaluation.qasets import QuestionSet, gold_sentence_ids, load_squad  # noqa: E402
 from assistant.evaluation.run import default_index_path  # noqa: E402
-from assistant.models.embeddings import build_embedder, vector_id  # noqa: E402
+from assistant.models.embedding.factory import build_embedder  # noqa: E402
 from assistant.text.sentences import split_article  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "qa"
@@ -130,7 +130,7 @@ def main() -> int:
             for qset in [base, hostile(base)] if args.hostile else [base]:
                 t = time.perf_counter()
                 with Assistant.open(Path(tmp) / qset.name, settings=settings, embedder=embedder) as a:
-                    cached = default_index_path(settings, name, vector_id(embedder))
+                    cached = default_index_path(settings, name, embedder.vector_id)
                     if cached.exists():
                         a.reuse_embeddings([str(cached)])
                     rep = a.add(qset.articles)

@@ -31,7 +31,7 @@ from benchlib import bench_index, bench_tag, stored_vectors
 
 from assistant import Assistant, Settings
 from assistant.evaluation.qasets import load_squad
-from assistant.models.embeddings import build_embedder, vector_id
+from assistant.models.embedding.factory import build_embedder
 from assistant.text.language import is_arabic
 from assistant.text.normalize import tokenize
 
@@ -42,7 +42,7 @@ OUT = Path("runs/ranking")
 
 def query_vectors(embedder, name: str, texts: list[str]) -> dict[str, np.ndarray]:  # noqa: ANN001
     """Query vectors of ``texts``, cached per set and model in runs/ranking."""
-    path = OUT / f"{name}-{bench_tag(vector_id(embedder))}.qvec.npz"
+    path = OUT / f"{name}-{bench_tag(embedder.vector_id)}.qvec.npz"
     cached: dict[str, np.ndarray] = {}
     if path.exists():
         z = np.load(path, allow_pickle=True)
@@ -109,7 +109,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     for name in args.sets:
         t0 = time.perf_counter()
-        path = bench_index(settings, name, vector_id(embedder))
+        path = bench_index(settings, name, embedder.vector_id)
         if not path.exists():
             print(f"{path} is missing: run bench/retrieval_hits.py first", file=sys.stderr)
             return 2
@@ -117,7 +117,7 @@ def main() -> int:
         with Assistant.open(path, settings=settings, embedder=embedder) as a:
             data = pools(a, embedder, name, [q for q in qs.questions if q.gold_sentence_ids], settings.retrieval)
         data["model_id"] = embedder.model_id
-        with open(OUT / f"{name}-{bench_tag(vector_id(embedder))}.pkl", "wb") as f:
+        with open(OUT / f"{name}-{bench_tag(embedder.vector_id)}.pkl", "wb") as f:
             pickle.dump(data, f)
         print(f"{name}: {len(data['questions'])} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
     return 0

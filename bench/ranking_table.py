@@ -54,15 +54,15 @@ def measure(sets: list[str], unanswerable: int, seed: int) -> dict:
     from assistant import Assistant, Settings
     from assistant.evaluation.qasets import load_squad
     from assistant.evaluation.run import default_index_path, run_evaluation
-    from assistant.models.embeddings import build_embedder, vector_id
+    from assistant.models.embedding.factory import build_embedder
 
     settings = Settings()
     embedder = build_embedder(settings.embedding)
     out = {"model": embedder.model_id, "sets": {}}
     for name in sets:
-        cached = bench_index(settings, name, vector_id(embedder))  # bench/retrieval_hits.py's: same texts
+        cached = bench_index(settings, name, embedder.vector_id)  # bench/retrieval_hits.py's: same texts
         if cached.exists():  # its cached vectors save the model time of building the eval index
-            with Assistant.open(default_index_path(settings, name, vector_id(embedder)), settings=settings,
+            with Assistant.open(default_index_path(settings, name, embedder.vector_id), settings=settings,
                                 embedder=embedder) as a:
                 a.reuse_embeddings(cached)
         run = run_evaluation(SHARED / f"{name}.json", unanswerable=unanswerable, seed=seed, settings=settings,

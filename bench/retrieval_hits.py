@@ -17,7 +17,7 @@ from benchlib import bench_index, bench_tag
 
 from assistant import Assistant, Settings
 from assistant.evaluation.qasets import load_squad
-from assistant.models.embeddings import build_embedder, vector_id
+from assistant.models.embedding.factory import build_embedder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
 SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]
@@ -35,13 +35,13 @@ def main() -> int:
         return 0
     settings = Settings()
     embedder = build_embedder(settings.embedding)
-    tag = bench_tag(vector_id(embedder))
+    tag = bench_tag(embedder.vector_id)
     results: dict[str, dict] = {}
     print(f"model {embedder.model_id}")
     print(f"{'set':24s} {'n':>5s}  " + "  ".join(f"{m:>13s}" for m in MODES))
     for name in args.sets:
         qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars)
-        a = Assistant.open(bench_index(settings, name, vector_id(embedder)), settings=settings, embedder=embedder)
+        a = Assistant.open(bench_index(settings, name, embedder.vector_id), settings=settings, embedder=embedder)
         # sets that share contexts (xquad-dev.ar and .en-ar) share vectors: seed from the other bench indexes
         a.reuse_embeddings([p for p in sorted(settings.index_root.glob(f"bench-*-{tag}")) if p != a.path])
         t0 = time.perf_counter()

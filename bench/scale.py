@@ -120,7 +120,7 @@ def start_chroma(data: Path) -> tuple[subprocess.Popen, str]:
 def worker(mode: str, sizes: list[int], work: Path, seeds: list[Path], out: Path, n_questions: int) -> None:
     t_import = time.perf_counter()
     from assistant import Article, Assistant, Settings
-    from assistant.models.embeddings import build_embedder
+    from assistant.models.embedding.factory import build_embedder
     from assistant.text.sentences import split_sentences
 
     settings = Settings()

@@ -17,7 +17,7 @@ from pathlib import Path
 import scale
 
 from assistant import Assistant, Settings
-from assistant.models.embeddings import build_embedder
+from assistant.models.embedding.factory import build_embedder
 
 
 def main() -> int:

@@ -29,7 +29,7 @@ from benchlib import warm, with_short_producer  # noqa: E402
 from assistant import Settings  # noqa: E402
 from assistant.evaluation.metrics import percentile  # noqa: E402
 from assistant.evaluation.run import run_evaluation  # noqa: E402
-from assistant.models.embeddings import build_embedder  # noqa: E402
+from assistant.models.embedding.factory import build_embedder  # noqa: E402
 
 QA = ROOT.parent / "shared" / "data" / "qa"
 SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train"]

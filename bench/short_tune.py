@@ -30,7 +30,7 @@ from assistant.answer.short.span_reader import SpanReader  # noqa: E402
 from assistant.evaluation.metrics import f1_score  # noqa: E402
 from assistant.evaluation.qasets import load_squad  # noqa: E402
 from assistant.evaluation.run import default_index_path  # noqa: E402
-from assistant.models.embeddings import build_embedder, vector_id  # noqa: E402
+from assistant.models.embedding.factory import build_embedder  # noqa: E402
 
 QA = ROOT.parent / "shared" / "data" / "qa"
 SET = "tydiqa-goldp-ar-dev"
@@ -49,7 +49,7 @@ def main() -> None:
     held = set(random.Random(1).sample(qids, len(qids) * 15 // 100))
     rows = []
     warm(base, embedder, SET, str(base.index_root / "bench-{set}-*"))
-    path = default_index_path(base, SET, vector_id(embedder))
+    path = default_index_path(base, SET, embedder.vector_id)
     with Assistant.open(path, settings=settings, embedder=embedder) as a:
         a.add(qset.articles)
         for q in qset.questions[: args.limit]:

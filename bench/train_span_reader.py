@@ -37,7 +37,7 @@ from assistant.answer.short.span_reader import (  # noqa: E402
     reader_path,
 )
 from assistant.evaluation.metrics import exact_match, f1_score  # noqa: E402
-from assistant.models.embeddings import build_embedder  # noqa: E402
+from assistant.models.embedding.factory import build_embedder  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 from assistant.text.sentences import split_article  # noqa: E402
 

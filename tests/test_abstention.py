@@ -1,4 +1,4 @@
-"""Abstention (assistant/abstention.py): probe nulls per index and language, the calibrated quantile
+"""Abstention (assistant/retrieve/refusal.py): probe nulls per index and language, the calibrated quantile
 per language pair, the fixed override, and the probe cache. Real Chroma and BM25 over the fake embedder
 (tests/fakes.py, the model boundary): its cosines are those of hashed n-grams, so an off-topic question
 scores near 0 and a sentence asked back scores near 1."""
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from assistant import Article, Assistant
-from assistant.abstention import Abstention, abstention_summary, probe_questions
 from assistant.models.calibration import load_calibration
+from assistant.retrieve.refusal import Abstention, abstention_summary, probe_questions
 from assistant.text.language import is_arabic
 from tests.fakes import FakeEmbedder
 
@@ -83,7 +83,7 @@ def test_an_uncalibrated_model_warns_once_and_uses_the_fallback(plain: Assistant
         plain.ask("What can the harbour take?")
     warnings = [r.getMessage() for r in caplog.records if "abstention quantile" in r.getMessage()]
     assert len(warnings) == 1 and plain.embedder.model_id in warnings[0]
-    summary = abstention_summary(plain.embedder.model_id, None)
+    summary = abstention_summary(load_calibration(), plain.embedder.model_id, None)
     assert summary["method"] == "probe-null" and set(summary["quantiles"].values()) == {cal.quantile_fallback}
 
 
@@ -95,7 +95,7 @@ def test_a_fixed_min_score_replaces_the_null(tmp_path: Path, fake_embedder: Fake
         d = a.abstention.decide("en", found.passages, found.best_dense)
         assert d.threshold == 0.99 and d.score == found.passages[0].score  # the fused score, not the cosine
         assert a.ask("The new harbour opened in March 2021").abstained
-    assert abstention_summary("m", 0.5)["method"] == "fixed"
+    assert abstention_summary(load_calibration(), "m", 0.5)["method"] == "fixed"
 
 
 class CountingEmbedder(FakeEmbedder):

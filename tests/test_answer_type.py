@@ -1,11 +1,11 @@
-"""Answer-type evidence (assistant/ranking/answer_type.py) and the retriever's bonus built on it, on
+"""Answer-type evidence (assistant/retrieve/answer_type.py) and the retriever's bonus built on it, on
 sentences written for these tests."""
 
 from __future__ import annotations
 
 import pytest
 
-from assistant.ranking.answer_type import novel_type_evidence, question_type, typed_spans
+from assistant.retrieve.answer_type import novel_type_evidence, question_type, typed_spans
 
 
 @pytest.mark.parametrize(("question", "kind"), [

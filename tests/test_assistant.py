@@ -62,7 +62,7 @@ def test_public_names_are_exactly_these() -> None:
         "Assistant", "Settings", "Article", "ArticleInfo", "Sentence", "Passage", "Citation", "Answer",
         "AnswerChange", "IngestReport", "AssistantError", "ConfigError", "IngestError", "UnsupportedFormatError",
         "DecodingError", "EmptyArticleError", "FileTooLargeError", "MalformedInputError", "IndexError_",
-        "IndexMismatchError", "IndexLockedError", "StorageFullError", "StoreUnavailableError", "IndexCorruptError", "ArticleNotFoundError", "DateError", "EmbeddingError", "ModelIntegrityError",
+        "IndexNotFoundError", "IndexMismatchError", "IndexLockedError", "StorageFullError", "StoreUnavailableError", "IndexCorruptError", "ArticleNotFoundError", "DateError", "EmbeddingError", "ModelIntegrityError",
         "LLMError", "LLMTimeoutError", "__version__",
     }
     for name in assistant.__all__:
@@ -337,5 +337,5 @@ def test_a_search_within_articles_scores_them_exactly_as_the_store_would(fake_as
         assert all(abs(got[i] - want[i]) < 1e-5 for i in want)
     found = fake_assistant.search(q, article_ids=ids)
     assert found and {p.sentence.article_id for p in found} <= set(ids)
-    small = fake_assistant.settings.retrieval.model_copy(update={"exact_filter_max": 3})
+    small = fake_assistant.settings.replace(retrieval={"exact_filter_max": 3}).retrieval
     assert type(r)(fake_assistant.index, fake_assistant.embedder, small)._exact_within(view, qv, ids, 40, 10) is None

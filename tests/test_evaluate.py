@@ -34,11 +34,11 @@ from assistant.evaluation.qasets import Question
 from assistant.evaluation.report import plot_label, render_report, summary_plots, summary_table
 from assistant.evaluation.results import EvalRun, group_metrics, load_run, score_answer
 from assistant.evaluation.run import model_tag, run_evaluation
-from assistant.models.embeddings import gemma_vector_id, vector_id
+from assistant.models.embedding.factory import gemma_vector_id
 from assistant.settings import EmbeddingSettings
 from assistant.terminal import shape_line
 from assistant.types import Answer, Citation
-from tests.fakes import FakeEmbedder
+from tests.fakes import CountingEmbedder, FakeEmbedder
 from tests.helpers import SAMPLE_ID, shared_qa
 
 EXE = shutil.which("assistant") or str(Path(sys.executable).parent / "assistant")
@@ -279,7 +279,7 @@ def test_reuse_embeddings_copies_another_index_cache(tmp_path: Path, fake_embedd
                                                      sample_dir: Path) -> None:
     """Assistant.reuse_embeddings (what the holdout index uses): the same articles added to a second index
     after it embed nothing; an index of another model offers vectors that match nothing."""
-    s = settings.model_copy(update={"index_root": tmp_path})
+    s = settings.replace(index_root=tmp_path)
     with Assistant.open("first", settings=s, embedder=fake_embedder) as first:
         first.add([sample_dir])
         n_sentences = sum(i.n_sentences for i in first.articles())
@@ -297,25 +297,6 @@ def test_reuse_embeddings_copies_another_index_cache(tmp_path: Path, fake_embedd
 
 
 # --- end to end on the real model ------------------------------------------------------------------
-class CountingEmbedder:
-    """The real embedder, counting the sentences it embeds (to show the holdout index reuses vectors)."""
-
-    def __init__(self, inner):  # noqa: ANN001
-        self.inner = inner
-        self.model_id, self.vector_id, self.dim = inner.model_id, vector_id(inner), inner.dim
-        self.documents = 0
-
-    def embed_documents(self, texts, titles=None):  # noqa: ANN001, ANN201
-        self.documents += len(texts)
-        return self.inner.embed_documents(texts, titles)
-
-    def embed_query(self, text):  # noqa: ANN001, ANN201
-        return self.inner.embed_query(text)
-
-    def document_key(self, text, title):  # noqa: ANN001, ANN201
-        return self.inner.document_key(text, title)
-
-
 def xquad_subset(tmp_path: Path, contexts: int = 2) -> Path:
     src = json.loads(shared_qa("xquad-dev.ar").read_text(encoding="utf-8"))
     entry = src["data"][0]
@@ -339,7 +320,7 @@ def test_end_to_end_on_real_dev_questions(tmp_path: Path, embedder) -> None:  # 
     first_embedded = counting.documents
     m = run.metrics["all"]
     assert (m.n, m.n_unanswerable, run.config["index_articles"]) == (5, 2, 2)
-    assert run.config["index"].endswith(f"eval-xquad-mini-{model_tag(vector_id(embedder))}")
+    assert run.config["index"].endswith(f"eval-xquad-mini-{model_tag(embedder.vector_id)}")
     assert run.config["holdout"]["articles"] == 1 and run.config["holdout"]["seeded_vectors"] > 0
     assert (5, 5, "asking") in seen and (2, 2, "asking unanswerable") in seen
     # real questions about these two contexts: the gold sentence is cited for most of them

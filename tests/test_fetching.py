@@ -1,4 +1,4 @@
-"""Web pages given as URLs (assistant/text/fetching.py): a real HTTP server on 127.0.0.1, started by the
+"""Web pages given as URLs (assistant/ingest/fetching.py): a real HTTP server on 127.0.0.1, started by the
 test, serves news pages, redirects, a PDF, a huge page and a slow one. Fast tier: the fake embedder at the
 model boundary (tests/fakes.py). The local server needs ``ingest.allow_private_urls``; with it off, the
 same server is refused as a private address, which is the rule under test."""
@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.text import fetching
-from assistant.text.fetching import url_article_id
+from assistant.ingest.fetching import url_article_id
+from assistant.ingest import fetching
 
 PAGE = ("<html><head><title>Doha talks | Agency</title><meta property='og:site_name' content='News Agency'>"
         "<meta property='article:published_time' content='2019-06-12'></head><body><nav><a href='/'>Home</a>"

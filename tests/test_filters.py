@@ -1,5 +1,5 @@
 """Article dates normalized at ingest (assistant/text/dates.py) and the filters of a question
-(assistant/filters.py) through the Python API and the CLI. Fast tier: the fake embedder at the model
+(assistant/retrieve/filters.py) through the Python API and the CLI. Fast tier: the fake embedder at the model
 boundary (tests/fakes.py), a real Chroma, BM25 and catalog."""
 
 from __future__ import annotations
@@ -113,7 +113,7 @@ def test_the_cli_filters_and_names_a_bad_date(tmp_path: Path, capsys: pytest.Cap
                                               monkeypatch: pytest.MonkeyPatch, fake_embedder) -> None:  # noqa: ANN001
     import assistant.assistant as facade
 
-    monkeypatch.setattr(facade, "build_embedder", lambda _settings: fake_embedder)  # the model boundary, faked
+    monkeypatch.setattr(facade, "build_embedder", lambda *_args: fake_embedder)  # the model boundary, faked
     data = tmp_path / "news.jsonl"
     data.write_text("\n".join(json.dumps(a.to_dict(), ensure_ascii=False) for a in _news()), encoding="utf-8")
     index = str(tmp_path / "idx")

@@ -451,7 +451,7 @@ def test_llamacpp_without_a_model_names_the_default_and_the_install(tmp_path: Pa
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from assistant.errors import ConfigError
 
-    monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("ASSISTANT_PATHS__MODELS", str(tmp_path))
     with pytest.raises(ConfigError, match=r"llm.model is unset and the default model .*qwen2.5-coder-1.5b-instruct"
                                           r"-q4_k_m.gguf is not there; run `bash scripts/install.sh --llm`"):
         build_llm(LLMSettings(provider="llamacpp"))
@@ -477,7 +477,7 @@ def test_cli_ask_generative_streams_to_stdout(tmp_path: Path, embedder, fake: Fa
     from assistant import assistant as assistant_module
     from assistant.cli import main
 
-    monkeypatch.setattr(assistant_module, "build_embedder", lambda _settings: embedder)  # the same real model, loaded once
+    monkeypatch.setattr(assistant_module, "build_embedder", lambda *_args: embedder)  # the same real model, loaded once
     art = tmp_path / "alu.txt"
     art.write_text(INJECTED.text, encoding="utf-8")
     index = str(tmp_path / "cli-index")

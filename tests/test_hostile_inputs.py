@@ -36,7 +36,7 @@ def test_a_200_mb_file_is_refused_by_size_before_it_is_read(indexed: Assistant, 
     assert where == str(big) and "209.7 MB, over the 20.0 MB limit" in why and "ingest.max_file_mb" in why
     _intact(indexed)
     with pytest.raises(FileTooLargeError):
-        from assistant.text.reading import read_path
+        from assistant.ingest.reading import read_path
 
         raise next(iter(read_path(big, "dump", max_bytes=20_000_000)))  # type: ignore[misc]
 

@@ -13,8 +13,8 @@ from assistant.errors import (
     MalformedInputError,
     UnsupportedFormatError,
 )
-from assistant.text.markup import visible_text
-from assistant.text.reading import decode_bytes, html_to_text, iter_files, markdown_to_text, read_path
+from assistant.ingest.html import html_to_text, markdown_to_text, visible_text
+from assistant.ingest.reading import decode_bytes, iter_files, read_path
 from assistant.types import Article
 
 AR = "قال مسؤول إيراني إن المحادثات مستمرة. وأضاف أن طالبان لن تقبل بأقل من ذلك."

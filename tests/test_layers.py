@@ -1,7 +1,9 @@
 """The package's layers, read from its source, and imports without side effects.
 
+- The modules import each other without a cycle: every import counts (inside functions too, where a
+  cycle would otherwise hide), except those under ``if TYPE_CHECKING:``, which never run.
 - Below the facade nothing imports it: only the package's ``__init__.py`` (which re-exports it), the
-  command line (``cli.py``) and the facade's clients, the web chat (``web/``) and the evaluation
+  command line (``cli/``) and the facade's clients, the web chat (``web/``) and the evaluation
   (``evaluation/``, a client of the public API), may import ``assistant.assistant``, directly or through
   ``from assistant import ...``. Every import counts, inside functions and ``if TYPE_CHECKING:`` too.
 - Importing the package, and every module of it, leaves ``os.environ`` as it was: telemetry switches are
@@ -23,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "assistant"
 FACADE = "assistant.assistant"
 # May import the facade: the package re-export, the command line, and the facade's clients.
-FACADE_USERS = ("assistant/__init__.py", "assistant/cli.py", "assistant/web/", "assistant/evaluation/")
+FACADE_USERS = ("assistant/__init__.py", "assistant/cli/", "assistant/web/", "assistant/evaluation/")
 
 
 def package_files() -> list[Path]:
@@ -75,6 +77,91 @@ def test_nothing_below_the_facade_imports_it(path: Path) -> None:
     bad = facade_imports(path.read_text(encoding="utf-8"), package_of(path))
     assert not bad, (f"{rel} imports the facade (assistant.assistant); only {', '.join(FACADE_USERS)} may: "
                      "pass what the module needs instead\n" + "\n".join(bad))
+
+
+def _runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node of ``tree`` except what sits under ``if TYPE_CHECKING:``."""
+    out: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                todo.extend(child.orelse)
+                continue
+            todo.append(child)
+    return out
+
+
+def import_graph(files: dict[str, str]) -> dict[str, set[str]]:
+    """``module -> modules of the package it imports`` for ``files`` (module name -> source). ``from a.b
+    import c`` counts as importing ``a.b.c`` when that is a module, else ``a.b``."""
+    graph: dict[str, set[str]] = {}
+    for name, source in files.items():
+        package = name if name.endswith(".__init__") else name.rpartition(".")[0]
+        package = package.removesuffix(".__init__")
+        targets: set[str] = set()
+        for node in _runtime_nodes(ast.parse(source)):
+            if isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    base = f"{parent}.{base}" if base else parent
+                targets |= {f"{base}.{a.name}" if f"{base}.{a.name}" in files or f"{base}.{a.name}.__init__" in files
+                            else base for a in node.names}
+        found = {t if t in files else f"{t}.__init__" for t in targets}
+        graph[name] = {t for t in found if t in files and t != name}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle of ``graph`` as ``[a, b, ..., a]``, or ``[]`` when there is none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state:
+                found = visit(nxt)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for start in sorted(graph):
+        if start not in state:
+            cycle = visit(start)
+            if cycle:
+                return cycle
+    return []
+
+
+def _module_key(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts)
+
+
+def test_the_cycle_finder_sees_a_cycle_hidden_in_a_function() -> None:
+    files = {"p.__init__": "", "p.a": "from p.b import f\n",
+             "p.b": "def f():\n    from p import a\n", "p.c": "from typing import TYPE_CHECKING\n"
+             "if TYPE_CHECKING:\n    from p.a import x\nfrom p.b import f\n"}
+    assert find_cycle(import_graph(files)) == ["p.a", "p.b", "p.a"]
+    files["p.b"] = "def f():\n    pass\n"
+    assert find_cycle(import_graph(files)) == []
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    files = {_module_key(p): p.read_text(encoding="utf-8") for p in package_files()}
+    cycle = find_cycle(import_graph(files))
+    assert not cycle, ("import cycle: " + " -> ".join(cycle) + "; split the module that is both a leaf and a user "
+                       "(a function-level import only hides the cycle)")
 
 
 ENV_PROBE = r"""

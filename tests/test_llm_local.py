@@ -66,7 +66,7 @@ def test_build_llm_uses_every_cpu_and_keeps_prompt_states(tmp_path: Path, monkey
     if not GGUF.is_file():
         pytest.skip(f"no GGUF at {GGUF}: run `python scripts/fetch_qwen.py`")
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed: bash scripts/install.sh --llm")
-    monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path))
+    monkeypatch.setenv("ASSISTANT_PATHS__MODELS", str(tmp_path))
     chat = build_llm(LLMSettings(provider="llamacpp", model=str(GGUF), temperature=0.0, max_tokens=16,
                                  context_window=2048))
     assert chat.serial and chat.prepare is not None

@@ -43,10 +43,9 @@ def test_one_arabic_rule_everywhere() -> None:
 
 
 def test_invisible_characters_have_one_home_with_named_sets() -> None:
-    from assistant.text import cleaning, reading
+    from assistant.text import characters as cleaning
     from assistant.text import normalize as normalize_module
 
-    assert reading.INVISIBLE_FORMAT is cleaning.INVISIBLE_FORMAT  # still importable where it was
     stripped = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200b\u2060\u2061\u2062\u2063\u2064\ufeff\u180e"
     kept = "\u200c\u200d\u200e\u200f\u061c"  # joiners shape words; direction marks only place punctuation
     assert cleaning.INVISIBLE_FORMAT.sub("", stripped + kept) == kept

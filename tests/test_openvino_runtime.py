@@ -17,10 +17,10 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.answer.short.span_reader import SpanReader
 from assistant.errors import EmbeddingError, IndexMismatchError
-from assistant.models.embeddings import build_embedder, vector_id
+from assistant.models.embedding.factory import build_embedder
+from assistant.models.embedding.openvino_embedder import _Loading
+from assistant.models.embedding.openvino_runtime import GemmaTokenizer, openvino_available
 from assistant.models.fetch import gemma_path
-from assistant.models.openvino_embedder import _Loading
-from assistant.models.openvino_runtime import GemmaTokenizer, openvino_available
 from assistant.web.chat import ChatApp
 from assistant.web.collections import Collections
 from tests.helpers import child_env, shared_qa
@@ -40,7 +40,7 @@ TRICKY = [
 
 @pytest.fixture(scope="module")
 def torch_embedder(settings: Settings):  # noqa: ANN201
-    return build_embedder(settings.embedding.model_copy(update={"runtime": "torch"}))
+    return build_embedder(settings.replace(embedding={"runtime": "torch"}).embedding, settings.paths)
 
 
 def _dev_texts(n: int = 300) -> list[str]:
@@ -58,8 +58,8 @@ def _dev_texts(n: int = 300) -> list[str]:
 def test_sentencepiece_gives_the_fast_tokenizers_ids_and_offsets() -> None:
     from tokenizers import Tokenizer
 
-    fast = Tokenizer.from_file(str(gemma_path() / "tokenizer.json"))
-    ours = GemmaTokenizer(gemma_path())
+    fast = Tokenizer.from_file(str(gemma_path(Settings().paths.models) / "tokenizer.json"))
+    ours = GemmaTokenizer(gemma_path(Settings().paths.models))
     texts = TRICKY + _dev_texts()
     for max_tokens in (2048, 16):
         fast.enable_truncation(max_tokens)
@@ -74,7 +74,7 @@ def test_sentencepiece_gives_the_fast_tokenizers_ids_and_offsets() -> None:
 def test_openvino_vectors_are_torchs_to_within_bf16(embedder, torch_embedder) -> None:  # noqa: ANN001
     assert type(embedder).__name__ == "OpenVINOEmbedder"  # the default, with openvino installed
     assert embedder.model_id == torch_embedder.model_id
-    assert vector_id(embedder) == f"{embedder.model_id}@{embedder.runtime}" != vector_id(torch_embedder)
+    assert embedder.vector_id == f"{embedder.model_id}@{embedder.runtime}" != torch_embedder.vector_id
     docs = ["قالت الحكومة إن 20 ألف جندي سيغادرون أفغانستان بحلول يونيو.", "The talks resumed in Doha on Saturday.",
             "Short."]
     titles = ["محادثات السلام", None, "x"]
@@ -107,7 +107,7 @@ def test_padding_and_the_sliding_window_leave_each_vector_as_it_is_alone(embedde
 @needs_openvino
 def test_an_index_built_on_torch_is_not_mixed_with_openvino_vectors(tmp_path: Path, settings: Settings, embedder,  # noqa: ANN001
                                                                     torch_embedder) -> None:  # noqa: ANN001
-    s = settings.model_copy(update={"index_root": tmp_path})
+    s = settings.replace(index_root=tmp_path)
     doc = tmp_path / "a.txt"
     doc.write_text("The talks resumed in Doha on Saturday.", encoding="utf-8")
     with Assistant.open("t", settings=s, embedder=torch_embedder) as a:
@@ -135,7 +135,7 @@ def test_the_reader_reads_the_same_spans_on_openvino(embedder, torch_embedder, s
 
 @needs_openvino
 def test_a_question_loads_neither_torch_nor_llama_index(tmp_path: Path, settings: Settings, embedder) -> None:  # noqa: ANN001
-    s = settings.model_copy(update={"index_root": tmp_path})
+    s = settings.replace(index_root=tmp_path)
     doc = tmp_path / "news.txt"
     doc.write_text("قالت الحكومة إن 20 ألف جندي سيغادرون أفغانستان. وبدأت المحادثات في الدوحة.", encoding="utf-8")
     with Assistant.open("q", settings=s, embedder=embedder) as a:
@@ -145,7 +145,7 @@ def test_a_question_loads_neither_torch_nor_llama_index(tmp_path: Path, settings
               "ans = a.ask('كم عدد الجنود؟')\n"
               "print(json.dumps({'cited': bool(ans.citations), 'torch': 'torch' in sys.modules, "
               "'llama_index': any(m.startswith('llama_index') for m in sys.modules)}))\n")
-    env = child_env(tmp_path, ASSISTANT_EMBEDDING__BACKEND="gemma", ASSISTANT_PROBES_DIR=str(tmp_path / "probes"))
+    env = child_env(tmp_path, ASSISTANT_EMBEDDING__BACKEND="gemma", ASSISTANT_PATHS__PROBES=str(tmp_path / "probes"))
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
@@ -157,7 +157,7 @@ def test_a_process_exiting_while_the_model_loads_exits_cleanly(tmp_path: Path) -
     """A command that fails at once (here: exit 1 right after the embedder is made) must exit with its own
     code, not abort while OpenVINO still compiles in the loading thread (with a daemon thread it aborted,
     with -6, in about one run of three here)."""
-    script = ("import sys; from assistant import Settings; from assistant.models.embeddings import build_embedder\n"
+    script = ("import sys; from assistant import Settings; from assistant.models.embedding.factory import build_embedder\n"
               "e = build_embedder(Settings().embedding); import time; time.sleep(0.2); sys.exit(1)\n")
     env = child_env(tmp_path, ASSISTANT_EMBEDDING__BACKEND="gemma")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)

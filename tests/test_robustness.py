@@ -25,34 +25,18 @@ import numpy as np
 import pytest
 
 from assistant import Article, Assistant, Settings
-from assistant.models.embeddings import build_embedder
+from assistant.ingest.reading import read_path
+from assistant.models.embedding.factory import build_embedder
 from assistant.store.manifest import Manifest
-from assistant.text.reading import INVISIBLE_FORMAT, read_path
+from assistant.text.characters import INVISIBLE_FORMAT
+from assistant.web.answers import answer_html, question_html
 from assistant.web.app import ChatApp, Collections
-from assistant.web.render import answer_html, article_html, parse_ref, question_html
+from assistant.web.articles import article_html
+from assistant.web.links import parse_ref
+from tests.fakes import CountingEmbedder
 from tests.helpers import SUBPROCESS_BACKEND, Child, assert_consistent, child_env, files_outside, subprocess_settings
 
 AR = "قال مسؤول إيراني إن المحادثات مستمرة في العاصمة.\nوأضاف أن طالبان لن تقبل بأقل من ذلك في الجولة المقبلة.\n"
-
-
-class CountingEmbedder:
-    """The real embedder, counting the texts it is asked to embed (to see the embedding cache work)."""
-
-    def __init__(self, inner: object):
-        self.inner = inner
-        self.model_id = inner.model_id  # type: ignore[attr-defined]
-        self.dim = inner.dim  # type: ignore[attr-defined]
-        self.embedded: list[str] = []
-
-    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None):  # noqa: ANN201
-        self.embedded.extend(texts)
-        return self.inner.embed_documents(texts, titles)  # type: ignore[attr-defined]
-
-    def embed_query(self, text: str):  # noqa: ANN201
-        return self.inner.embed_query(text)  # type: ignore[attr-defined]
-
-    def document_key(self, text: str, title: str | None) -> str:
-        return self.inner.document_key(text, title)  # type: ignore[attr-defined]
 
 
 # --- bad input -------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from assistant import ConfigError, Settings
-from assistant.cli import LLM_PROVIDERS, build_parser
-from assistant.retrieve import RetrieverMode as ReExported
+from assistant.cli.parser import LLM_PROVIDERS, build_parser
+from assistant.retrieve.search import RetrieverMode as ReExported
 from assistant.settings import AnswerSettings, LLMSettings, RetrievalSettings
 from assistant.types import ANSWER_MODES, RETRIEVER_MODES, AnswerMode, RetrieverMode, check_choice
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from assistant import Article, Assistant
 from assistant.evaluation.qasets import load_squad
-from assistant.text.cleaning import INVISIBLE_FORMAT
+from assistant.text.characters import INVISIBLE_FORMAT
 from assistant.text.sentences import split_article
 
 # what a copy from a web page brings: a BOM, a zero-width space inside a word, a right-to-left override

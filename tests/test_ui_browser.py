@@ -18,7 +18,7 @@ import pytest
 
 from assistant import Settings
 from assistant.web.app import build_ui, launch, open_collection
-from assistant.web.render import parse_ref
+from assistant.web.links import parse_ref
 from tests.helpers import SAMPLE_ID
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.models.embeddings import vector_id
 from assistant.web.app import EVAL_RUNS_DIR, ChatApp, Collections
 
 AR_1 = "افتتحت البلدية جسرا جديدا فوق النهر يوم الاثنين. وبلغت كلفة الجسر 40 مليون دولار. وقال رئيس البلدية إن الزحام سينخفض بمقدار الثلث."
@@ -42,7 +41,7 @@ SQUAD = {
 
 def _chat_over(tmp_path: Path, embedder, settings: Settings) -> Iterator[ChatApp]:  # noqa: ANN001
     """A chat over an empty collection whose index root is this test's temp folder."""
-    s = settings.model_copy(update={"index_root": tmp_path / "root"})
+    s = settings.replace(index_root=tmp_path / "root")
     a = Assistant.open(s.index_root / "news", settings=s, embedder=embedder)
     chat = ChatApp(Collections(a))
     yield chat
@@ -99,7 +98,7 @@ def test_evaluate_a_squad_upload_shows_the_tables_plots_and_files(app: ChatApp, 
     files = {Path(f).name: Path(f) for f in out.files}
     assert set(files) == {"results.json", "report.md"}
     data = json.loads(files["results.json"].read_text(encoding="utf-8"))
-    assert data["config"]["embedding_model"] == vector_id(embedder)
+    assert data["config"]["embedding_model"] == embedder.vector_id
     assert data["config"]["retriever"] == "hybrid" and len(data["questions"]) == 5
     assert "first-citation hit@1" in files["report.md"].read_text(encoding="utf-8")
 

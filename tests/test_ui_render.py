@@ -16,31 +16,19 @@ import pytest
 from assistant.answer.extractive import short_line
 from assistant.text.sentences import split_sentences
 from assistant.types import Answer, ArticleInfo, Citation, IngestReport, Passage, Sentence, ShortAnswer
-from assistant.web.render import (
-    EXAMPLE_QUESTIONS,
-    Ref,
+from assistant.web.answers import answer_html, paragraph_bounds, pending_html, question_html, short_span
+from assistant.web.articles import article_choices, article_html, articles_table_html, ingest_report_html
+from assistant.web.conversation import (
     Turn,
-    answer_html,
     api_answer,
-    article_choices,
-    article_href,
-    article_html,
-    articles_table_html,
-    block_dir,
-    cite_href,
     conversation_json,
     conversation_markdown,
     conversation_messages,
-    error_html,
     feedback_record,
-    ingest_report_html,
-    paragraph_bounds,
-    parse_ref,
-    pending_html,
-    question_html,
-    short_span,
-    status_html,
 )
+from assistant.web.layout import EXAMPLE_QUESTIONS
+from assistant.web.links import Ref, article_href, cite_href, parse_ref
+from assistant.web.markup import block_dir, error_html, status_html
 from tests.helpers import EVIL, SAMPLE_ID, Tree, assert_safe
 
 

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from assistant import Article, Assistant, Settings
-from assistant.models.embeddings import as_llama_index, build_embedder
+from assistant.models.embedding.factory import build_embedder
+from assistant.models.embedding.llama_adapter import as_llama_index
 from assistant.store.chroma_backend import collection_name
 from assistant.store.nodes import Prepared, chunk_nodes, sentence_nodes
 from assistant.store.vectors import VectorStore

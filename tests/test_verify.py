@@ -87,14 +87,14 @@ def test_the_manifest_refuses_another_model_digest_but_not_a_missing_one(tmp_pat
 @pytest.mark.slow
 def test_the_fetched_model_verifies_and_its_digest_is_in_the_manifest(tmp_path: Path) -> None:
     from assistant import Assistant, Settings
-    from assistant.models.embeddings import build_embedder
+    from assistant.models.embedding.factory import build_embedder
     from assistant.models.fetch import gemma_path
 
-    if not (gemma_path() / "modules.json").exists():
+    if not (gemma_path(Settings().paths.models) / "modules.json").exists():
         pytest.skip("the default model is not fetched: `assistant models fetch`")
     settings = Settings()
     embedder = build_embedder(settings.embedding)
-    assert embedder.weights_digest == verify.verify_folder(gemma_path(), verify.GEMMA_FILES, "m", FIX)
+    assert embedder.weights_digest == verify.verify_folder(gemma_path(Settings().paths.models), verify.GEMMA_FILES, "m", FIX)
     with Assistant.open(tmp_path / "idx", settings=settings, embedder=embedder):
         pass
     assert json.loads((tmp_path / "idx" / "manifest.json").read_text())["embedding_digest"] == embedder.weights_digest

@@ -26,7 +26,7 @@ class AnswerRequest:
     """One question after retrieval.
 
     ``question``: as asked; ``lang``: the answer's language; ``passages``: retrieved, best first;
-    ``abstain``: the evidence is too weak, say so (decided by assistant/abstention.py); ``max_citations``:
+    ``abstain``: the evidence is too weak, say so (decided by assistant/retrieve/refusal.py); ``max_citations``:
     None for the settings' default; ``standalone_question``: the follow-up rewritten to stand alone (None
     when it was searched as asked); ``started`` and ``retrieved``: ``time.perf_counter()`` readings.
     """

@@ -1,7 +1,7 @@
 """Extractive answers: the best sentences, cited, with a lead-in in the question's language.
 
 The offline default needs no LLM. The program picks and numbers the citations; nothing is trusted
-from a model. Abstention: when the evidence is too weak (decided by assistant/abstention.py,
+from a model. Abstention: when the evidence is too weak (decided by assistant/retrieve/refusal.py,
 calibrated per embedding model and language pair; ``answer.min_score`` replaces it with a fixed
 threshold), the answer says the articles do not answer it, in the question's language.
 """

@@ -35,9 +35,9 @@ from assistant.answer.extractive import ExtractiveAnswerer, make_citations
 from assistant.answer.markers import find_markers, strip_markers
 from assistant.answer.prompts import NO_ANSWER, format_sources, render_messages
 from assistant.errors import LLMError, LLMTimeoutError
-from assistant.models.calibration import support_thresholds
+from assistant.models.calibration import Calibration, load_calibration
 from assistant.models.chat import ChatModel
-from assistant.models.embeddings import Embedder
+from assistant.models.embedding.protocol import Embedder
 from assistant.settings import AnswerSettings, LLMSettings
 from assistant.text.language import detect_language
 from assistant.text.normalize import normalize
@@ -131,8 +131,10 @@ class GenerativeAnswerer:
         chat: ChatModel | None,
         embedder: Embedder,
         extractive: ExtractiveAnswerer,
+        calibration: Calibration | None = None,
     ):
         self.settings = answer
+        self.calibration = calibration or load_calibration()  # the support thresholds of the check
         self.llm_settings = llm
         self.chat = chat
         self.embedder = embedder
@@ -213,7 +215,7 @@ class GenerativeAnswerer:
         if _text_language(raw, len(texts), lang) != lang:
             yield from fallback("language")
             return
-        thresholds = support_thresholds(self.embedder.model_id, settings.support_threshold)
+        thresholds = self.calibration.support_thresholds(self.embedder.model_id, settings.support_threshold)
         result = check_answer(
             raw, texts, self.embedder.embed_documents, threshold=thresholds, question=asked,
             policy=settings.unsupported, flag_text=_FLAG[lang],

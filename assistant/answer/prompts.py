@@ -20,7 +20,7 @@ from pathlib import Path
 
 from assistant.errors import ConfigError
 from assistant.resources import data_path
-from assistant.text.cleaning import clean_text
+from assistant.text.characters import clean_text
 
 __all__ = ["PromptSpec", "SPECS", "Template", "load_template", "render_messages", "format_sources", "NO_ANSWER"]
 

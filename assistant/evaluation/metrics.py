@@ -1,6 +1,6 @@
 """Scoring functions of the evaluation: pure (ids, texts and numbers in, numbers out) and unit-tested.
 
-EM and F1 (with the answer normalization of assistant/text/answers.py, SQuAD's extended to Arabic), citation and retrieval hits, recall@k,
+EM and F1 (with the answer normalization of assistant/text/answer_match.py, SQuAD's extended to Arabic), citation and retrieval hits, recall@k,
 reciprocal rank, citation precision, percentiles. :mod:`assistant.evaluation.results` applies them to
 one answer (:func:`~assistant.evaluation.results.score_answer`) and to groups of answers.
 """
@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 
-from assistant.text.answers import answer_tokens, normalize_answer, token_f1
+from assistant.text.answer_match import answer_tokens, normalize_answer, token_f1
 from assistant.text.normalize import normalize
 from assistant.types import Answer
 

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from assistant.errors import IngestError, MalformedInputError
+from assistant.ingest.reading import iter_files, read_path
 from assistant.text.language import detect_language
-from assistant.text.reading import iter_files, read_path
 from assistant.text.sentences import split_article
 from assistant.types import Article
 

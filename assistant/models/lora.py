@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import EmbeddingError
+from assistant.resources import shipped
 
 __all__ = ["attach_lora", "adapter_arrays", "merge_adapter", "adapter_digest", "Adapter", "load_adapter",
            "resolve_adapter", "adapter_model_id", "attach_switched", "Switch", "ADAPTERS"]
 
-ADAPTERS = Path(__file__).with_name("adapters")
+ADAPTERS = shipped("models/adapters")
 """Where the shipped adapters live (inside the package)."""
 
 

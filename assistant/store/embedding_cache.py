@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.models.embeddings import Embedder, as_llama_index, vector_id
+from assistant.models.embedding.llama_adapter import as_llama_index
+from assistant.models.embedding.protocol import Embedder
 from assistant.store.catalog import Catalog, text_key
 from assistant.store.nodes import mean_vector
 
@@ -35,7 +36,7 @@ class EmbeddingCache:
         return self._embed_model
 
     def key(self, text: str, title: str | None) -> str:
-        return text_key(vector_id(self.embedder), self.embedder.document_key(text, title))
+        return text_key(self.embedder.vector_id, self.embedder.document_key(text, title))
 
     def lookup(self, keys: list[str]) -> dict[str, np.ndarray]:
         return self.catalog.cached_vectors(keys, self.embedder.dim)

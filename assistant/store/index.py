@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from assistant.errors import IndexLockedError, StorageFullError
-from assistant.models.embeddings import Embedder, vector_id
+from assistant.models.embedding.protocol import Embedder
 from assistant.settings import Settings
 from assistant.store import repair as _repair
 from assistant.store.catalog import Catalog
 from assistant.store.embedding_cache import EmbeddingCache
+from assistant.store.hashing import content_hash
 from assistant.store.lexical import LexicalFile, LexicalIndex
 from assistant.store.locking import WriteLock, opening
 from assistant.store.manifest import FORMAT_VERSION, TOKENIZER_VERSION, Manifest
@@ -41,7 +42,6 @@ from assistant.store.marker import CrashMarker
 from assistant.store.nodes import Prepared, make_chunks
 from assistant.store.vectors import VectorStore
 from assistant.store.writer import Progress, Writer
-from assistant.text.reading import content_hash
 from assistant.text.sentences import SPLITTER_VERSION
 from assistant.types import Article
 
@@ -106,14 +106,14 @@ class Index:
         self._closed = False
         self.manifest = Manifest(
             format_version=FORMAT_VERSION,
-            embedding_model=vector_id(embedder),
+            embedding_model=embedder.vector_id,
             embedding_dim=embedder.dim,
             splitter_version=SPLITTER_VERSION,
             tokenizer_version=TOKENIZER_VERSION,
             chunk_max_sentences=settings.chunking.max_sentences,
             chunk_max_chars=settings.chunking.max_chars,
             max_sentence_chars=settings.chunking.max_sentence_chars,
-            embedding_digest=getattr(embedder, "weights_digest", None),
+            embedding_digest=embedder.weights_digest,
         )
         manifest_path = path / "manifest.json"
         stale = False

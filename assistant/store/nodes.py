@@ -22,9 +22,9 @@ import numpy as np
 from assistant.errors import EmptyArticleError
 from assistant.settings import Settings
 from assistant.store.catalog import Chunk
+from assistant.store.hashing import content_hash
 from assistant.text.language import detect_language
 from assistant.text.normalize import tokenize
-from assistant.text.reading import content_hash
 from assistant.text.sentences import split_article
 from assistant.types import Article, Sentence
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from assistant.text.cleaning import MATCH_INVISIBLE
+from assistant.text.characters import MATCH_INVISIBLE
 
 __all__ = ["normalize", "tokenize", "ARABIC_STOPWORDS", "ENGLISH_STOPWORDS"]
 
@@ -62,7 +62,7 @@ def normalize(text: str) -> str:
     offsets.
     """
     text = unicodedata.normalize("NFKC", text)
-    text = MATCH_INVISIBLE.sub("", text)  # every invisible character: see cleaning.py
+    text = MATCH_INVISIBLE.sub("", text)  # every invisible character: see characters.py
     text = _DIACRITICS.sub("", text).replace(_TATWEEL, "")
     return text.translate(_CHAR_MAP).casefold()
 

@@ -35,7 +35,7 @@ from assistant.web.auth import auth_file_warning, is_loopback, login_for, resolv
 from assistant.web.chat import EVAL_RUNS_DIR, FEEDBACK_FILE, ChatApp, EvalOutcome
 from assistant.web.collections import Collections
 from assistant.web.layout import build_ui
-from assistant.web.render import CSS
+from assistant.web.markup import CSS
 from assistant.web.uploads import UPLOADS_DIR, safe_filename
 
 if TYPE_CHECKING:

@@ -19,28 +19,22 @@ from typing import Any, NamedTuple
 from assistant.assistant import Assistant
 from assistant.errors import ArticleNotFoundError, AssistantError, ConfigError
 from assistant.evaluation.workflow import RUNS_DIR, Evaluation, evaluate_upload, new_run_folder
+from assistant.ingest.fetching import is_url
 from assistant.settings import Settings
-from assistant.text.fetching import is_url
 from assistant.types import AnswerMode, IngestReport, check_choice
+from assistant.web.answers import answer_html, pending_html
+from assistant.web.articles import article_choices, article_html, articles_table_html, ingest_report_html
 from assistant.web.collections import Collections
-from assistant.web.render import (
+from assistant.web.conversation import (
     Turn,
-    answer_html,
     api_answer,
-    article_choices,
-    article_html,
-    articles_table_html,
-    block_dir,
     conversation_json,
     conversation_markdown,
     conversation_messages,
-    error_html,
     feedback_record,
-    ingest_report_html,
-    parse_ref,
-    pending_html,
-    status_html,
 )
+from assistant.web.links import parse_ref
+from assistant.web.markup import block_dir, error_html, status_html
 from assistant.web.uploads import UPLOADS_DIR, drop_upload, store_uploads
 
 __all__ = ["ChatApp", "EvalOutcome", "FEEDBACK_FILE", "EVAL_RUNS_DIR", "EVAL_LIMIT"]
@@ -202,7 +196,7 @@ class ChatApp:
         return report
 
     def add_url(self, url: str, collection: str) -> str:
-        """Fetch the web page at ``url`` into the collection (assistant/text/fetching.py: http(s) only, no
+        """Fetch the web page at ``url`` into the collection (assistant/ingest/fetching.py: http(s) only, no
         private addresses unless ingest.allow_private_urls); returns what happened, in plain words."""
         url = (url or "").strip()
         if not is_url(url):

@@ -13,14 +13,23 @@ from assistant.errors import AssistantError
 from assistant.evaluation.run import RETRIEVERS
 from assistant.evaluation.workflow import QUESTION_EXTENSIONS
 from assistant.types import ANSWER_MODES
+from assistant.web.articles import article_placeholder_html
 from assistant.web.chat import EVAL_LIMIT, ChatApp
 from assistant.web.collections import Collections
-from assistant.web.render import EXAMPLE_QUESTIONS, Turn, article_placeholder_html, status_html
+from assistant.web.conversation import Turn
+from assistant.web.markup import status_html
 
 if TYPE_CHECKING:
     import gradio as gr
 
-__all__ = ["build_ui"]
+__all__ = ["build_ui", "EXAMPLE_QUESTIONS"]
+
+EXAMPLE_QUESTIONS: tuple[str, ...] = (
+    "كم عدد القوات الأجنبية في أفغانستان؟",
+    "ماذا تريد إيران مقابل المحادثات؟",
+    "How many foreign troops are in Afghanistan?",
+    "Who opposes easing sanctions on Iran?",
+)
 
 # Runs once when the article view renders: a click on any citation marker, source card or article link
 # (anywhere on the page, including inside chat messages) asks the server to open that article; when

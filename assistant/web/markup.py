@@ -12,8 +12,8 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable
 
+from assistant.text.characters import INVISIBLE_FORMAT
 from assistant.text.language import detect_language
-from assistant.text.reading import INVISIBLE_FORMAT
 
 __all__ = ["CSS", "SHORT_CLASS", "WORDS", "ui_lang", "direction", "block_dir", "attrs", "esc", "meta_html", "highlight",
            "status_html", "error_html"]

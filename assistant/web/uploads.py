@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.assistant import Assistant
-from assistant.text.reading import INVISIBLE_FORMAT
+from assistant.text.characters import INVISIBLE_FORMAT
 from assistant.types import ArticleInfo
 
 __all__ = ["UPLOADS_DIR", "safe_filename", "store_uploads", "drop_upload"]

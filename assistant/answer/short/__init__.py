@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 from assistant.answer.short.producers import (
     LLMProducer,
@@ -22,6 +21,7 @@ from assistant.answer.short.producers import (
 from assistant.answer.short.span_reader import SpanReader, reader_path
 from assistant.errors import ConfigError
 from assistant.models.chat import ChatModel
+from assistant.models.embedding.protocol import Embedder, TokenStatesEmbedder
 from assistant.settings import AnswerSettings, LLMSettings
 from assistant.types import Citation, ShortAnswer
 
@@ -60,20 +60,19 @@ def _card(settings: AnswerSettings) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
-def _reader_producer(settings: AnswerSettings, embedder: Any) -> ReaderProducer:
-    reader = SpanReader.load(embedder, settings.short_reader, getattr(embedder, "model_id", ""))
+def _reader_producer(settings: AnswerSettings, embedder: Embedder) -> ReaderProducer:
+    reader = SpanReader.load(embedder, settings.short_reader, embedder.model_id)
     threshold = settings.short_min_confidence
     if threshold is None:
         threshold = float(reader.card.get("min_confidence", 0.0))
     return ReaderProducer(reader, threshold, settings.short_sentences)
 
 
-def _reader_fits(card: dict, embedder: Any) -> bool:
-    return bool(card) and callable(getattr(embedder, "token_states", None)) and \
-        card.get("model_id") == getattr(embedder, "model_id", None)
+def _reader_fits(card: dict, embedder: Embedder) -> bool:
+    return bool(card) and isinstance(embedder, TokenStatesEmbedder) and card.get("model_id") == embedder.model_id
 
 
-def build_short_answers(settings: AnswerSettings, llm_settings: LLMSettings, embedder: Any,
+def build_short_answers(settings: AnswerSettings, llm_settings: LLMSettings, embedder: Embedder,
                         chat: ChatModel | None) -> ShortAnswers | None:
     """The short-answer producer the settings name (None for ``none``)."""
     choice = settings.short_producer

@@ -1,7 +1,7 @@
 """The LLM-free span extractor by rules: the words of a sentence that the question asks for and lacks.
 
 - A ``count``/``date`` question (كم / متى / how many / when ...) takes the number or date of the
-  sentence (assistant/ranking/answer_type.py finds them, scale words included: "20 ألف", "يونيو/ حزيران
+  sentence (assistant/retrieve/answer_type.py finds them, scale words included: "20 ألف", "يونيو/ حزيران
   2019") that the question does not already hold, nearest to the words the sentence shares with the
   question; a number keeps the unit word that follows it ("20 ألف جندي", "3,000 soldiers").
 - A ``person``/``place`` question takes a capitalised Latin name the question lacks (Arabic has no
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from assistant.ranking.answer_type import question_type, typed_spans
+from assistant.retrieve.answer_type import question_type, typed_spans
 from assistant.text.normalize import ARABIC_STOPWORDS, ENGLISH_STOPWORDS, normalize, tokenize
 
 __all__ = ["RuleGuess", "rule_span", "words_of"]

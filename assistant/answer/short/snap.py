@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 
 from assistant.answer.short.rules import words_of
-from assistant.text.answers import answer_tokens, token_f1
+from assistant.text.answer_match import answer_tokens, token_f1
 
 __all__ = ["snap"]
 

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ConfigError
-from assistant.models.embeddings import StatesSpec
+from assistant.models.embedding.protocol import Embedder, StatesSpec, TokenStatesEmbedder
+from assistant.resources import shipped
 
 __all__ = ["PairFeatures", "SpanReader", "SpanGuess", "ReaderHead", "featurize", "tokenize_pairs", "hidden_states",
            "reader_path", "pair_text", "sentence_spans", "LAYERS", "LORA_PREFIX"]
@@ -120,7 +121,7 @@ class ReaderHead:
 
 def reader_path(name: str) -> Path:
     """The shipped head called ``name`` (assistant/models/readers/<name>.npz)."""
-    return Path(__file__).resolve().parents[2] / "models" / "readers" / f"{name}.npz"
+    return shipped("models/readers") / f"{name}.npz"
 
 
 @dataclass(frozen=True)
@@ -134,14 +135,14 @@ class SpanGuess:
 class SpanReader:
     """Best answer span of a sentence for a question, from the embedder's transformer and a trained head."""
 
-    def __init__(self, embedder: Any, spec: StatesSpec, head: ReaderHead, *, max_span_tokens: int = 16,
+    def __init__(self, embedder: TokenStatesEmbedder, spec: StatesSpec, head: ReaderHead, *, max_span_tokens: int = 16,
                  card: dict | None = None):
         self.embedder, self.spec, self.head = embedder, spec, head
         self.card = card or {}  # the shipped reader's JSON card (model id, training, min_confidence)
         self.max_span_tokens = max_span_tokens
 
     @classmethod
-    def load(cls, embedder: Any, name: str, model_id: str) -> SpanReader:
+    def load(cls, embedder: Embedder, name: str, model_id: str) -> SpanReader:
         """The shipped reader ``name`` on ``embedder`` (the gemma backend's, whose ``model_id`` is the one
         the head was trained on; the embedder gives the token states: ``token_states``)."""
         path = reader_path(name)
@@ -153,7 +154,7 @@ class SpanReader:
                 f"the span reader {name!r} was trained on {card.get('model_id')!r}, not on the embedding model "
                 f"{model_id!r}; use the default embedding model or answer.short_producer = 'rules'"
             )
-        if not callable(getattr(embedder, "token_states", None)):
+        if not isinstance(embedder, TokenStatesEmbedder):
             raise ConfigError("the span reader needs the default embedder (EmbeddingGemma on OpenVINO or torch)")
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
@@ -162,9 +163,7 @@ class SpanReader:
         # (OpenVINO); either way the embedder's vectors stay the same
         lora = {k[len(LORA_PREFIX):]: v for k, v in arrays.items() if k.startswith(LORA_PREFIX)}
         spec = StatesSpec(path, lora, LAYERS, MAX_TOKENS)
-        prepare = getattr(embedder, "prepare_states", None)
-        if prepare is not None:  # OpenVINO: its graph loads in the background from now
-            prepare(spec)
+        embedder.prepare_states(spec)  # OpenVINO: its graph loads in the background from now
         return cls(embedder, spec, head, card=card)
 
     def guesses(self, question: str, sentences: list[str]) -> list[SpanGuess | None]:

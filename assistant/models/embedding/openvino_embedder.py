@@ -1,6 +1,6 @@
 """EmbeddingGemma on OpenVINO: the gemma backend's embedder when openvino is installed (the default).
 
-The same prompts, title frame and memo as the torch embedder (embeddings._FramedEmbedder); the graphs and
+The same prompts, title frame and memo as the torch embedder (framed.FramedEmbedder); the graphs and
 tokenizer of openvino_runtime.py underneath. The model loads in a background thread from the moment the
 embedder is made, so an index opens (and a web page is served) while it loads; the first embedding waits
 for it (:attr:`ready` tells whether it has to).
@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import EmbeddingError
-from assistant.models import openvino_runtime as ovr
-from assistant.models.embeddings import StatesSpec, TokenStates, _FramedEmbedder
+from assistant.models.embedding import openvino_runtime as ovr
+from assistant.models.embedding.framed import FramedEmbedder
+from assistant.models.embedding.protocol import StatesSpec, TokenStates
 
 __all__ = ["OpenVINOEmbedder"]
 
@@ -50,12 +51,16 @@ class _Loading:
         return self._value
 
 
-class OpenVINOEmbedder(_FramedEmbedder):
-    """EmbeddingGemma (``model_path``, the adapter already named in ``model_id``) on OpenVINO."""
+class OpenVINOEmbedder(FramedEmbedder):
+    """EmbeddingGemma (``model_path``, the adapter already named in ``model_id``) on OpenVINO; its graphs are
+    kept under ``graphs_dir`` (``<paths.models>/openvino``)."""
 
-    def __init__(self, model_path: Path, model_id: str, *, adapter: Path | None = None, precision: str = "bf16",
-                 threads: int | None = None, batch_size: int = 32, memo_size: int = 20000):
+    def __init__(self, model_path: Path, model_id: str, *, graphs_dir: Path, adapter: Path | None = None,
+                 precision: str = "bf16", threads: int | None = None, batch_size: int = 32, memo_size: int = 20000,
+                 weights_digest: str | None = None):
         self._path, self._name, self._adapter = model_path, model_id, adapter
+        self._graphs = ovr.graph_dir(graphs_dir, model_path, model_id)
+        self.weights_digest = weights_digest
         self._threads, self._precision = threads, precision
         config = json.loads((model_path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self._frame(config.get("prompts") or {}, None, None, batch_size, memo_size)
@@ -67,7 +72,8 @@ class OpenVINOEmbedder(_FramedEmbedder):
         self._sentences = _Loading(self._load)
 
     def _load(self) -> ovr.OpenVINORunner:
-        runner = ovr.OpenVINORunner(ovr.sentence_graph(self._path, self._name, self._adapter, self._precision),
+        runner = ovr.OpenVINORunner(ovr.sentence_graph(self._graphs, self._path, self._name, self._adapter,
+                                                        self._precision),
                                     precision=self._precision, threads=self._threads)
         if runner.tag != self.runtime:
             raise EmbeddingError(f"OpenVINO compiled the model for {runner.tag}, not {self.runtime}; set "
@@ -109,7 +115,7 @@ class OpenVINOEmbedder(_FramedEmbedder):
         with self._lock:
             if spec.source not in self._readers:
                 self._readers[spec.source] = _Loading(lambda: ovr.OpenVINORunner(
-                    ovr.states_graph(self._path, self._name, self._adapter, spec, self._precision),
+                    ovr.states_graph(self._graphs, self._path, self._adapter, spec, self._precision),
                     precision=self._precision, threads=self._threads))
 
     def token_states(self, texts: list[str], spec: StatesSpec) -> list[TokenStates]:

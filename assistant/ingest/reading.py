@@ -5,16 +5,16 @@ never guessed silently: text that fits none of them is refused with a DecodingEr
 A UTF-8 file damaged by a few invalid bytes (a cut download, a bad copy) is refused too, with the byte
 and line, rather than read as Windows-1256 gibberish.
 
-Every article read is passed through :func:`assistant.text.cleaning.clean_article` (the one place text
+Every article read is passed through :func:`assistant.ingest.cleaning.clean_article` (the one place text
 is changed before it is stored; it changes only converted text); HTML and Markdown become plain text in
-:mod:`assistant.text.markup`. A .txt, .json or .jsonl file's text is stored as decoded (an encoding BOM
+:mod:`assistant.ingest.html`, PDF and DOCX in :mod:`assistant.ingest.documents`, web pages are fetched by
+:mod:`assistant.ingest.fetching`. A .txt, .json or .jsonl file's text is stored as decoded (an encoding BOM
 at the start of the file is the encoding's, not the text's).
 """
 
 from __future__ import annotations
 
 import codecs
-import hashlib
 import json
 import re
 from collections.abc import Iterator
@@ -28,17 +28,15 @@ from assistant.errors import (
     MalformedInputError,
     UnsupportedFormatError,
 )
-from assistant.text.cleaning import INVISIBLE_FORMAT, STRAY_CONTROLS, clean_article
-from assistant.text.documents import docx_to_text, pdf_to_text
-from assistant.text.fetching import fetch_page, url_article_id
+from assistant.ingest.cleaning import clean_article
+from assistant.ingest.documents import docx_to_text, pdf_to_text
+from assistant.ingest.fetching import fetch_page, url_article_id
+from assistant.ingest.html import html_to_text, markdown_to_text
+from assistant.text.characters import STRAY_CONTROLS
 from assistant.text.language import is_arabic
-from assistant.text.markup import html_to_text, markdown_to_text
 from assistant.types import Article
 
-# html_to_text, markdown_to_text, clean_article and INVISIBLE_FORMAT live in markup.py and cleaning.py;
-# they stay importable from here.
-__all__ = ["read_path", "read_url", "iter_files", "decode_bytes", "html_to_text", "markdown_to_text", "content_hash",
-           "clean_article", "INVISIBLE_FORMAT"]
+__all__ = ["read_path", "read_url", "iter_files", "decode_bytes"]
 
 _MAGIC = {
     b"%PDF": "a PDF document",
@@ -50,13 +48,6 @@ _MAGIC = {
     b"\x7fELF": "a program",
     b"{\\rtf": "an RTF document",
 }
-def content_hash(article: Article) -> str:
-    """Hash of everything that shapes an article in the index: its text and metadata."""
-    h = hashlib.sha256()
-    for part in (article.text, article.title, article.source, article.date, article.lang):
-        h.update((part or "").encode("utf-8", "surrogatepass"))
-        h.update(b"\x00")
-    return h.hexdigest()
 
 
 def decode_bytes(data: bytes, source: str) -> str:
@@ -244,7 +235,7 @@ def _article(article_id: str, body: str, meta: dict[str, str], path: str, source
 
 
 def read_url(url: str, *, max_bytes: int, timeout: float, allow_private: bool) -> Iterator[Article | IngestError]:
-    """The article of the web page at ``url`` (assistant/text/fetching.py: the fetch and its rules), read
+    """The article of the web page at ``url`` (assistant/ingest/fetching.py: the fetch and its rules), read
     as an .html file is; or the IngestError saying why not."""
     try:
         page = fetch_page(url, timeout=timeout, max_bytes=max_bytes, allow_private=allow_private)

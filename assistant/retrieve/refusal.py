@@ -30,13 +30,13 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
 
-from assistant.models.calibration import PAIRS, abstention_quantile
-from assistant.models.embeddings import Embedder, embed_queries, vector_id
+from assistant.models.calibration import PAIRS, Calibration, load_calibration
+from assistant.models.embedding.protocol import Embedder
+from assistant.resources import shipped
 from assistant.store.index import Index
 from assistant.text.language import detect_language
 from assistant.types import Passage
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 @cache
 def probe_questions() -> dict[str, tuple[str, ...]]:
     """The shipped probes, by language ("ar", "en")."""
-    data = json.loads((files("assistant") / "probes.json").read_text(encoding="utf-8"))
+    data = json.loads(shipped("retrieve/probes.json").read_text(encoding="utf-8"))
     return {lang: tuple(data[lang]) for lang in ("ar", "en")}
 
 
@@ -73,21 +73,24 @@ def null_scores(index: Index, probes: np.ndarray) -> np.ndarray:
     return out
 
 
-def abstention_summary(model_id: str, min_score: float | None) -> dict:
+def abstention_summary(calibration: Calibration, model_id: str, min_score: float | None) -> dict:
     """How questions abstain with this model and setting, for an evaluation's record."""
     if min_score is not None:
         return {"method": "fixed", "min_score": min_score, "summary": f"below the fixed fused score {min_score:.2f}"}
-    quantiles = {p: abstention_quantile(model_id, p) for p in PAIRS}
+    quantiles = {p: calibration.quantile(model_id, p) for p in PAIRS}
     text = ", ".join(f"{p} q{q:.2f}" for p, q in quantiles.items())
     return {"method": "probe-null", "quantiles": quantiles,
             "summary": f"below the index's probe-null quantile per pair ({text})"}
 
 
 class Abstention:
-    """The abstention decision for one index and embedder (thread-safe; caches probes and nulls)."""
+    """The abstention decision for one index and embedder (thread-safe; caches probes and nulls), with the
+    quantiles of ``calibration`` (the shipped ``calibration.json`` when not given)."""
 
-    def __init__(self, index: Index, embedder: Embedder, min_score: float | None, cache_dir: Path | None = None):
+    def __init__(self, index: Index, embedder: Embedder, min_score: float | None, cache_dir: Path | None = None,
+                 calibration: Calibration | None = None):
         self.index = index
+        self.calibration = calibration or load_calibration()
         self.embedder = embedder
         self.min_score = min_score
         self.cache_dir = cache_dir
@@ -109,7 +112,7 @@ class Abstention:
 
     def threshold(self, question_lang: str, pair: str) -> float:
         """The calibrated quantile of this index's null scores for probes in ``question_lang``."""
-        q = abstention_quantile(self.embedder.model_id, pair)
+        q = self.calibration.quantile(self.embedder.model_id, pair)
         return float(np.quantile(self.nulls(question_lang), q))
 
     def nulls(self, lang: str) -> np.ndarray:
@@ -134,10 +137,10 @@ class Abstention:
             if lang in self._probes:
                 return self._probes[lang]
         texts = list(probe_questions()[lang if lang in ("ar", "en") else "en"])
-        digest = hashlib.sha256(("\n".join(texts) + "\x00" + vector_id(self.embedder)).encode()).hexdigest()[:16]
+        digest = hashlib.sha256(("\n".join(texts) + "\x00" + self.embedder.vector_id).encode()).hexdigest()[:16]
         path = None
         if self.cache_dir is not None:
-            tag = re.sub(r"[^a-z0-9]+", "-", vector_id(self.embedder).lower()).strip("-")[-60:]
+            tag = re.sub(r"[^a-z0-9]+", "-", self.embedder.vector_id.lower()).strip("-")[-60:]
             path = self.cache_dir / f"probes-{tag}-{lang}-{digest}.npy"
         vectors = None
         if path is not None and path.exists():
@@ -148,7 +151,7 @@ class Abstention:
             except (OSError, ValueError):
                 vectors = None
         if vectors is None:
-            vectors = np.asarray(embed_queries(self.embedder, texts), dtype=np.float32)
+            vectors = np.asarray(self.embedder.embed_queries(texts), dtype=np.float32)
             if path is not None:
                 try:
                     path.parent.mkdir(parents=True, exist_ok=True)

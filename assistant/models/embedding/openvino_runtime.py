@@ -2,7 +2,7 @@
 instead of 88), and no torch on the query path (bench/embedder_runtime.py).
 
 The graphs (gemma_graphs.py) are traced once from the torch model and kept under
-``<models_dir>/openvino/<model>-<key>/``, ``key`` hashing what changes them: the model id (adapter digest
+``<paths.models>/openvino/<model>-<key>/``, ``key`` hashing what changes them: the model id (adapter digest
 included), the weights file's size, the graph version and OpenVINO's version. OpenVINO compiles them for
 this CPU with bf16 inference where the CPU has it (AVX-512 BF16 or AMX; else f32) and caches the compiled
 blob beside them, so a second start loads in about a second.
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import EmbeddingError
-from assistant.models.embeddings import StatesSpec
+from assistant.models.embedding.protocol import StatesSpec
 
 __all__ = ["GemmaTokenizer", "OpenVINORunner", "graph_dir", "sentence_graph", "states_graph", "MICRO_BATCH",
            "openvino_available", "padded", "by_length", "effective_precision"]
@@ -61,42 +61,41 @@ def _openvino() -> Any:
     return ov
 
 
-def graph_dir(model_path: Path, model_id: str) -> Path:
-    """Where the graphs of ``model_id`` (the model folder ``model_path``, adapter merged) are kept."""
-    from assistant.models.fetch import models_dir
-    from assistant.models.gemma_graphs import GRAPH_VERSION
+def graph_dir(root: Path, model_path: Path, model_id: str) -> Path:
+    """Where under ``root`` the graphs of ``model_id`` (the model folder ``model_path``, adapter merged) are kept."""
+    from assistant.models.embedding.gemma_graphs import GRAPH_VERSION
 
     weights = model_path / "model.safetensors"
     size = weights.stat().st_size if weights.exists() else 0
     key = hashlib.sha256(f"{model_id}\x00{size}\x00{GRAPH_VERSION}\x00{_openvino().__version__}".encode()).hexdigest()[:12]
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", model_path.name)[:40]
-    return models_dir() / "openvino" / f"{slug}-{key}"
+    return root / f"{slug}-{key}"
 
 
 def _load_torch_model(model_path: Path, adapter: Path | None) -> Any:
     """The torch model the graphs are traced from (the adapter merged, as the torch embedder serves it)."""
-    from assistant.models.embeddings import SentenceTransformerEmbedder
+    from assistant.models.embedding.st_embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(str(model_path), adapter=adapter)._model
 
 
-def sentence_graph(model_path: Path, model_id: str, adapter: Path | None, precision: str) -> Path:
-    """The sentence graph's .xml for ``precision`` inference (float16 weights for bf16), traced now if it is
-    not there yet."""
-    from assistant.models.gemma_graphs import build_sentence_graph
+def sentence_graph(graphs: Path, model_path: Path, model_id: str, adapter: Path | None, precision: str) -> Path:
+    """The sentence graph's .xml in ``graphs`` (:func:`graph_dir`) for ``precision`` inference (float16
+    weights for bf16), traced now if it is not there yet."""
+    from assistant.models.embedding.gemma_graphs import build_sentence_graph
 
-    xml = graph_dir(model_path, model_id) / f"sentence-{_weights(precision)}.xml"
+    xml = graphs / f"sentence-{_weights(precision)}.xml"
     return _built(xml, f"the OpenVINO graph of {model_id}", lambda: build_sentence_graph(
         _load_torch_model(model_path, adapter), xml, half=_weights(precision) == "f16"))
 
 
-def states_graph(model_path: Path, model_id: str, adapter: Path | None, spec: StatesSpec, precision: str) -> Path:
-    """The states graph of ``spec`` (a span reader's token states, its LoRA merged), traced now if it is
-    not there yet."""
-    from assistant.models.gemma_graphs import build_states_graph
+def states_graph(graphs: Path, model_path: Path, adapter: Path | None, spec: StatesSpec, precision: str) -> Path:
+    """The states graph of ``spec`` (a span reader's token states, its LoRA merged) in ``graphs``, traced now
+    if it is not there yet."""
+    from assistant.models.embedding.gemma_graphs import build_states_graph
 
     name = spec.source.stem
-    xml = graph_dir(model_path, model_id) / f"reader-{name}-{spec.digest[:12]}-{_weights(precision)}.xml"
+    xml = graphs / f"reader-{name}-{spec.digest[:12]}-{_weights(precision)}.xml"
     return _built(xml, f"the OpenVINO graph of the span reader {name}", lambda: build_states_graph(
         _load_torch_model(model_path, adapter), spec.lora, spec.layers, xml, half=_weights(precision) == "f16"))
 

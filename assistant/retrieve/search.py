@@ -11,9 +11,9 @@ were chosen on arcd-train only, the middle of a flat optimum; the other dev sets
 The chunk term lets a sentence that needs its neighbours ("he said it would ...") be found; the BM25
 term rescues names and numbers the small embedder blurs. With ``answer_type_weight`` > 0, the best
 ``answer_type_depth`` candidates also get that bonus when they hold the kind of thing the question asks
-for and lacks (a number for "how many", a date for "when": assistant/ranking/answer_type.py). Ties break
+for and lacks (a number for "how many", a date for "when": assistant/retrieve/answer_type.py). Ties break
 on sentence id: the same index and question always give the same ranking. ``Retrieval.best_dense`` (the
-best cosine of any candidate) is what abstention weighs (assistant/abstention.py).
+best cosine of any candidate) is what abstention weighs (assistant/retrieve/refusal.py).
 
 A search within a few articles (``article_ids``) scores all their sentences exactly instead of asking the
 vector store with a filter (``retrieval.exact_filter_max``). Each search works on one
@@ -28,8 +28,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from assistant.models.embeddings import Embedder
-from assistant.ranking.answer_type import novel_type_evidence, question_type
+from assistant.models.embedding.protocol import Embedder
+from assistant.retrieve.answer_type import novel_type_evidence, question_type
 from assistant.settings import RetrievalSettings
 from assistant.store.index import Index, Snapshot
 from assistant.text.normalize import tokenize
@@ -41,7 +41,7 @@ __all__ = ["Retriever", "RetrieverMode", "Retrieval"]
 @dataclass(frozen=True)
 class Retrieval:
     """The best passages, the query vector, and the best dense cosine over every candidate (what
-    abstention weighs: assistant/abstention.py; 0.0 without a dense search)."""
+    abstention weighs: assistant/retrieve/refusal.py; 0.0 without a dense search)."""
 
     passages: list[Passage]
     query_vector: np.ndarray | None
@@ -128,7 +128,7 @@ class Retriever:
 
     def _answer_type_bonus(self, question: str, passages: list[Passage]) -> list[Passage]:
         """The best ``answer_type_depth`` passages, each +``answer_type_weight`` when it holds what the
-        question asks for and lacks (assistant/ranking/answer_type.py), re-sorted; the rest unchanged."""
+        question asks for and lacks (assistant/retrieve/answer_type.py), re-sorted; the rest unchanged."""
         st = self.settings
         kind = question_type(question)
         if kind == "other":

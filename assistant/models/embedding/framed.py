@@ -1,0 +1,86 @@
+"""What the transformer embedders share (the torch and the OpenVINO EmbeddingGemma): query/document
+prompts, EmbeddingGemma's titled document frame, and a memo so that one text is embedded once per process."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from assistant.models.embedding.protocol import EmbedderBase, normalize_rows
+from assistant.text.characters import clean_text
+
+__all__ = ["FramedEmbedder"]
+
+
+class FramedEmbedder(EmbedderBase):
+    """What the transformer embedders share: query/document prompts, EmbeddingGemma's titled document
+    frame (``title: <title> | text: ``), and a memo so that one text is embedded once per process.
+    Subclasses set the fields in ``_frame`` and implement ``_forward`` (full texts → normalized rows)."""
+
+    model_id: str
+    dim: int
+    batch_size: int
+
+    def _frame(self, prompts: dict, query_prompt: str | None, document_prompt: str | None, batch_size: int,
+               memo_size: int) -> None:
+        self._query_prompt = query_prompt if query_prompt is not None else prompts.get("query")
+        self._document_prompt = (
+            document_prompt if document_prompt is not None else prompts.get("document", prompts.get("passage"))
+        )
+        self.batch_size = batch_size
+        self._lock = threading.Lock()  # one user of the model at a time (the span reader shares it)
+        self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._memo_size = memo_size
+        self._titled = bool(self._document_prompt and self._document_prompt.startswith("title: none | text: "))
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _encode(self, texts: list[str], prompt: str | None, memo: bool = True) -> np.ndarray:
+        """Encode; with ``memo`` the same text under the same prompt is embedded once per process."""
+        keys = [f"{prompt or ''}\x00{t}" for t in texts]
+        with self._lock:
+            found = {k: self._memo[k] for k in keys if memo and k in self._memo}
+            todo = list(dict.fromkeys(k for k in keys if k not in found))
+            if todo:
+                # what the model reads: without the invisible characters stored text may hold (text/characters.py)
+                m = self._forward([clean_text(k.replace("\x00", "", 1)) for k in todo])
+                for k, v in zip(todo, normalize_rows(m)):
+                    found[k] = v
+                    if memo:
+                        self._memo[k] = v
+                        if len(self._memo) > self._memo_size:
+                            self._memo.popitem(last=False)
+        return np.stack([found[k] for k in keys])
+
+    def document_key(self, text: str, title: str | None) -> str:
+        return f"{self._title(title)}\x00{text}" if self._titled else text
+
+    @staticmethod
+    def _title(title: str | None) -> str:
+        t = " ".join((title or "").split())
+        return t[:200] if t else "none"
+
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), dtype=np.float32)
+        if self._titled:
+            titles = titles or [None] * len(texts)
+            # EmbeddingGemma's document format, with the real title instead of "none".
+            framed = [f"title: {self._title(t)} | text: {x}" for x, t in zip(texts, titles)]
+            return self._encode(framed, None)
+        return self._encode(texts, self._document_prompt)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([text], self._query_prompt, memo=False)[0]
+
+    def embed_queries(self, texts: list[str]) -> np.ndarray:
+        """Several queries in batches (the abstention probes): the same vectors as :meth:`embed_query`."""
+        return self._encode(texts, self._query_prompt, memo=False)
+
+    def clear_memo(self) -> None:
+        """Forget memoized document vectors (benchmarks use this to time real work)."""
+        with self._lock:
+            self._memo.clear()
