@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.ingest.fetching import url_article_id
 from assistant.ingest import fetching
+from assistant.ingest.fetching import url_article_id
 
 PAGE = ("<html><head><title>Doha talks | Agency</title><meta property='og:site_name' content='News Agency'>"
         "<meta property='article:published_time' content='2019-06-12'></head><body><nav><a href='/'>Home</a>"

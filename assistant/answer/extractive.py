@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from assistant.answer.answerer import AnswerRequest, ArticleLookup
 from assistant.answer.followup import standalone_question
@@ -117,7 +117,7 @@ def extractive_answer(
     short: ShortAnswers | None = None,
     asked: str | None = None,
     translate: bool = True,
-    **extra: object,
+    **extra: Any,
 ) -> Answer:
     """Quote the best sentences with [n] markers, or abstain (``abstain``: the evidence is too weak); with
     ``short``, the answer leads with the short answer it finds in them for ``asked`` (the standalone form of
@@ -140,7 +140,7 @@ def extractive_answer(
     lines = ([short_line(found, lang, citations)] if found else []) + [lead] + [f"- {c.text} [{c.n}]" for c in citations]
     return Answer(
         question=question, text="\n".join(lines), citations=citations, abstained=False, lang=lang,
-        mode="extractive", passages=passages, short=found, **extra,  # type: ignore[arg-type]
+        mode="extractive", passages=passages, short=found, **extra,
     )
 
 

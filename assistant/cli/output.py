@@ -77,9 +77,9 @@ def citation_lines(ans: Answer) -> list[str]:
 def ask_streaming(a: Any, question: str, shape: bool, **kw: Any) -> Answer:
     """Print a generative answer as it streams, then the checked answer when checking changed it."""
     if shape or a.llm is None or (kw.get("mode") or a.settings.answer.mode) != "generative":
-        ans = a.ask(question, **kw)
-        print(answer_text(ans, shape))
-        return ans
+        plain: Answer = a.ask(question, **kw)
+        print(answer_text(plain, shape))
+        return plain
     streamed: list[str] = []
     ans: Answer | None = None
     for ev in a.ask_stream(question, **kw):

@@ -39,8 +39,8 @@ class Comparison:
             lines.append("")
         lines.append(f"changed outcome: {len(self.gained)} better in B, {len(self.lost)} worse in B"
                      + (f" ({self.only_in_one} questions in one run only, not compared)" if self.only_in_one else ""))
-        for title, rows in (("better in B", self.gained), ("worse in B", self.lost)):
-            for r in rows:
+        for title, changed in (("better in B", self.gained), ("worse in B", self.lost)):
+            for r in changed:
                 lines.append(f"  {title}: [{r.kind}] {r.id} ({r.pair}) {r.question}")
         return "\n".join(lines)
 

@@ -43,7 +43,7 @@ def _lora_linear_class() -> Any:
         return _CLASS[0]
     torch = _torch()
 
-    class LoRALinear(torch.nn.Module):
+    class LoRALinear(torch.nn.Module):  # type: ignore[name-defined]  # torch is imported here, read as Any
         """``base(x) + scale · x Aᵀ Bᵀ`` with the base layer frozen; B starts at zero."""
 
         def __init__(self, base: Any, rank: int, alpha: float, generator: Any):
@@ -189,7 +189,7 @@ def _switched_class() -> Any:
         return _SWITCHED[0]
     torch = _torch()
 
-    class SwitchedLoRA(torch.nn.Module):
+    class SwitchedLoRA(torch.nn.Module):  # type: ignore[name-defined]
         """``base(x)``, plus ``x Aᵀ Bᵀ`` while its switch is on. A and B are frozen buffers."""
 
         def __init__(self, base: Any, a: Any, b: Any, switch: Switch, tag: str):

@@ -91,10 +91,10 @@ class Retriever:
         if not candidates:
             return Retrieval([], qv)
         rows = view.catalog.sentences(candidates)
-        candidates = [c for c in candidates if c in rows]  # the catalog is the truth
+        known = [c for c in candidates if c in rows]  # the catalog is the truth
         if mode == "hybrid" and qv is not None:
-            missing = [c for c in candidates if c not in dense]
-            need_chunks = list({rows[c][1] for c in candidates} - set(chunk_sim))
+            missing = [c for c in known if c not in dense]
+            need_chunks = list({rows[c][1] for c in known} - set(chunk_sim))
             members = view.catalog.chunk_sentence_ids(need_chunks) if need_chunks else {}
             # one read of the stored vectors for the candidates without a dense score and for the
             # sentences of the chunks without one (a sentence in both is read once)
@@ -109,7 +109,7 @@ class Retriever:
                 chunk_sim[cid] = float(v @ qv)
         top_lex = max(lexical.values(), default=0.0) or 1.0
         passages = []
-        for sid in candidates:
+        for sid in known:
             sentence, cid = rows[sid]
             d = dense.get(sid, 0.0)
             c = chunk_sim.get(cid, 0.0)

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,7 @@ _EMPTY = "\u2400"  # the token of a sentence with no searchable words
 class LexicalIndex:
     """An immutable BM25 snapshot: build or load one, then query it from any thread."""
 
-    def __init__(self, ids: list[str], article_of: list[str], model: object | None, generation: int):
+    def __init__(self, ids: list[str], article_of: list[str], model: Any, generation: int):
         self.ids = ids
         self.generation = generation
         self._model = model

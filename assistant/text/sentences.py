@@ -97,9 +97,9 @@ def _is_break(line: str, m: re.Match[str]) -> bool:
     nxt = _WORD_AFTER.match(after)
     next_word = nxt.group(1) if nxt else ""
     word_match = _WORD_BEFORE.search(before)
-    prev = word_match.group(1) if word_match else ""
-    if not prev:
+    if word_match is None or not word_match.group(1):
         return True
+    prev = word_match.group(1)
     if prev.isascii():
         low = prev.lower()
         # "U.S." style: the token before the final period includes earlier periods.

@@ -38,6 +38,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from assistant.errors import (
@@ -193,20 +194,23 @@ def mount_rest(app: FastAPI, chat: ChatApp, accounts: list[tuple[str, str]] | No
             raise _Refused(413 if too_big else 400, "TooLarge" if too_big else "InvalidRequest",
                            f"{e}; each file may hold {max_upload / 1e6:.1f} MB (server.max_upload_mb)" if too_big
                            else f"the upload is not multipart form data ({e}); send the files as field 'files'") from e
-        files = [f for f in form.getlist("files") if hasattr(f, "read")]
-        if not files:
-            raise _Refused(400, "InvalidRequest", "send the article files as multipart form field 'files'")
-        with tempfile.TemporaryDirectory(prefix="rest-upload-") as tmp:
-            paths = []
-            for f in files:
-                name = os.path.basename(f.filename or "") or "upload.txt"
-                data = await f.read()
-                if len(data) > max_upload:
-                    raise _Refused(413, "TooLarge", f"{name} is over the {max_upload / 1e6:.1f} MB upload limit "
-                                   "(server.max_upload_mb)")
-                (Path(tmp) / name).write_bytes(data)
-                paths.append(str(Path(tmp) / name))
-            report = await run_in_threadpool(chat.ingest_uploads, paths, collection)
+        try:  # the form's spooled files are closed whatever happens (they were left to the collector)
+            files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+            if not files:
+                raise _Refused(400, "InvalidRequest", "send the article files as multipart form field 'files'")
+            with tempfile.TemporaryDirectory(prefix="rest-upload-") as tmp:
+                paths = []
+                for f in files:
+                    name = os.path.basename(f.filename or "") or "upload.txt"
+                    data = await f.read()
+                    if len(data) > max_upload:
+                        raise _Refused(413, "TooLarge", f"{name} is over the {max_upload / 1e6:.1f} MB upload "
+                                       "limit (server.max_upload_mb)")
+                    (Path(tmp) / name).write_bytes(data)
+                    paths.append(str(Path(tmp) / name))
+                report = await run_in_threadpool(chat.ingest_uploads, paths, collection)
+        finally:
+            await form.close()
         return report.to_dict()
 
     @router.delete("/articles/{article_id:path}", summary="Remove an article",

@@ -47,7 +47,7 @@ def _adapter_class() -> Any:
         def _get_text_embedding(self, text: str) -> list[float]:
             return self._inner.embed_documents([text])[0].tolist()
 
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:  # type: ignore[override]
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
             return self._inner.embed_documents(list(texts)).tolist()
 
         def __call__(self, nodes: Any, **kwargs: Any) -> Any:
