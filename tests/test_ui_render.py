@@ -30,11 +30,12 @@ from assistant.web.layout import EXAMPLE_QUESTIONS
 from assistant.web.links import Ref, article_href, cite_href, parse_ref
 from assistant.web.markup import block_dir, error_html, status_html
 from tests.helpers import EVIL, SAMPLE_ID, Tree, assert_safe
+from tests.helpers import sample_text as read_sample
 
 
 @pytest.fixture(scope="module")
 def sample_text(sample_dir: Path) -> str:
-    return (sample_dir / f"{SAMPLE_ID}.txt").read_text(encoding="utf-8")
+    return read_sample(sample_dir)
 
 
 def cite(n: int, article_id: str, text: str, needle: str, **meta: str | None) -> Citation:
