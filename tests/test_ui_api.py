@@ -196,3 +196,18 @@ def test_collections_are_created_under_the_root_and_share_the_embedder(app: Chat
     assert cols.names() == ["fresh", "later"]
     table, choices, sources = app.collection_view("later")
     assert "no articles yet" in table and choices == [] and sources == []
+
+
+def test_the_export_box_is_hidden_until_an_export_fills_it(fake_sample_assistant: Assistant, tmp_path: Path) -> None:
+    """Fast tier: the page's "Exported conversation" box takes no room before an export; the export
+    button's handler shows it with the Markdown and JSON files (the browser test checks it in chromium)."""
+    demo = build_ui(fake_sample_assistant, index_root=tmp_path / "root")
+    by_id = {getattr(b, "elem_id", None): b for b in demo.blocks.values()}
+    exports, button = by_id["exports"], by_id["export-btn"]
+    assert exports.visible is False
+    [handler] = [f for f in demo.fns.values() if exports in f.outputs]
+    assert handler.targets == [(button._id, "click")]
+    shown = handler.fn([])
+    assert shown["visible"] is True
+    files = [Path(p) for p in shown["value"]]
+    assert [f.suffix for f in files] == [".md", ".json"] and all(f.is_file() for f in files)

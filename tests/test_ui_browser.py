@@ -224,6 +224,8 @@ def test_short_answer_leads_and_its_words_are_highlighted_in_card_and_article(
 
 def test_english_answer_follow_up_feedback_and_export(page: Any, server: tuple[str, Path]) -> None:
     _, root = server
+    exports = page.locator("#exports")
+    assert exports.is_hidden()  # the "Exported conversation" box takes no room before an export
     answer = ask(page, "Who opposes easing sanctions on Iran?")
     assert style(page, answer, "direction") == ["ltr"]
     assert style(page, answer.locator("p").first, "direction") == ["ltr"]  # "According to the articles…"
@@ -253,10 +255,12 @@ def test_english_answer_follow_up_feedback_and_export(page: Any, server: tuple[s
     assert lines[0]["question"] == "Who opposes easing sanctions on Iran?" and lines[0]["turn_id"] == lines[1]["turn_id"]
     assert any(c["article_id"] for c in lines[0]["citations"])
 
-    # export: a Markdown and a JSON file to download
+    # export: a Markdown and a JSON file to download, in a box shown only now
+    assert exports.is_hidden()
     page.click("#export-btn")
     links = page.locator("#exports a[href]")
     links.nth(1).wait_for(timeout=30_000)
+    assert exports.is_visible() and links.count() == 2
     got = {}
     for i in range(links.count()):
         href = links.nth(i).get_attribute("href")

@@ -103,8 +103,9 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
                 with gr.Row():
                     clear = gr.Button("New conversation", elem_id="clear-btn")
                     export = gr.Button("Export conversation (Markdown + JSON)", elem_id="export-btn")
+                # hidden until an export fills it (empty, it took a screen of space)
                 exports = gr.File(label="Exported conversation", file_count="multiple", interactive=False,
-                                  elem_id="exports")
+                                  elem_id="exports", visible=False)
             with gr.Column(scale=2):
                 article_view = gr.HTML(article_placeholder_html(), elem_id="article-view", js_on_load=_BRIDGE_JS,
                                        max_height=720, label="Article", show_label=True, container=True)
@@ -258,7 +259,8 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
                     [chatbot, turns, article_view, feedback_status, pending_vote], **private)
         chatbot.clear(lambda: ([], article_placeholder_html(), "", None), None,  # its own 🗑 button
                       [turns, article_view, feedback_status, pending_vote], **private)
-        export.click(lambda ts: list(app.export(ts)), [turns], [exports], **private)
+        export.click(lambda ts: gr.update(value=list(app.export(ts)), visible=True), [turns], [exports],
+                     **private)
 
         def on_evaluate(qfile: str | None, arts: list[str] | None, retr: str, m: str, n_unans: float | None,
                         lim: float | None, coll: str, progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
