@@ -21,12 +21,23 @@ from assistant.models.embedding.factory import build_embedder
 from assistant.models.embedding.protocol import Embedder
 from assistant.retrieve.filters import ArticleFilter
 from assistant.retrieve.refusal import Abstention
-from assistant.retrieve.search import Retriever, RetrieverMode
+from assistant.retrieve.search import Retriever
 from assistant.settings import Settings
-from assistant.store.index import Index, Prepared, disk_full_is_typed
+from assistant.store.index import Index, disk_full_is_typed
+from assistant.store.nodes import Prepared
 from assistant.telemetry import quiet_telemetry
 from assistant.text.language import detect_language
-from assistant.types import Answer, AnswerMode, Article, ArticleInfo, IngestReport, Passage, StreamEvent, check_choice
+from assistant.types import (
+    Answer,
+    AnswerMode,
+    Article,
+    ArticleInfo,
+    IngestReport,
+    Passage,
+    RetrieverMode,
+    StreamEvent,
+    check_choice,
+)
 
 __all__ = ["Assistant"]
 

@@ -25,7 +25,6 @@ from assistant.evaluation.metrics import (
     first_citation_hit,
     harmonic_mean,
     holds_gold,
-    normalize_answer,
     percentile,
     recall_at_k,
     reciprocal_rank,
@@ -37,6 +36,7 @@ from assistant.evaluation.run import model_tag, run_evaluation
 from assistant.models.embedding.factory import gemma_vector_id
 from assistant.settings import EmbeddingSettings
 from assistant.terminal import shape_line
+from assistant.text.answer_match import normalize_answer
 from assistant.types import Answer, Citation
 from tests.fakes import CountingEmbedder, FakeEmbedder
 from tests.helpers import SAMPLE_ID, shared_qa

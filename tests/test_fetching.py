@@ -125,7 +125,8 @@ def test_private_addresses_are_refused_unless_allowed(tmp_path, fake_embedder, f
 
 
 def test_the_chat_adds_a_page_by_its_address(local: Assistant, site: str, tmp_path) -> None:  # noqa: ANN001
-    from assistant.web.app import ChatApp, Collections
+    from assistant.web.chat import ChatApp
+    from assistant.web.collections import Collections
 
     app = ChatApp(Collections(local, tmp_path))
     assert "web: added 1, replaced 0, unchanged 0, failed 0." in app.add_url(f"  {site}/news/doha ", "web")

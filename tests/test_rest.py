@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from assistant import Article, Assistant, Settings
-from assistant.web.app import build_ui, launch
+from assistant.web.app import launch
+from assistant.web.layout import build_ui
 from tests.helpers import free_port
 
 TEXT = ("The harbour master counted 4711 ships near the old lighthouse. "

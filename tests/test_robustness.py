@@ -30,8 +30,9 @@ from assistant.models.embedding.factory import build_embedder
 from assistant.store.manifest import Manifest
 from assistant.text.characters import INVISIBLE_FORMAT
 from assistant.web.answers import answer_html, question_html
-from assistant.web.app import ChatApp, Collections
 from assistant.web.articles import article_html
+from assistant.web.chat import ChatApp
+from assistant.web.collections import Collections
 from assistant.web.links import parse_ref
 from tests.fakes import CountingEmbedder
 from tests.helpers import SUBPROCESS_BACKEND, Child, assert_consistent, child_env, files_outside, subprocess_settings

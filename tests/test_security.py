@@ -20,10 +20,14 @@ from assistant import Assistant, ConfigError, Settings
 from assistant.text.characters import INVISIBLE_FORMAT
 from assistant.types import Answer, ArticleInfo, Citation, IngestReport
 from assistant.web.answers import answer_html, pending_html, question_html
-from assistant.web.app import UPLOADS_DIR, ChatApp, Collections, is_loopback, launch, resolve_auth, safe_filename
+from assistant.web.app import launch
 from assistant.web.articles import article_html, articles_table_html, ingest_report_html
+from assistant.web.auth import is_loopback, resolve_auth
+from assistant.web.chat import ChatApp
+from assistant.web.collections import Collections
 from assistant.web.links import parse_ref
 from assistant.web.markup import error_html, status_html
+from assistant.web.uploads import UPLOADS_DIR, safe_filename
 from tests.helpers import EVIL, Child, Tree, assert_safe, child_env, files_outside, free_port
 
 BIDI = "\u202eevil\u202c \u2066isolated\u2069 zero\u200bwidth"

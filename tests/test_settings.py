@@ -11,7 +11,6 @@ from pydantic import ValidationError
 
 from assistant import ConfigError, Settings
 from assistant.cli.parser import LLM_PROVIDERS, build_parser
-from assistant.retrieve.search import RetrieverMode as ReExported
 from assistant.settings import AnswerSettings, LLMSettings, RetrievalSettings
 from assistant.types import ANSWER_MODES, RETRIEVER_MODES, AnswerMode, RetrieverMode, check_choice
 
@@ -71,7 +70,6 @@ def test_a_bad_file_is_a_config_error_and_unknown_keys_are_refused(tmp_path: Pat
 def test_the_choice_tuples_come_from_the_literals() -> None:
     assert ANSWER_MODES == get_args(AnswerMode) == ("extractive", "generative")
     assert RETRIEVER_MODES == get_args(RetrieverMode) == ("hybrid", "dense", "bm25")
-    assert ReExported is RetrieverMode  # still importable from assistant.retrieve
     assert get_args(AnswerSettings.model_fields["mode"].annotation) == ANSWER_MODES
     assert LLM_PROVIDERS == get_args(LLMSettings.model_fields["provider"].annotation)
 

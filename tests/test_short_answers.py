@@ -12,8 +12,9 @@ from assistant.answer.short.producers import LLMProducer, RulesProducer, Transla
 from assistant.answer.short.rules import rule_span
 from assistant.answer.short.snap import snap
 from assistant.errors import ConfigError, LLMError
-from assistant.evaluation.metrics import exact_match, f1_score, normalize_answer
+from assistant.evaluation.metrics import exact_match, f1_score
 from assistant.settings import AnswerSettings, LLMSettings
+from assistant.text.answer_match import normalize_answer
 from assistant.types import ArticleInfo, Citation, Passage, Sentence
 from tests.fakes import FakeEmbedder, Scripted
 

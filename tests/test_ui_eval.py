@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
-from assistant.web.app import EVAL_RUNS_DIR, ChatApp, Collections
+from assistant.web.chat import EVAL_RUNS_DIR, ChatApp
+from assistant.web.collections import Collections
 
 AR_1 = "افتتحت البلدية جسرا جديدا فوق النهر يوم الاثنين. وبلغت كلفة الجسر 40 مليون دولار. وقال رئيس البلدية إن الزحام سينخفض بمقدار الثلث."
 AR_2 = "أعلنت الحكومة خطة جديدة للنقل العام في المدينة. ويبدأ التنفيذ في عام 2026 ويستمر أربع سنوات."

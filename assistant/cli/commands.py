@@ -161,7 +161,8 @@ def cmd_models(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.evaluation.run import compare_runs, load_run
+    from assistant.evaluation.compare import compare_runs
+    from assistant.evaluation.results import load_run
 
     if args.compare:
         a, b = args.compare

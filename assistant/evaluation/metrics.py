@@ -17,7 +17,6 @@ from assistant.types import Answer
 
 __all__ = [
     "RANK_K",
-    "normalize_answer",
     "exact_match",
     "f1_score",
     "contains_answer",

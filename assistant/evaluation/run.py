@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import MalformedInputError
-from assistant.evaluation.compare import compare_runs
 from assistant.evaluation.metrics import RANK_K
 from assistant.evaluation.qasets import (
     Question,
@@ -42,7 +41,7 @@ from assistant.evaluation.qasets import (
     read_articles,
     with_parallel_answers,
 )
-from assistant.evaluation.results import EvalRun, QuestionResult, group_metrics, load_run, score_answer
+from assistant.evaluation.results import EvalRun, QuestionResult, group_metrics, score_answer
 from assistant.types import RETRIEVER_MODES, Answer, AnswerMode, Article, RetrieverMode, check_choice
 
 if TYPE_CHECKING:
@@ -51,9 +50,7 @@ if TYPE_CHECKING:
     from assistant.settings import Settings
 
 __all__ = ["run_evaluation", "search_ranking", "default_index_path", "model_tag", "articles_of", "check_choices",
-           "RETRIEVERS",
-           # kept importable from here, where they were before the split (cli.py, bench/):
-           "EvalRun", "load_run", "score_answer", "compare_runs"]
+           "RETRIEVERS"]
 
 Progress = Callable[[int, int, str], None]  # (done, total, stage), like Assistant.add's progress
 RETRIEVERS = RETRIEVER_MODES

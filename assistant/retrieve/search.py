@@ -33,9 +33,9 @@ from assistant.retrieve.answer_type import novel_type_evidence, question_type
 from assistant.settings import RetrievalSettings
 from assistant.store.index import Index, Snapshot
 from assistant.text.normalize import tokenize
-from assistant.types import Passage, RetrieverMode, Sentence  # RetrieverMode re-exported: it lives in types.py
+from assistant.types import Passage, RetrieverMode, Sentence
 
-__all__ = ["Retriever", "RetrieverMode", "Retrieval"]
+__all__ = ["Retriever", "Retrieval"]
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,13 @@ from assistant.store.lexical import LexicalFile, LexicalIndex
 from assistant.store.locking import WriteLock, opening
 from assistant.store.manifest import FORMAT_VERSION, TOKENIZER_VERSION, Manifest
 from assistant.store.marker import CrashMarker
-from assistant.store.nodes import Prepared, make_chunks
+from assistant.store.nodes import Prepared
 from assistant.store.vectors import VectorStore
 from assistant.store.writer import Progress, Writer
 from assistant.text.sentences import SPLITTER_VERSION
 from assistant.types import Article
 
-__all__ = ["Index", "Prepared", "Snapshot", "make_chunks"]
+__all__ = ["Index", "Snapshot"]
 
 
 @dataclass(frozen=True)

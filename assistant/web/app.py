@@ -31,18 +31,14 @@ from assistant.assistant import Assistant
 from assistant.samples import SAMPLE_INDEX, ensure_sample
 from assistant.settings import Settings
 from assistant.telemetry import quiet_telemetry
-from assistant.web.auth import auth_file_warning, is_loopback, login_for, resolve_auth
-from assistant.web.chat import EVAL_RUNS_DIR, FEEDBACK_FILE, ChatApp, EvalOutcome
-from assistant.web.collections import Collections
+from assistant.web.auth import auth_file_warning, login_for
 from assistant.web.layout import build_ui
 from assistant.web.markup import CSS
-from assistant.web.uploads import UPLOADS_DIR, safe_filename
 
 if TYPE_CHECKING:
     import gradio as gr
 
-__all__ = ["Collections", "ChatApp", "EvalOutcome", "build_ui", "launch", "serve", "open_collection", "FEEDBACK_FILE",
-           "UPLOADS_DIR", "EVAL_RUNS_DIR", "safe_filename", "resolve_auth", "is_loopback"]
+__all__ = ["launch", "serve", "open_collection"]
 
 
 def launch(demo: "gr.Blocks", settings: Settings, *, host: str | None = None, port: int | None = None,
