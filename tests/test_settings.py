@@ -94,3 +94,26 @@ def test_the_cli_offers_exactly_these_choices() -> None:
         assert tuple(actions["mode"].choices) == ANSWER_MODES
         assert tuple(actions["retriever"].choices) == RETRIEVER_MODES
     assert tuple({a.dest: a for a in sub["chat"]._actions}["llm_provider"].choices) == LLM_PROVIDERS  # noqa: SLF001
+
+
+# --- paths ---------------------------------------------------------------------------------------
+def test_the_paths_section_holds_the_models_and_probes_folders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ASSISTANT_PATHS__PROBES", raising=False)
+    default = Settings().paths
+    assert default.models == Path.home() / ".cache" / "cited-assistant" / "models"
+    assert default.probes is None and default.probes_dir == default.models / "probes"
+    monkeypatch.setenv("ASSISTANT_PATHS__MODELS", str(tmp_path / "m"))
+    assert Settings().paths.models == tmp_path / "m" and Settings().paths.probes_dir == tmp_path / "m" / "probes"
+    monkeypatch.setenv("ASSISTANT_PATHS__PROBES", str(tmp_path / "p"))
+    assert Settings().paths.probes_dir == tmp_path / "p"
+    assert Settings(paths={"models": tmp_path / "k"}).paths.models == tmp_path / "k"  # a keyword wins
+
+
+def test_the_old_variable_names_of_the_paths_are_still_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("ASSISTANT_PATHS__PROBES", raising=False)
+    monkeypatch.setenv("ASSISTANT_MODELS_DIR", str(tmp_path / "old-models"))
+    monkeypatch.setenv("ASSISTANT_PROBES_DIR", str(tmp_path / "old-probes"))
+    paths = Settings().paths
+    assert paths.models == tmp_path / "old-models" and paths.probes_dir == tmp_path / "old-probes"
+    monkeypatch.setenv("ASSISTANT_PATHS__MODELS", str(tmp_path / "new"))  # the section's own name wins
+    assert Settings().paths.models == tmp_path / "new"
