@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.assistant import Assistant
+from assistant.models.embedding.protocol import Embedder
 from assistant.samples import SAMPLE_INDEX, ensure_sample
 from assistant.settings import Settings
 from assistant.telemetry import quiet_telemetry
@@ -78,7 +79,7 @@ def launch(demo: "gr.Blocks", settings: Settings, *, host: str | None = None, po
     return result
 
 
-def open_collection(index: str | Path, settings: Settings, *, embedder: Any = None) -> Assistant:
+def open_collection(index: str | Path, settings: Settings, *, embedder: Embedder | None = None) -> Assistant:
     """Open the index to serve; the ``sample`` index is (re)filled from the bundled sample articles, and
     re-embedded when it was built with another model (it is derived data: nothing of the user's is lost)."""
     a = Assistant.open(index, settings=settings, embedder=embedder, rebuild=str(index) == SAMPLE_INDEX)
