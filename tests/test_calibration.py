@@ -18,6 +18,7 @@ from assistant.models.calibration import (
     Thresholds,
     load_calibration,
     parse_calibration,
+    update_calibration,
 )
 
 GEMMA = "sentence-transformers/embeddinggemma-300m+title"
@@ -126,3 +127,25 @@ def test_broken_calibration_data_is_a_config_error(tmp_path: Path) -> None:
         load_calibration(bad)
     with pytest.raises(ConfigError, match="cannot read"):
         load_calibration(tmp_path / "missing.json")
+
+
+def test_a_calibrator_writes_one_model_entry_through_the_package(tmp_path: Path) -> None:
+    """The calibrators write with update_calibration: one model's entry set, the rest of the file as it was,
+    nothing written when the entry is invalid."""
+    path = tmp_path / "cal.json"
+    shutil.copy(SHIPPED, path)
+    before = json.loads(path.read_text(encoding="utf-8"))
+    update_calibration("abstention", "acme/x", {"quantiles": {"ar→ar": 0.8}, "default": 0.8, "note": "n"}, path)
+    update_calibration("support", "acme/x", {"same": 0.6, "cross": 0.5}, path)
+    after = json.loads(path.read_text(encoding="utf-8"))
+    assert after["abstention"]["models"].pop("acme/x")["note"] == "n" and after["support"]["models"].pop("acme/x")
+    assert after == before
+    cal = load_calibration(path)
+    assert cal.quantile("acme/x", "en→ar") == 0.8 and cal.support_thresholds("acme/x") == Thresholds(0.6, 0.5)
+    text = path.read_text(encoding="utf-8")
+    for table, entry in (("abstention", {"quantiles": {"ar→ar": 1.5}, "default": 0.8}),
+                         ("abstention", {"quantiles": {"xx→ar": 0.8}, "default": 0.8}),
+                         ("support", {"same": "high", "cross": 0.5}), ("other", {})):
+        with pytest.raises(ConfigError):
+            update_calibration(table, "acme/y", entry, path)
+        assert path.read_text(encoding="utf-8") == text

@@ -11,6 +11,7 @@ Two tables, keyed by ``Embedder.model_id``:
 
 :func:`load_calibration` reads the file into a :class:`Calibration`, which the facade makes once and
 passes to what decides with it (the abstention, the generative check); nothing here is a global.
+:func:`update_calibration` is how the calibrators write one model's values into the file.
 
 An uncalibrated model gets the table's ``fallback`` and a logged warning (once per model and table). The
 fallbacks are not calibrations: each errs towards refusing (abstention: a higher quantile than any
@@ -31,10 +32,13 @@ from pathlib import Path
 from assistant.errors import ConfigError
 from assistant.resources import shipped
 
-__all__ = ["Thresholds", "Calibration", "load_calibration", "parse_calibration", "PAIRS"]
+__all__ = ["Thresholds", "Calibration", "load_calibration", "parse_calibration", "update_calibration", "PAIRS",
+           "TABLES"]
 
 PAIRS = ("ar→ar", "en→ar", "en→en", "ar→en")
 """(question language, article language) pairs the abstention table may name."""
+TABLES = ("abstention", "support")
+"""The tables of a calibration file."""
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +146,8 @@ def parse_calibration(data: dict, source: str = "") -> Calibration:
     return Calibration(quantiles, q_fb, support, support_fb, source)
 
 
-def load_calibration(path: Path | None = None) -> Calibration:
-    """The calibration in ``path`` (default: the ``calibration.json`` shipped beside this module)."""
+def _read(path: Path | None) -> tuple[str, dict]:
+    """(what to call the file in messages, its parsed JSON)."""
     if path is None:
         source, text = "assistant/models/calibration.json", shipped("models/calibration.json").read_text(encoding="utf-8")
     else:
@@ -153,7 +157,31 @@ def load_calibration(path: Path | None = None) -> Calibration:
         except OSError as e:
             raise ConfigError(f"cannot read calibration data {path} ({e})") from e
     try:
-        data = json.loads(text)
+        return source, json.loads(text)
     except json.JSONDecodeError as e:
         raise ConfigError(f"calibration data {source} is not valid JSON ({e})") from e
+
+
+def load_calibration(path: Path | None = None) -> Calibration:
+    """The calibration in ``path`` (default: the ``calibration.json`` shipped beside this module)."""
+    source, data = _read(path)
     return parse_calibration(data, source)
+
+
+def update_calibration(table: str, model_id: str, entry: dict, path: Path | None = None) -> Path:
+    """Set ``model_id``'s entry in ``table`` ("abstention": ``{"quantiles": {pair: q}, "default": q,
+    "note": ...}``; "support": ``{"same": t, "cross": t, "note": ...}``) of the calibration file ``path``
+    (default: the shipped one) and write the file back, the rest of it unchanged. The whole file is parsed
+    with the new entry first (:func:`parse_calibration`): a bad value raises ConfigError and writes nothing.
+    Returns the path written."""
+    if table not in TABLES:
+        raise ConfigError(f"calibration table {table!r} is not one of {TABLES}")
+    source, data = _read(path)
+    try:
+        data[table]["models"][model_id] = entry
+    except (KeyError, TypeError) as e:
+        raise ConfigError(f"calibration data {source} lacks {e}; see assistant/models/calibration.json") from e
+    parse_calibration(data, source)
+    target = Path(path) if path is not None else shipped("models/calibration.json")
+    target.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return target
