@@ -72,7 +72,7 @@ class EmbeddingSettings(_Section):
     adapter: str | None = Field(
         "gemma-tydi-half",
         description="gemma: a LoRA adapter merged into the weights at load: the name of one shipped in "
-        "assistant/models/adapters (bench/train_embedder_lora.py made it), a path to an adapter .npz, or "
+        "assistant/models/adapters (tools/train_embedder_lora.py made it), a path to an adapter .npz, or "
         "null for the plain model. Changes the vectors, so the model id (and the index it fits) changes too.",
     )
 
@@ -127,7 +127,7 @@ class AnswerSettings(_Section):
     support_threshold: float | None = Field(
         None,
         description="Generative mode: cosine (answer sentence, cited sentence) needed to count as support. None: "
-        "the values calibrated for the embedding model (assistant/models/calibration.json, bench/generative_calibrate.py).",
+        "the values calibrated for the embedding model (assistant/models/calibration.json, tools/generative_calibrate.py).",
     )
 
 

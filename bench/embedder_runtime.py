@@ -11,43 +11,37 @@ Prints, on the same sentences and the same machine minutes:
 
 TyDi QA trained the embedder's adapter and the span reader: no figure is reported on it (--sets to add it).
 
-    python bench/embedder_runtime.py [--sentences 320] [--sets xquad-dev.ar ...] [--json runs/embedder_runtime.json]
+    python -m bench.embedder_runtime [--sentences 320] [--sets xquad-dev.ar ...] [--out runs/embedder_runtime.json]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from assistant import Assistant, Settings
-from assistant.evaluation.qasets import load_squad
+from assistant.evaluation.metrics import percentile
 from assistant.evaluation.run import run_evaluation
 from assistant.models.embedding.factory import build_embedder
 from assistant.text.sentences import split_article
+from bench.common import HELD_OUT, arguments, load_set, set_file, shared_data, write_result
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
-SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train"]
 MIX = {"xquad-dev.ar": 0.5, "xquad-dev.en": 0.25, "arcd-train": 0.25}  # what the sentences are drawn from
 
 
 def with_runtime(settings: Settings, runtime: str) -> Settings:
-    return settings.model_copy(update={"embedding": settings.embedding.model_copy(update={"runtime": runtime}),
-                                       "answer": settings.answer.model_copy(update={"short_producer": "none"})})
+    return settings.replace(embedding={"runtime": runtime}, answer={"short_producer": "none"})
 
 
-def sample_sentences(n: int) -> tuple[list[str], list[str]]:
+def sample_sentences(data: Path, n: int) -> tuple[list[str], list[str]]:
     """``n`` sentences (and their article titles) from the dev sets' contexts, in file order."""
     texts, titles = [], []
     for name, share in MIX.items():
         want = int(n * share)
-        for art in load_squad(SHARED / f"{name}.json").articles:
+        for art in load_set(data, name).articles:
             for s in split_article(art.id, art.text):
                 if want == 0:
                     break
@@ -57,7 +51,7 @@ def sample_sentences(n: int) -> tuple[list[str], list[str]]:
     return texts, titles
 
 
-def throughput(embedder, texts: list[str], titles: list[str]) -> tuple[float, np.ndarray]:
+def throughput(embedder, texts: list[str], titles: list[str]):  # noqa: ANN201 - (sentences/s, vectors)
     embedder.clear_memo()
     t = time.perf_counter()
     v = embedder.embed_documents(texts, titles)
@@ -73,16 +67,16 @@ def query_times(embedder, questions: list[str]) -> list[float]:
     return out
 
 
-def add_overhead(settings: Settings, embedder, set_name: str) -> dict:
+def add_overhead(data: Path, settings: Settings, embedder, set_name: str) -> dict:
     """``Assistant.add`` of a set's articles into a fresh index vs the raw runtime on the same sentences."""
-    arts = load_squad(SHARED / f"{set_name}.json").articles
+    arts = load_set(data, set_name).articles
     sents = [(s.text, a.title) for a in arts for s in split_article(a.id, a.text)]
     uniq = list(dict.fromkeys(sents))
     raw_rate, _ = throughput(embedder, [t for t, _ in uniq], [h for _, h in uniq])
     raw_s = len(uniq) / raw_rate
     embedder.clear_memo()
     with tempfile.TemporaryDirectory() as tmp:
-        s = settings.model_copy(update={"index_root": Path(tmp)})
+        s = settings.replace(index_root=Path(tmp))
         with Assistant.open("addbench", settings=s, embedder=embedder) as a:
             t = time.perf_counter()
             report = a.add(arts)
@@ -91,34 +85,33 @@ def add_overhead(settings: Settings, embedder, set_name: str) -> dict:
             "raw_per_s": len(uniq) / raw_s, "add_per_s": len(uniq) / add_s, "overhead": add_s / raw_s - 1}
 
 
-def first_hit(settings: Settings, embedder, name: str) -> tuple[float, int]:
-    run = run_evaluation(SHARED / f"{name}.json", settings=settings, embedder=embedder)
+def first_hit(data: Path, settings: Settings, embedder, name: str) -> tuple[float, int]:
+    run = run_evaluation(set_file(data, name), settings=settings, embedder=embedder)
     g = run.metrics["all"]
     return g.first_hit, g.n_gold
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__, sets=HELD_OUT, out=Path("runs/embedder_runtime.json"))
     ap.add_argument("--sentences", type=int, default=320)
     ap.add_argument("--queries", type=int, default=40)
-    ap.add_argument("--sets", nargs="*", default=SETS)
     ap.add_argument("--add-set", default="xquad-dev.ar")
-    ap.add_argument("--json", type=Path, default=Path("runs/embedder_runtime.json"))
     ap.add_argument("--skip-hits", action="store_true", help="stages 1-3 only")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    data = shared_data(args.data, [*MIX, args.add_set, *args.sets])
     base = Settings()
     torch_settings, ov_settings = with_runtime(base, "torch"), with_runtime(base, "openvino")
-    texts, titles = sample_sentences(args.sentences)
+    texts, titles = sample_sentences(data, args.sentences)
     questions = [q.question for name in ("xquad-dev.ar", "xquad-dev.en")
-                 for q in load_squad(SHARED / f"{name}.json").questions[: args.queries // 2]]
+                 for q in load_set(data, name).questions[: args.queries // 2]]
     out: dict = {"sentences": len(texts), "queries": len(questions)}
 
     t = time.perf_counter()
-    ov = build_embedder(ov_settings.embedding)
+    ov = build_embedder(ov_settings.embedding, ov_settings.paths)
     ov.wait()
     out["openvino_load_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    torch_emb = build_embedder(torch_settings.embedding)
+    torch_emb = build_embedder(torch_settings.embedding, torch_settings.paths)
     out["torch_load_s"] = time.perf_counter() - t
     print(f"old: {torch_emb.vector_id} (torch)\nnew: {ov.vector_id}\n", flush=True)
 
@@ -135,7 +128,7 @@ def main() -> int:
     print(f"   {ov.runtime:18s}: {new_rate:6.1f} sentences/s   ratio {new_rate / old_rate:.2f}x (bar >= 3x)")
     print(f"   cosine new vs old: mean {cos.mean():.5f}, min {cos.min():.5f}\n", flush=True)
 
-    add = add_overhead(ov_settings, ov, args.add_set)
+    add = add_overhead(data, ov_settings, ov, args.add_set)
     out["add"] = add
     print(f"2. Assistant.add of {args.add_set} ({add['articles']} articles, {add['sentences']} distinct sentences):")
     print(f"   raw runtime {add['raw_per_s']:.1f}/s ({add['raw_s']:.1f} s), add {add['add_per_s']:.1f}/s "
@@ -144,21 +137,20 @@ def main() -> int:
     qt_new = query_times(ov, questions)  # first: torch's idle worker threads must not share the cores with it
     qt_old = query_times(torch_emb, questions)
     for label, qt in (("torch", qt_old), ("openvino", qt_new)):
-        out[f"query_ms_{label}"] = {"p50": statistics.median(qt), "p95": float(np.percentile(qt, 95))}
+        out[f"query_ms_{label}"] = {"p50": statistics.median(qt), "p95": percentile(qt, 95)}
     print(f"3. query embedding, {len(questions)} questions one at a time: torch p50 {statistics.median(qt_old):.0f} ms "
-          f"p95 {np.percentile(qt_old, 95):.0f} ms; openvino p50 {statistics.median(qt_new):.0f} ms "
-          f"p95 {np.percentile(qt_new, 95):.0f} ms (bar p50 <= 40 ms)\n", flush=True)
+          f"p95 {percentile(qt_old, 95):.0f} ms; openvino p50 {statistics.median(qt_new):.0f} ms "
+          f"p95 {percentile(qt_new, 95):.0f} ms (bar p50 <= 40 ms)\n", flush=True)
 
     out["hits"] = {}
     print("4. first-citation hit@1 (evaluator, hybrid, extractive; old vs new vectors; bar: no set lower by > 0.005)")
     for name in [] if args.skip_hits else args.sets:
-        old_hit, n = first_hit(torch_settings, torch_emb, name)
-        new_hit, _ = first_hit(ov_settings, ov, name)
+        old_hit, n = first_hit(data, torch_settings, torch_emb, name)
+        new_hit, _ = first_hit(data, ov_settings, ov, name)
         out["hits"][name] = {"torch": old_hit, "openvino": new_hit, "n": n}
         print(f"   {name:16s} n={n:4d}  torch {old_hit:.3f}  openvino {new_hit:.3f}  diff {new_hit - old_hit:+.3f}",
               flush=True)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2))
+    write_result(args.out, base, args, out)
     return 0
 
 

@@ -1,6 +1,6 @@
 """How far can fusing our retrieval signals go? Hit@1 of fusion variants, and the best over a weight grid.
 
-For every dev set (the indexes that ``bench/retrieval_hits.py`` builds), each question's candidates are
+For every dev set (its eval index, built when missing, as ``python -m bench.retrieval_hits`` uses it), each question's candidates are
 those the product's retriever takes (dense top ``dense_k`` sentences, the sentences of the top ``chunk_k``
 chunks, BM25 top ``lexical_k``), scored with exact cosines from the stored vectors. Then:
 
@@ -17,28 +17,24 @@ chunks, BM25 top ``lexical_k``), scored with exact cosines from the stored vecto
   it is printed only as a ceiling: no point of the grid does better on that file.
 
 Exact cosines instead of Chroma's approximate search, so ``product`` can differ from
-``bench/retrieval_hits.py`` by a question or two.
+``bench.retrieval_hits`` by a question or two.
 
-Usage: python bench/fusion_ceiling.py [--sets ...]   (after bench/retrieval_hits.py has built the indexes)
+Usage: python -m bench.fusion_ceiling [--sets ...]
 """
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
-from pathlib import Path
 
 import numpy as np
-from benchlib import bench_index, stored_vectors, unit
 
 from assistant import Assistant, Settings
-from assistant.evaluation.qasets import load_squad
 from assistant.models.embedding.factory import build_embedder
 from assistant.text.normalize import tokenize
+from bench.common import DEV_SETS, arguments, load_set, set_index, shared_data, stored_vectors, unit, write_result
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
-SETS = ["arcd-train", "xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "tydiqa-goldp-ar-dev"]
+CHOOSE_ON = "arcd-train"  # the set the grid point is chosen on
 _DIGIT = re.compile(r"[0-9\u0660-\u0669\u06f0-\u06f9]")
 _NUMERIC_Q = re.compile(r"(^|\s)(كم|متى|ما عدد|how many|how much|when|what year|in what year|which year)(\s|$)", re.I)
 
@@ -64,8 +60,7 @@ def features(a: Assistant, embedder, questions, st) -> list[dict]:
     digits = np.array([bool(_DIGIT.search(info[s][0].text)) for s in sids], dtype=float)
     pos = {s: j for j, s in enumerate(sids)}
     out = []
-    for q in questions:
-        qv = embedder.embed_query(q.question)
+    for q, qv in zip(questions, embedder.embed_queries([q.question for q in questions])):
         dense, csim = S @ qv, C @ qv
         toks = tokenize(q.question)
         bm = np.zeros(n_docs, dtype=np.float32)
@@ -110,26 +105,18 @@ def hit1(feats: list[dict], score) -> float:
     return h / len(feats)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", nargs="*", default=SETS)
-    args = ap.parse_args()
-    if not SHARED.exists():
-        print(f"skipped: {SHARED} is absent (the shared dev sets live beside the project)")
-        return 0
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__, sets=DEV_SETS)
+    args = ap.parse_args(argv)
+    folder = shared_data(args.data, args.sets)
     settings = Settings()
     st = settings.retrieval
-    embedder = build_embedder(settings.embedding)
+    embedder = build_embedder(settings.embedding, settings.paths)
     data = {}
     for name in args.sets:
-        path = bench_index(settings, name, embedder.vector_id)
-        if not path.exists():
-            print(f"{path} is missing: run bench/retrieval_hits.py first", file=sys.stderr)
-            return 2
-        qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars)
-        a = Assistant.open(path, settings=settings, embedder=embedder)
-        data[name] = features(a, embedder, [q for q in qs.questions if q.gold_sentence_ids], st)
-        a.close()
+        qs = load_set(folder, name, settings)
+        with set_index(settings, embedder, name, qs) as a:
+            data[name] = features(a, embedder, [q for q in qs.questions if q.gold_sentence_ids], st)
         print(f"{name}: {len(data[name])} questions", file=sys.stderr, flush=True)
     base = (st.sentence_weight, st.context_weight, st.lexical_weight)
     variants = {
@@ -145,16 +132,16 @@ def main() -> int:
             for wl in (0, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2) for lx in ("max", "cov")]
     table = {name: {v: hit1(f, fn) for v, fn in variants.items()} for name, f in data.items()}
     on_grid = {name: {g: hit1(f, fused(*g[:3], lexical=g[3])) for g in grid} for name, f in data.items()}
-    if "arcd-train" in data:
-        chosen = max(grid, key=on_grid["arcd-train"].__getitem__)
+    if CHOOSE_ON in data:
+        chosen = max(grid, key=on_grid[CHOOSE_ON].__getitem__)
         for name in data:
-            table[name]["grid, chosen on arcd-train"] = on_grid[name][chosen]
+            table[name][f"grid, chosen on {CHOOSE_ON}"] = on_grid[name][chosen]
     for name in data:
         best = max(grid, key=on_grid[name].__getitem__)
         table[name]["grid, best on each set itself"] = on_grid[name][best]
         table[name]["  its weights"] = best
-        if "arcd-train" in data:
-            table[name]["  weights chosen on arcd-train"] = chosen
+        if CHOOSE_ON in data:
+            table[name][f"  weights chosen on {CHOOSE_ON}"] = chosen
     names = list(data)
     print("weights: (context, lexical, lexical form); sentence = 1 - context")
     print(f"{'hit@1':32s}" + "".join(f"{n[:20]:>22s}" for n in names))
@@ -163,6 +150,7 @@ def main() -> int:
             print(f"{v:32s}" + "".join(f"{str(table[n][v][1:]):>22s}" for n in names))
         else:
             print(f"{v:32s}" + "".join(f"{table[n][v]:22.3f}" for n in names))
+    write_result(args.out, settings, args, table)
     return 0
 
 

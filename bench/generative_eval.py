@@ -6,16 +6,15 @@ the answer contains a gold answer, seconds per answer; and how often the program
 extractive answer (and why). The LLM comes from settings (environment), e.g.::
 
     ASSISTANT_LLM__PROVIDER=llamacpp ASSISTANT_LLM__MODEL=~/.cache/cited-assistant/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf \\
-    ASSISTANT_LLM__TIMEOUT=240 python bench/generative_eval.py ../shared/data/qa/xquad-dev.ar.json --n 50 \\
-        --index indexes/bench-xquad-dev.ar-... --out runs/generative-ar.json
+    ASSISTANT_LLM__TIMEOUT=240 python -m bench.generative_eval xquad-dev.ar --n 50 --out runs/generative-ar.json
 
-``--resume`` keeps the answers already saved in ``--out`` and asks only the rest.
-``--index``: an index that already holds the set's contexts (else one is built under settings.index_root).
+``SET``: a dev set's name (under ``--data``) or the path of a SQuAD-format file. ``--resume`` keeps the
+answers already saved in ``--out`` and asks only the rest. ``--index``: an index that already holds the
+set's contexts (default: the set's eval index, ``indexes/eval-<set>-<model tag>``, built when missing).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -23,17 +22,16 @@ import time
 from collections import Counter
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from assistant import Assistant, Settings
+from assistant.answer.generative import FLAGS, NOTICES
+from assistant.answer.markers import find_markers, strip_markers
+from assistant.evaluation.qasets import load_squad
+from assistant.evaluation.results import score_answer
+from assistant.models.embedding.factory import build_embedder
+from assistant.text.sentences import split_sentences
+from bench.common import arguments, index_path, load_set, shared_data, write_result
 
-from assistant import Assistant, Settings  # noqa: E402
-from assistant.answer.generative import _FLAG, NOTICES  # noqa: E402
-from assistant.answer.markers import find_markers, strip_markers  # noqa: E402
-from assistant.evaluation.qasets import load_squad  # noqa: E402
-from assistant.evaluation.run import default_index_path, score_answer  # noqa: E402
-from assistant.text.sentences import split_sentences  # noqa: E402
-
-_FLAGS = tuple(_FLAG.values())
+_FLAGS = tuple(FLAGS.values())
 _REASON = {text: key for key, by_lang in NOTICES.items() for text in by_lang.values() if "{n}" not in text}
 
 
@@ -58,32 +56,36 @@ def summarize(rows: list[dict], name: str, llm: str) -> dict:
     }
 
 
-def save(out: Path | None, summary: dict, rows: list[dict]) -> None:
-    """Write the summary and rows so far (after every answer: a run cut short keeps what it measured)."""
-    if out:
-        out.write_text(json.dumps({"summary": summary, "rows": rows}, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("questions", type=Path)
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__)
+    ap.add_argument("questions", metavar="SET", help="a dev set's name, or a SQuAD-format file")
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--index", default=None)
-    ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--resume", action="store_true",
                     help="keep the rows already in --out and ask only the questions not answered there")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     settings = Settings()
     if settings.llm.provider == "none":
         print("set ASSISTANT_LLM__PROVIDER (and MODEL/BASE_URL): the generative mode needs an LLM", file=sys.stderr)
         return 2
-    qset = load_squad(args.questions)
-    a = Assistant.open(args.index or default_index_path(settings, qset.name, "generative"), settings=settings)
+    given = Path(args.questions)
+    if given.suffix == ".json":
+        qset = load_squad(given, settings.chunking.max_sentence_chars)
+    else:
+        qset = load_set(shared_data(args.data, [args.questions]), args.questions, settings)
+    embedder = build_embedder(settings.embedding, settings.paths)
+    a = Assistant.open(args.index or index_path(settings, qset.name, embedder.vector_id), settings=settings,
+                       embedder=embedder)
     rep = a.add(qset.articles)
     print(f"{a.path}: added {len(rep.added)}, unchanged {len(rep.unchanged)}", file=sys.stderr)
+
+    def save(summary: dict, rows: list[dict]) -> None:
+        """The summary and rows so far (after every answer: a run cut short keeps what it measured)."""
+        write_result(args.out, settings, args, {"summary": summary, "rows": rows}, quiet=True)
+
     rows = []
     if args.resume and args.out and args.out.exists():
-        rows = json.loads(args.out.read_text(encoding="utf-8"))["rows"]
+        rows = json.loads(args.out.read_text(encoding="utf-8"))["results"]["rows"]
         print(f"resuming after {len(rows)} answers in {args.out}", file=sys.stderr)
     done = {x["id"] for x in rows}
     for i, q in enumerate(qset.questions[: args.n], 1):
@@ -111,12 +113,12 @@ def main() -> int:
             "model_sentences": n_model, "supported_sentences": kept, "changes": dict(kinds),
             "timings": ans.timings,
         })
-        save(args.out, summarize(rows, qset.name, f"{settings.llm.provider}:{settings.llm.model}"), rows)  # partial
+        save(summarize(rows, qset.name, f"{settings.llm.provider}:{settings.llm.model}"), rows)  # partial
         print(f"[{i}/{args.n}] {ans.mode:10s} {rows[-1]['reason']:11s} prec={r.precision} contains={r.contains} "
               f"{secs:.1f}s", file=sys.stderr)
     summary = summarize(rows, qset.name, f"{settings.llm.provider}:{settings.llm.model}")
     print(json.dumps(summary, ensure_ascii=False, indent=2))
-    save(args.out, summary, rows)
+    save(summary, rows)
     a.close()
     return 0
 

@@ -5,19 +5,16 @@ sites wrap around it: a menu, breadcrumbs, a cookie banner, share buttons, a "mo
 a newsletter box and a footer. For each reader: the share of the article's sentences found in its text
 (recall), the boilerplate lines that leaked into it, and the title, source and date it found.
 
-    python bench/html_readers.py
+    python -m bench.html_readers [--out FILE]
 """
 
 from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from assistant.ingest import html as markup  # noqa: E402
+from assistant.ingest import html as markup
+from bench.common import arguments, write_result
 
 BOILER = {
     "ar": ["الرئيسية", "سياسة", "اقتصاد", "رياضة", "نستخدم ملفات تعريف الارتباط لتحسين تجربتك", "شارك على فيسبوك",
@@ -71,7 +68,7 @@ def ours(html: str) -> tuple[str, dict]:
 
 
 def trafilatura_reader(html: str) -> tuple[str, dict]:
-    return markup._main_text(html) or ("", {})  # trafilatura alone, as html_to_text calls it
+    return markup.main_text(html) or ("", {})  # trafilatura alone, as html_to_text calls it
 
 
 def score(text: str, sentences: list[str], lang: str) -> tuple[float, list[str]]:
@@ -80,12 +77,14 @@ def score(text: str, sentences: list[str], lang: str) -> tuple[float, list[str]]
     return found, leaked
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(__doc__, data=False).parse_args(argv)
     readers = {"ours (markup.visible_text)": ours, "trafilatura": trafilatura_reader,
                "html_to_text (now: trafilatura, else ours)": markup.html_to_text}
     print("| page | reader | article sentences found | boilerplate lines leaked | title | source | date | ms |")
     print("|---|---|---:|---:|---|---|---|---:|")
     totals = {r: [0.0, 0] for r in readers}
+    rows = []
     for name, (lang, title, site, date, sents) in ARTICLES.items():
         html = page(lang, title, site, date, sents)
         for rname, read in readers.items():
@@ -95,10 +94,12 @@ def main() -> int:
             found, leaked = score(text, sents, lang)
             totals[rname][0] += found
             totals[rname][1] += len(leaked)
+            rows.append({"page": name, "reader": rname, "found": found, "leaked": leaked, "meta": meta, "ms": ms})
             print(f"| {name} | {rname} | {found:.2f} | {len(leaked)} | {meta.get('title', '')} | {meta.get('source', '')} "
                   f"| {meta.get('date', '')} | {ms:.0f} |")
     for rname, (found, leaked) in totals.items():
         print(f"{rname}: sentences found {found / len(ARTICLES):.2f} on average, {leaked} boilerplate lines leaked in all")
+    write_result(args.out, None, args, rows)
     return 0
 
 

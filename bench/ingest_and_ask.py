@@ -9,13 +9,14 @@
 
 ``--write-only`` times the write path alone instead: ``Assistant.add`` of N articles into fresh indexes
 whose embedding cache is seeded from a first ingest, so no model runs (splitting, the catalog, the
-vector store writes through llama-index, BM25). The script uses only what the code before the
-llama-index write path had too, so the same file measures both (PYTHONPATH=<old tree>).
+vector store writes through llama-index, BM25). That stage uses only the public API (``Assistant`` and
+``Settings``), so ``--compare OLD_TREE`` runs it on another checkout's package too
+(:func:`bench.common.in_other_tree`), alternating with this one.
 
 The 10k index repeats the shared contexts under distinct article ids: repeated text is embedded once
 (the index's embedding cache), so it builds in minutes; search still runs over all 10k vectors.
 
-Usage: python bench/ingest_and_ask.py [--articles 40] [--sentences 10000] [--questions 60]
+Usage: python -m bench.ingest_and_ask [--articles 40] [--sentences 10000] [--questions 60]
 """
 
 from __future__ import annotations
@@ -30,56 +31,54 @@ import time
 from pathlib import Path
 
 from assistant import Article, Assistant, Settings
-from assistant.evaluation.qasets import load_squad
-from assistant.models.embedding.factory import build_embedder
-from assistant.store.index import Prepared
+from assistant.evaluation.metrics import percentile
+from bench.common import arguments, in_other_tree, load_set, shared_data, write_result
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
+SETS = ("arcd-train", "xquad-dev.ar", "xquad-dev.en")  # stage 1 reads arcd-train; the latency index all three
 
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__)
     ap.add_argument("--articles", type=int, default=40, help="articles for the throughput stage")
     ap.add_argument("--sentences", type=int, default=10000, help="size of the latency index")
     ap.add_argument("--questions", type=int, default=60)
     ap.add_argument("--repeats", type=int, default=2, help="raw/ingest pairs; the best of each is kept")
     ap.add_argument("--seed-cache", nargs="*", default=[], metavar="INDEX",
                     help="index folders whose cached embeddings (same model) seed the latency index, so that "
-                    "building it costs no model time (e.g. indexes/bench-*)")
+                    "building it costs no model time (e.g. indexes/eval-*)")
     ap.add_argument("--latency-only", action="store_true", help="skip stages 1-2 (ingest throughput)")
     ap.add_argument("--write-only", action="store_true",
                     help="only time Assistant.add with a seeded embedding cache (no model time), --repeats times")
-    ap.add_argument("--compare", metavar="OLD_TREE", help="with --write-only: alternate runs of this script on "
-                    "OLD_TREE's package (PYTHONPATH) and on this one, --rounds times, and print the ratio")
+    ap.add_argument("--compare", metavar="OLD_TREE", type=Path, help="with --write-only: alternate runs of this "
+                    "script on OLD_TREE's package and on this one, --rounds times, and print the ratio")
     ap.add_argument("--rounds", type=int, default=3, help="alternations for --compare")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     if args.repeats < 1:
         ap.error("--repeats must be at least 1")
-    if args.compare:
-        return compare(args)
-    if not SHARED.exists():
-        print(f"skipped: {SHARED} is absent")
-        return 0
+    data = shared_data(args.data, SETS)
     settings = Settings()
-    t0 = time.perf_counter()
-    embedder = build_embedder(settings.embedding)
-    print(f"model {embedder.model_id}: loaded in {time.perf_counter() - t0:.1f}s, peak RSS {rss_mb():.0f} MB")
-    arcd = load_squad(SHARED / "arcd-train.json")
-    xq = load_squad(SHARED / "xquad-dev.ar.json")
-    xen = load_squad(SHARED / "xquad-dev.en.json")
+    if args.compare:
+        return compare(args, settings)
+    arcd = load_set(data, "arcd-train", settings)
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     try:
         if args.write_only:
-            return write_stage(arcd.articles[: args.articles], settings, embedder, tmp, args.repeats)
+            write_result(args.out, settings, args, write_stage(arcd.articles[: args.articles], settings, tmp,
+                                                               args.repeats))
+            return 0
+        # the package's internals (not needed by --write-only, which runs on older checkouts too)
+        from assistant.models.embedding.factory import build_embedder
+        from assistant.store.nodes import Prepared
+
+        t0 = time.perf_counter()
+        embedder = build_embedder(settings.embedding, settings.paths)
+        print(f"model {embedder.model_id}: loaded in {time.perf_counter() - t0:.1f}s, peak RSS {rss_mb():.0f} MB")
+        xq, xen = load_set(data, "xquad-dev.ar", settings), load_set(data, "xquad-dev.en", settings)
+        results: dict = {"model": embedder.model_id}
         if not args.latency_only:
             # 1. throughput: raw embedder vs ingest, same inputs, memo cleared before each
             articles = arcd.articles[: args.articles]
@@ -111,6 +110,9 @@ def main() -> int:
             print(f"   overhead          {first / raw - 1:+7.1%}   (target <= +25%)")
             print(f"2. re-ingest unchanged {second:.3f} s: {first / second:.0f}x faster than the first ingest (target >= 50x)")
             print(f"   peak RSS {rss_mb():.0f} MB")
+            results["ingest"] = {"articles": len(articles), "sentences": len(inputs), "raw_s": raws,
+                                 "add_s": firsts, "overhead": first / raw - 1, "reingest_s": second,
+                                 "peak_rss_mb": rss_mb()}
 
         # 3. latency on a ~10k-sentence index
         base = arcd.articles + xq.articles + xen.articles
@@ -135,50 +137,51 @@ def main() -> int:
             t = time.perf_counter()
             big.ask(q)
             ask_t.append(time.perf_counter() - t)
-        e50, e95 = statistics.median(embed_t), pct(embed_t, 0.95)
-        a50, a95 = statistics.median(ask_t), pct(ask_t, 0.95)
+        e50, e95 = statistics.median(embed_t), percentile(embed_t, 95)
+        a50, a95 = statistics.median(ask_t), percentile(ask_t, 95)
         print(f"   one query embedding  p50 {e50 * 1000:6.1f} ms  p95 {e95 * 1000:6.1f} ms")
         print(f"   warm ask             p50 {a50 * 1000:6.1f} ms  p95 {a95 * 1000:6.1f} ms")
         print(f"   ratio ask/embedding  p50 {a50 / e50:.2f}x  p95 {a95 / e95:.2f}x   (target p50 <= 2x)")
         print(f"4. peak RSS {rss_mb():.0f} MB")
         big.close()
+        results["latency"] = {"sentences": n_sent, "build_s": build, "questions": len(questions),
+                              "embed_p50_s": e50, "embed_p95_s": e95, "ask_p50_s": a50, "ask_p95_s": a95,
+                              "peak_rss_mb": rss_mb()}
+        write_result(args.out, settings, args, results)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
 
-def compare(args: argparse.Namespace) -> int:
+def compare(args: argparse.Namespace, settings: Settings) -> int:
     """Alternate ``--write-only`` runs before/after (each its own process), pool their times, print the ratio."""
-    import os
-    import re
-    import subprocess
-
-    here = Path(__file__).resolve().parents[1]
-    runs: dict[str, list[float]] = {"before": [], "after": []}
-    cpu: dict[str, list[float]] = {"before": [], "after": []}
+    times: dict[str, dict[str, list[float]]] = {label: {"wall_ms": [], "cpu_ms": []} for label in ("before", "after")}
+    argv = ["--write-only", "--articles", str(args.articles), "--repeats", str(args.repeats)]
+    if args.data is not None:
+        argv += ["--data", str(args.data)]
     for r in range(args.rounds):
-        for label, tree in (("before", args.compare), ("after", str(here))):
-            env = {**os.environ, "PYTHONPATH": tree}
-            out = subprocess.run([sys.executable, __file__, "--write-only", "--articles", str(args.articles),
-                                  "--repeats", str(args.repeats)], env=env, capture_output=True, text=True, check=True)
-            got = [float(x) for x in re.search(r" runs \[([^\]]*)\]", out.stdout).group(1).split(",")]
-            got_cpu = [float(x) for x in re.search(r"cpu runs \[([^\]]*)\]", out.stdout).group(1).split(",")]
-            runs[label] += got
-            cpu[label] += got_cpu
-            print(f"round {r + 1} {label:6} {tree}: wall {got} ms, cpu {got_cpu} ms", flush=True)
-    for what, got in (("wall", runs), ("cpu", cpu)):
-        b, a = got["before"], got["after"]
-        print(f"write stage {what}, {len(b)} runs each: median before {statistics.median(b):.0f} ms, after "
+        for label, tree in (("before", args.compare), ("after", None)):
+            got = in_other_tree(tree, "ingest_and_ask", argv)
+            for k in ("wall_ms", "cpu_ms"):
+                times[label][k] += got[k]
+            print(f"round {r + 1} {label:6} {tree or 'this checkout'}: wall {got['wall_ms']} ms, cpu {got['cpu_ms']} ms",
+                  flush=True)
+    for what in ("wall_ms", "cpu_ms"):
+        b, a = times["before"][what], times["after"][what]
+        print(f"write stage {what[:-3]}, {len(b)} runs each: median before {statistics.median(b):.0f} ms, after "
               f"{statistics.median(a):.0f} ms, ratio {statistics.median(a) / statistics.median(b):.3f}; "
               f"best before {min(b):.0f} ms, after {min(a):.0f} ms, ratio {min(a) / min(b):.3f}")
+    write_result(args.out, settings, args, {"old_tree": str(args.compare), **times})
     return 0
 
 
-def write_stage(articles: list[Article], settings: Settings, embedder, tmp: Path, repeats: int) -> int:  # noqa: ANN001
-    """Time ``add`` with every vector already cached: the write path alone."""
-    with Assistant.open(tmp / "seed", settings=settings, embedder=embedder) as seed:
+def write_stage(articles: list[Article], settings: Settings, tmp: Path, repeats: int) -> dict:
+    """Time ``add`` with every vector already cached: the write path alone. Public API only (it runs on
+    older checkouts for ``--compare``): the seed index's embedder serves the others."""
+    with Assistant.open(tmp / "seed", settings=settings) as seed:
         seed.add(articles)
         n = seed.index.catalog.count()[1]
+        embedder = seed.embedder
     times, cpu = [], []
     for r in range(repeats):
         with Assistant.open(tmp / f"write{r}", settings=settings, embedder=embedder) as a:
@@ -193,7 +196,8 @@ def write_stage(articles: list[Article], settings: Settings, embedder, tmp: Path
           f"runs {[round(x * 1000) for x in times]}")
     print(f"   cpu  min {min(cpu) * 1000:7.1f} ms  median {statistics.median(cpu) * 1000:7.1f} ms  "
           f"cpu runs {[round(x * 1000) for x in cpu]}  (process CPU time: less disturbed by other jobs)")
-    return 0
+    return {"articles": len(articles), "sentences": n, "wall_ms": [round(x * 1000) for x in times],
+            "cpu_ms": [round(x * 1000) for x in cpu]}
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The ingest table (issue 14): every format we read, an Arabic and an English sample made here, and what
 ingest found in each: title, source, date, language, the first words of the text, sentences.
 
-    python bench/ingest_table.py
+    python -m bench.ingest_table [--out FILE]
 
 The web page is served by a local HTTP server and added by its URL (``ingest.allow_private_urls`` on for
 it). PDFs are made with fpdf2 and DejaVu Sans, the Arabic one in drawing order with shaped letters (what
@@ -19,14 +19,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from html_readers import ARTICLES, page  # noqa: E402
-
-from assistant.ingest.reading import read_path, read_url  # noqa: E402
-from assistant.text.sentences import split_sentences  # noqa: E402
+from assistant.ingest.reading import read_path, read_url
+from assistant.text.sentences import split_sentences
+from bench.common import arguments, write_result
+from bench.html_readers import ARTICLES, page
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
@@ -103,7 +99,8 @@ def serve(pages: dict[str, str]) -> tuple[ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = arguments(__doc__, data=False).parse_args(argv)
     if not FONT.is_file():
         print(f"skipped: no {FONT} for the PDFs' Arabic glyphs", file=sys.stderr)
         return 2
@@ -123,13 +120,19 @@ def main() -> int:
         server.shutdown()
     print("| format | lang | title | source | date | language found | sentences | text begins |")
     print("|---|---|---|---|---|---|---:|---|")
+    found = []
     for fmt, lang, art in rows:
         if not hasattr(art, "text"):
             print(f"| {fmt} | {lang} | refused: {art} |")
+            found.append({"format": fmt, "lang": lang, "refused": str(art)})
             continue
         words = " ".join(art.text.split()[:6])
+        n = len(split_sentences(art.text))
         print(f"| {fmt} | {lang} | {art.title or '—'} | {art.source or '—'} | {art.date or '—'} | {art.lang or 'detected'} "
-              f"| {len(split_sentences(art.text))} | {words} … |")
+              f"| {n} | {words} … |")
+        found.append({"format": fmt, "lang": lang, "title": art.title, "source": art.source, "date": art.date,
+                      "language": art.lang, "sentences": n})
+    write_result(args.out, None, args, found)
     return 0
 
 

@@ -1,12 +1,13 @@
 """The local LLM's speed: seconds to the first generated token and to the full cited answer, p50/p95,
 old and new configuration in one run, on the same dev questions.
 
-    python bench/llm_latency.py [--n 30] [--model PATH.gguf] [--json runs/llm-latency.json]
+    python -m bench.llm_latency [--n 30] [--model PATH.gguf] [--out runs/llm-latency.json]
 
 The questions are the first ``n/3`` of xquad-dev.ar, xquad-dev.en-ar and xquad-dev.en, asked in turn
 (Arabic, English over Arabic, English: the answer prompt's language changes from one question to the
 next, as in a mixed chat). Each set is asked against its eval index (``assistant eval`` builds it; built
-here when missing). The model is the Qwen2.5-Coder-1.5B GGUF of scripts/fetch_qwen.py unless named.
+here when missing). The model is the Qwen2.5-Coder-1.5B GGUF of scripts/fetch_qwen.py (under
+``paths.models``) unless named.
 
 - **old**: the configuration before issue 13: llama.cpp's default thread count (half the logical
   CPUs), eight sources, 400 new tokens at most, the answer prompts of commit 5c64294 (the number of
@@ -27,8 +28,6 @@ falls on both.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -38,18 +37,16 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from assistant import Settings
+from assistant.evaluation.metrics import percentile
+from assistant.evaluation.results import score_answer
+from assistant.models.chat import llama_messages
+from assistant.models.embedding.factory import build_embedder
+from assistant.models.fetch import qwen_path
+from assistant.models.llm import build_llm
+from bench.common import ROOT, XQUAD, arguments, load_set, set_index, shared_data, write_result
 
-from assistant import Assistant, Settings  # noqa: E402
-from assistant.evaluation.qasets import load_squad  # noqa: E402
-from assistant.evaluation.run import default_index_path, score_answer  # noqa: E402
-from assistant.models.embedding.factory import build_embedder  # noqa: E402
-from assistant.models.llm import build_llm  # noqa: E402
-
-SETS = ("xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en")
-DATA = ROOT.parent / "shared" / "data" / "qa"
-GGUF = Path.home() / ".cache" / "cited-assistant" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+SETS = XQUAD
 OLD_COMMIT = "5c64294"  # the last commit with the old answer prompts
 OLD_PROMPTS = ("answer.system.ar.txt", "answer.system.en.txt", "answer.user.ar.txt", "answer.user.en.txt")
 
@@ -66,7 +63,7 @@ class TimedChat:
 
     def stream(self, messages, timeout):
         model = self.chat.client._model
-        prompt = self.chat.client.messages_to_prompt(_messages(messages))
+        prompt = self.chat.client.messages_to_prompt(llama_messages(messages))
         self.prompt_tokens = len(model.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
         for delta in self.chat.stream(messages, timeout):
             if self.first is None:
@@ -75,12 +72,6 @@ class TimedChat:
 
     def complete(self, messages, timeout):
         return self.chat.complete(messages, timeout)
-
-
-def _messages(messages):
-    from assistant.models.chat import _llama_messages
-
-    return _llama_messages(messages)
 
 
 def old_prompts(dest: Path) -> Path:
@@ -103,48 +94,33 @@ def configured(base: Settings, name: str, model: Path, prompts: Path) -> Setting
         # llama-cpp-python's default thread count: half the CPUs (1 here)
         llm.update(threads=max((os.cpu_count() or 2) // 2, 1), max_tokens=400, prompts_dir=prompts, prompt_cache=False)
         answer.update(max_sources=8)
-    return base.model_copy(update={
-        "llm": base.llm.model_copy(update=llm), "answer": base.answer.model_copy(update=answer),
-    })
+    return base.replace(llm=llm, answer=answer)
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))]
-
-
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__)
     ap.add_argument("--n", type=int, default=30, help="questions in all (a third from each set)")
-    ap.add_argument("--model", type=Path, default=GGUF)
+    ap.add_argument("--model", type=Path, default=None, help="the GGUF (default: the Qwen of scripts/fetch_qwen.py)")
     ap.add_argument("--configs", default="old,new")
-    ap.add_argument("--json", type=Path, default=None)
-    args = ap.parse_args()
-    if not args.model.is_file():
-        print(f"no GGUF at {args.model}: run python scripts/fetch_qwen.py", file=sys.stderr)
-        return 2
-    missing = [s for s in SETS if not (DATA / f"{s}.json").is_file()]
-    if missing:
-        print(f"skipped: {', '.join(missing)} not under {DATA}", file=sys.stderr)
-        return 2
+    args = ap.parse_args(argv)
+    data = shared_data(args.data, SETS)
     base = Settings()
-    embedder = build_embedder(base.embedding)
+    model = args.model or qwen_path(base.paths.models)
+    if not model.is_file():
+        print(f"no GGUF at {model}: run python scripts/fetch_qwen.py", file=sys.stderr)
+        return 2
+    embedder = build_embedder(base.embedding, base.paths)
     names = args.configs.split(",")
     tmp = tempfile.TemporaryDirectory(prefix="old-prompts-")
     prompts = old_prompts(Path(tmp.name))
-    sets = {s: load_squad(DATA / f"{s}.json") for s in SETS}
+    sets = {s: load_set(data, s, base) for s in SETS}
     per = max(1, args.n // len(SETS))
     asks = [(s, q) for i in range(per) for s in SETS for q in [sets[s].questions[i]]]
     runs: dict[str, dict[str, Any]] = {}
     for name in names:
-        settings = configured(base, name, args.model, prompts)
-        chat = TimedChat(build_llm(settings.llm))
-        assistants = {}
-        for s in SETS:
-            a = Assistant.open(default_index_path(settings, s, embedder.vector_id), settings=settings,
-                               embedder=embedder, llm=chat)
-            a.add(sets[s].articles)
-            assistants[s] = a
+        settings = configured(base, name, model, prompts)
+        chat = TimedChat(build_llm(settings.llm, settings.paths))
+        assistants = {s: set_index(settings, embedder, s, sets[s], llm=chat) for s in SETS}
         runs[name] = {"settings": settings, "chat": chat, "assistants": assistants, "rows": []}
         print(f"{name}: threads={chat.chat.client._model.context_params.n_threads}, max_sources="
               f"{settings.answer.max_sources}, max_tokens={settings.llm.max_tokens}, prompt_cache={settings.llm.prompt_cache}",
@@ -179,8 +155,8 @@ def main() -> int:
         summary[name] = {
             "asked": len(runs[name]["rows"]), "reached_llm": len(rows),
             "generative": sum(r["mode"] == "generative" for r in rows),
-            "first_p50": round(statistics.median(first), 2), "first_p95": round(pct(first, 0.95), 2),
-            "full_p50": round(statistics.median(full), 2), "full_p95": round(pct(full, 0.95), 2),
+            "first_p50": round(statistics.median(first), 2), "first_p95": round(percentile(first, 95), 2),
+            "full_p50": round(statistics.median(full), 2), "full_p95": round(percentile(full, 95), 2),
             "prompt_tokens_mean": round(statistics.mean(r["prompt_tokens"] for r in rows)),
             "contains_gold": round(sum(r["contains"] for r in runs[name]["rows"]) / len(runs[name]["rows"]), 3),
         }
@@ -194,10 +170,7 @@ def main() -> int:
         o, n = summary["old"], summary["new"]
         print(f"ratio old/new: first token p50 {o['first_p50'] / n['first_p50']:.2f}x, full p50 "
               f"{o['full_p50'] / n['full_p50']:.2f}x")
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"summary": summary, "rows": {k: v["rows"] for k, v in runs.items()}},
-                                        ensure_ascii=False, indent=2), encoding="utf-8")
+    write_result(args.out, base, args, {"summary": summary, "rows": {k: v["rows"] for k, v in runs.items()}})
     for run in runs.values():
         for a in run["assistants"].values():
             a.close()

@@ -12,14 +12,14 @@ the SQuAD answer offsets moved with them):
 3. every citation of every question asked (extractive, no short answer): ``context[c.start:c.end] ==
    c.text`` and ``Assistant.article(c.article_id)`` returns the context itself.
 
-    python bench/offsets_probe.py [--sets xquad-dev.ar ...] [--hostile] [--max-questions N]
+    python -m bench.offsets_probe [--sets xquad-dev.ar ...] [--hostile] [--max-questions N]
 
 Indexes go to a temporary folder; the embedding cache of the eval indexes is reused when present.
 """
 
 from __future__ import annotations
 
-import argparse
+import json
 import random
 import sys
 import tempfile
@@ -27,28 +27,17 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-from benchlib import with_short_producer  # noqa: E402
-
-from assistant import Assistant, Settings  # noqa: E402
-from assistant.evaluation.qasets import QuestionSet, gold_sentence_ids, load_squad  # noqa: E402
-from assistant.evaluation.run import default_index_path  # noqa: E402
-from assistant.models.embedding.factory import build_embedder  # noqa: E402
-from assistant.text.sentences import split_article  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data" / "qa"
-SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]
+from assistant import Assistant, Settings
+from assistant.evaluation.qasets import QuestionSet, gold_sentence_ids
+from assistant.models.embedding.factory import build_embedder
+from assistant.text.sentences import split_article
+from bench.common import DEV_SETS, arguments, index_path, load_set, set_file, shared_data, write_result
 
 
-def hostile(qset: QuestionSet, seed: int = 0) -> QuestionSet:
+def hostile(data: Path, qset: QuestionSet, seed: int = 0) -> QuestionSet:
     """``qset`` with invisible characters inserted into each context and the answer starts moved."""
-    import json
-
     rng = random.Random(seed)
-    raw = json.loads((DATA / f"{qset.name}.json").read_text(encoding="utf-8"))
+    raw = json.loads(set_file(data, qset.name).read_text(encoding="utf-8"))
     starts = {str(qa["id"]): [a["answer_start"] for a in qa["answers"]]
               for e in raw["data"] for p in e["paragraphs"] for qa in p["qas"]}
     articles, moved = [], {}
@@ -111,26 +100,22 @@ def probe(a: Assistant, qset: QuestionSet, max_questions: int | None) -> dict:
             "article_text_differs": bad_article}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", nargs="+", default=SETS)
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__, sets=DEV_SETS)
     ap.add_argument("--hostile", action="store_true", help="also each set with invisible characters put in")
     ap.add_argument("--max-questions", type=int, default=None)
-    args = ap.parse_args()
-    missing = [s for s in args.sets if not (DATA / f"{s}.json").is_file()]
-    if missing:
-        print(f"skipped: {', '.join(missing)} not under {DATA}", file=sys.stderr)
-        return 2
-    settings = with_short_producer(Settings(), "none")
-    embedder = build_embedder(settings.embedding)
+    args = ap.parse_args(argv)
+    data = shared_data(args.data, args.sets)
+    settings = Settings().replace(answer={"short_producer": "none"})
+    embedder = build_embedder(settings.embedding, settings.paths)
     rows = []
     with tempfile.TemporaryDirectory(prefix="offsets-probe-") as tmp:
         for name in args.sets:
-            base = load_squad(DATA / f"{name}.json")
-            for qset in [base, hostile(base)] if args.hostile else [base]:
+            base = load_set(data, name, settings)
+            for qset in [base, hostile(data, base)] if args.hostile else [base]:
                 t = time.perf_counter()
                 with Assistant.open(Path(tmp) / qset.name, settings=settings, embedder=embedder) as a:
-                    cached = default_index_path(settings, name, embedder.vector_id)
+                    cached = index_path(settings, name, embedder.vector_id)
                     if cached.exists():
                         a.reuse_embeddings([str(cached)])
                     rep = a.add(qset.articles)
@@ -146,6 +131,7 @@ def main() -> int:
     bad = sum(r["bad_sentences"] + r["articles_with_other_ids"] + r["gold_not_indexed"] + r["citation_slice_differs"]
               + r["article_text_differs"] for r in rows)
     print(f"problems: {bad}")
+    write_result(args.out, settings, args, {"rows": rows, "problems": bad})
     return 1 if bad else 0
 
 

@@ -1,6 +1,6 @@
 """Candidate pools of every dev question, for training the reranker and calibrating abstention.
 
-For each dev set (the indexes ``bench/retrieval_hits.py`` builds), each question's candidates are those
+For each dev set (its eval index, built when missing), each question's candidates are those
 the product's retriever takes (dense top ``dense_k`` sentences, the sentences of the top ``chunk_k``
 chunks, BM25 top ``lexical_k``), with exact cosines from the stored vectors, in three situations:
 
@@ -13,36 +13,30 @@ chunks, BM25 top ``lexical_k``), with exact cosines from the stored vectors, in 
 Left-out articles are masked, not deleted, so BM25 keeps the full corpus's idf: close to, not exactly,
 what an index without them gives (the evaluator's figures in the closing table come from real indexes).
 Query vectors are cached in ``runs/ranking/<set>-<model tag>.qvec.npz``; the pools go to
-``runs/ranking/<set>-<model tag>.pkl``.
+``runs/ranking/<set>-<model tag>.pkl``. ``--plain``: with the base model, no LoRA adapter (what
+``python -m tools.train_embedder_lora`` trains from).
 
-Usage: python bench/ranking_data.py [--sets ...]
+Usage: python -m bench.ranking_data [--sets ...] [--plain]
 """
 
 from __future__ import annotations
 
-import argparse
 import pickle
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-from benchlib import bench_index, bench_tag, stored_vectors
 
 from assistant import Assistant, Settings
-from assistant.evaluation.qasets import load_squad
 from assistant.models.embedding.factory import build_embedder
 from assistant.text.language import is_arabic
 from assistant.text.normalize import tokenize
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "qa"
-SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]
-OUT = Path("runs/ranking")
+from bench.common import DEV_SETS, arguments, load_set, pools_path, set_index, shared_data, stored_vectors, write_result
 
 
 def query_vectors(embedder, name: str, texts: list[str]) -> dict[str, np.ndarray]:  # noqa: ANN001
     """Query vectors of ``texts``, cached per set and model in runs/ranking."""
-    path = OUT / f"{name}-{bench_tag(embedder.vector_id)}.qvec.npz"
+    path = pools_path(name, embedder.vector_id, ".qvec.npz")
     cached: dict[str, np.ndarray] = {}
     if path.exists():
         z = np.load(path, allow_pickle=True)
@@ -97,29 +91,29 @@ def pools(a: Assistant, embedder, name: str, questions, st) -> dict:  # noqa: AN
     return {"set": name, "sentences": sentences, "questions": out}
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", nargs="*", default=SETS)
-    args = ap.parse_args()
-    if not SHARED.exists():
-        print(f"skipped: {SHARED} is absent (the shared dev sets live beside the project)")
-        return 0
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__, sets=DEV_SETS)
+    ap.add_argument("--plain", action="store_true", help="the base model without its LoRA adapter")
+    args = ap.parse_args(argv)
+    folder = shared_data(args.data, args.sets)
     settings = Settings()
-    embedder = build_embedder(settings.embedding)
-    OUT.mkdir(parents=True, exist_ok=True)
+    if args.plain:
+        settings = settings.replace(embedding={"adapter": None})
+    embedder = build_embedder(settings.embedding, settings.paths)
+    written = {}
     for name in args.sets:
         t0 = time.perf_counter()
-        path = bench_index(settings, name, embedder.vector_id)
-        if not path.exists():
-            print(f"{path} is missing: run bench/retrieval_hits.py first", file=sys.stderr)
-            return 2
-        qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars)
-        with Assistant.open(path, settings=settings, embedder=embedder) as a:
+        qs = load_set(folder, name, settings)
+        out = pools_path(name, embedder.vector_id)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with set_index(settings, embedder, name, qs) as a:
             data = pools(a, embedder, name, [q for q in qs.questions if q.gold_sentence_ids], settings.retrieval)
         data["model_id"] = embedder.model_id
-        with open(OUT / f"{name}-{bench_tag(embedder.vector_id)}.pkl", "wb") as f:
+        with open(out, "wb") as f:
             pickle.dump(data, f)
-        print(f"{name}: {len(data['questions'])} questions in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        written[name] = {"pools": str(out), "questions": len(data["questions"])}
+        print(f"{name}: {len(data['questions'])} questions in {time.perf_counter() - t0:.0f} s -> {out}", file=sys.stderr)
+    write_result(args.out, settings, args, written)
     return 0
 
 

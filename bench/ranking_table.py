@@ -7,10 +7,11 @@ paragraphs per title: XQuAD, ARCD). Printed as one table: first-citation hit@1 a
 retrieval hit@1 / hit@5, wrongly abstained, withheld answered, on-topic answered.
 
 ``--baseline DIR`` runs the same measurement with the code of another checkout (e.g. a ``git worktree``
-of the commit before the change) in a subprocess, with the same data, and prints both side by side:
-"one run" for both columns. Its settings come from the defaults of that checkout.
+of the commit before the change) in a subprocess (:func:`bench.common.in_other_tree`), with the same data
+and indexes folder, and prints both side by side: "one run" for both columns. Its settings come from the
+defaults of that checkout. ``--baseline-json FILE``: the old column from an earlier ``--out``.
 
-Usage: python bench/ranking_table.py [--baseline ../old] [--sets ...] [--unanswerable 100] [--json out.json]
+Usage: python -m bench.ranking_table [--baseline ../old] [--sets ...] [--unanswerable 100] [--out out.json]
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "qa"
-SETS = ["xquad-dev.ar", "xquad-dev.en-ar", "xquad-dev.en", "arcd-train", "tydiqa-goldp-ar-dev"]
-TUNED = {"tydiqa-goldp-ar-dev": "trained the LoRA adapter and calibrated abstention (ar→ar)"}
+from bench.common import DEV_SETS, ROOT, TUNING_SET, arguments, in_other_tree, set_file, shared_data, write_result
+
+TUNED = {TUNING_SET: "trained the LoRA adapter and calibrated abstention (ar→ar)"}
 
 
 def on_topic(a, qset, n: int, seed: int) -> float | None:  # noqa: ANN001
@@ -48,27 +47,21 @@ def on_topic(a, qset, n: int, seed: int) -> float | None:  # noqa: ANN001
     return answered / len(picked)
 
 
-def measure(sets: list[str], unanswerable: int, seed: int) -> dict:
-    from benchlib import bench_index
-
+def measure(data: Path, sets: list[str], unanswerable: int, seed: int):  # noqa: ANN201 - (settings, figures)
+    """The figures of this process's ``assistant`` package (public API only: it runs on older checkouts)."""
     from assistant import Assistant, Settings
     from assistant.evaluation.qasets import load_squad
-    from assistant.evaluation.run import default_index_path, run_evaluation
-    from assistant.models.embedding.factory import build_embedder
+    from assistant.evaluation.run import run_evaluation
 
     settings = Settings()
-    embedder = build_embedder(settings.embedding)
-    out = {"model": embedder.model_id, "sets": {}}
+    with tempfile.TemporaryDirectory() as tmp, Assistant.open(Path(tmp) / "empty", settings=settings) as a:
+        embedder = a.embedder  # built once, for every set, as Assistant.open builds it in that checkout
+    out: dict = {"model": embedder.model_id, "sets": {}}
     for name in sets:
-        cached = bench_index(settings, name, embedder.vector_id)  # bench/retrieval_hits.py's: same texts
-        if cached.exists():  # its cached vectors save the model time of building the eval index
-            with Assistant.open(default_index_path(settings, name, embedder.vector_id), settings=settings,
-                                embedder=embedder) as a:
-                a.reuse_embeddings(cached)
-        run = run_evaluation(SHARED / f"{name}.json", unanswerable=unanswerable, seed=seed, settings=settings,
+        run = run_evaluation(set_file(data, name), unanswerable=unanswerable, seed=seed, settings=settings,
                              embedder=embedder)
         m = run.metrics["all"]
-        qset = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars)
+        qset = load_squad(set_file(data, name), settings.chunking.max_sentence_chars)
         with Assistant.open(run.config["index"], settings=settings, embedder=embedder) as a:
             topic = on_topic(a, qset, 40, seed)
         out["sets"][name] = {
@@ -77,7 +70,7 @@ def measure(sets: list[str], unanswerable: int, seed: int) -> dict:
             "n_withheld": m.n_unanswerable, "on_topic_answered": topic,
         }
         print(f"  {name}: done", file=sys.stderr, flush=True)
-    return out
+    return settings, out
 
 
 def _f(x: float | None) -> str:
@@ -99,38 +92,33 @@ def table(new: dict, old: dict | None) -> str:
     return "\n".join(lines)
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sets", nargs="*", default=SETS)
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__, sets=DEV_SETS)
     ap.add_argument("--unanswerable", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--baseline", type=Path, default=None, help="another checkout whose code gives the old column")
-    ap.add_argument("--baseline-json", type=Path, default=None, help="the old column from an earlier --measure-only")
-    ap.add_argument("--json", type=Path, default=None, help="also write the figures here")
-    ap.add_argument("--measure-only", type=Path, default=None, help=argparse.SUPPRESS)  # the baseline subprocess
-    args = ap.parse_args()
-    if not SHARED.exists():
-        print(f"skipped: {SHARED} is absent (the shared dev sets live beside the project)")
-        return 0
+    ap.add_argument("--baseline-json", type=Path, default=None, help="the old column from an earlier --out")
+    ap.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)  # the baseline subprocess
+    args = ap.parse_args(argv)
+    data = shared_data(args.data, args.sets)
     if args.measure_only:
-        args.measure_only.write_text(json.dumps(measure(args.sets, args.unanswerable, args.seed)), encoding="utf-8")
+        settings, figures = measure(data, args.sets, args.unanswerable, args.seed)
+        write_result(args.out, settings, args, figures)
         return 0
-    old = json.loads(args.baseline_json.read_text(encoding="utf-8")) if args.baseline_json else None
+    old = None
+    if args.baseline_json:
+        saved = json.loads(args.baseline_json.read_text(encoding="utf-8"))["results"]
+        old = saved.get("new", saved)  # a whole table's file, or a --measure-only one
     if args.baseline:
-        with tempfile.TemporaryDirectory() as tmp:
-            dest = Path(tmp) / "old.json"
-            env = {**os.environ, "PYTHONPATH": str(args.baseline.resolve()),
-                   # the same indexes folder, so the baseline reuses the bench indexes' cached vectors
-                   "ASSISTANT_INDEX_ROOT": os.environ.get("ASSISTANT_INDEX_ROOT", str(ROOT / "indexes"))}
-            print(f"baseline: the code of {args.baseline}", file=sys.stderr, flush=True)
-            subprocess.run([sys.executable, str(Path(__file__).resolve()), "--measure-only", str(dest), "--sets",
-                            *args.sets, "--unanswerable", str(args.unanswerable), "--seed", str(args.seed)],
-                           cwd=args.baseline, env=env, check=True)
-            old = json.loads(dest.read_text(encoding="utf-8"))
-    new = measure(args.sets, args.unanswerable, args.seed)
+        print(f"baseline: the code of {args.baseline}", file=sys.stderr, flush=True)
+        argv_old = ["--measure-only", "--data", str(data), "--sets", *args.sets,
+                    "--unanswerable", str(args.unanswerable), "--seed", str(args.seed)]
+        # the same indexes folder, so the baseline reuses the eval indexes' cached vectors
+        root = os.environ.get("ASSISTANT_INDEX_ROOT", str(ROOT / "indexes"))
+        old = in_other_tree(args.baseline, "ranking_table", argv_old, env={"ASSISTANT_INDEX_ROOT": root})
+    settings, new = measure(data, args.sets, args.unanswerable, args.seed)
     print(table(new, old))
-    if args.json:
-        args.json.write_text(json.dumps({"new": new, "old": old}, indent=2), encoding="utf-8")
+    write_result(args.out, settings, args, {"new": new, "old": old})
     return 0
 
 

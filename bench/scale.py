@@ -14,7 +14,7 @@ and size on disk. Written to --json, --md (docs/scale.md) and --png (docs/scale.
 Heavy: about 420k vectors per mode at 300k sentences (Chroma costs ~1.2 ms a vector here). Run it
 alone, in the background::
 
-    nohup python bench/scale.py > runs/scale.log 2>&1 &
+    nohup python -m bench.scale > runs/scale.log 2>&1 &
 
 ``--seed-cache INDEX...`` copies cached embeddings of the same model from other index folders (e.g. the
 evaluation indexes under indexes/) so the first pass embeds only what they lack.
@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,8 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-ROOT = Path(__file__).resolve().parents[1]
+from bench.common import ROOT, arguments, free_port, shared_data, write_result
+
 MODES = ("embedded", "server")
 
 
@@ -52,31 +51,20 @@ def tree_mb(path: Path) -> float:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 1e6 if path.exists() else 0.0
 
 
-def pct(xs: list[float], q: float) -> float:
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 # --- the corpus ------------------------------------------------------------------------------------
-def base_corpus():  # noqa: ANN201 - (articles, questions); assistant is imported late to time the imports apart
+def base_corpus(data: Path):  # noqa: ANN201 - (articles, questions); assistant is imported late to time the imports apart
     """The shared articles and every distinct QA context as Articles, and a fixed mix of questions."""
     from assistant import Article
     from assistant.evaluation.qasets import load_squad
     from assistant.text.language import detect_language
 
     articles = []
-    for f in sorted((SHARED / "articles").glob("*.txt")):
+    for f in sorted((data / "articles").glob("*.txt")):
         text = f.read_text(encoding="utf-8")
         articles.append(Article(id=f"shared:{f.stem}", text=text, lang=detect_language(text, default="ar")))
     questions = []
     seen = {a.text for a in articles}
-    for f in sorted((SHARED / "qa").glob("*.json")):
+    for f in sorted((data / "qa").glob("*.json")):
         qs = load_squad(f)
         for a in qs.articles:
             if a.text not in seen:  # xquad-dev.en-ar repeats xquad-dev.ar's contexts
@@ -117,16 +105,18 @@ def start_chroma(data: Path) -> tuple[subprocess.Popen, str]:
     raise SystemExit("chroma run did not start")
 
 
-def worker(mode: str, sizes: list[int], work: Path, seeds: list[Path], out: Path, n_questions: int) -> None:
+def worker(data: Path, mode: str, sizes: list[int], work: Path, seeds: list[Path], out: Path,
+           n_questions: int) -> None:
     t_import = time.perf_counter()
     from assistant import Article, Assistant, Settings
+    from assistant.evaluation.metrics import percentile
     from assistant.models.embedding.factory import build_embedder
     from assistant.text.sentences import split_sentences
 
     settings = Settings()
-    base, questions = base_corpus()
+    base, questions = base_corpus(data)
     questions = questions[:n_questions]
-    embedder = build_embedder(settings.embedding)
+    embedder = build_embedder(settings.embedding, settings.paths)
     print(f"[{mode}] model {embedder.model_id} ready in {time.perf_counter() - t_import:.0f} s; base corpus "
           f"{len(base)} articles; {len(questions)} questions", flush=True)
     server = None
@@ -178,7 +168,7 @@ def worker(mode: str, sizes: list[int], work: Path, seeds: list[Path], out: Path
                 "chroma_vectors": a.index.vectors.count("sentences") + a.index.vectors.count("chunks"),
                 "step_articles": len(batch), "step_seconds": round(build, 1),
                 "step_sentences_per_s": round((n_sentences - before) / build, 1),
-                "ask_p50_ms": round(statistics.median(ask_t) * 1000, 1), "ask_p95_ms": round(pct(ask_t, 0.95) * 1000, 1),
+                "ask_p50_ms": round(statistics.median(ask_t) * 1000, 1), "ask_p95_ms": round(percentile(ask_t, 95) * 1000, 1),
                 "retrieve_p50_ms": round(statistics.median(retrieve_t) * 1000, 1),
                 "query_embedding_p50_ms": round(statistics.median(embed_t) * 1000, 1),
                 "rss_mb": round(rss_mb(), 0), "peak_rss_mb": round(rss_mb(field="VmHWM"), 0),
@@ -230,7 +220,7 @@ def write_report(rows: list[dict], md: Path, png: Path, meta: dict) -> None:
     lines = [
         "## Scale: embedded Chroma vs a Chroma server",
         "",
-        f"Measured by `python bench/scale.py` on {meta['date']} ({meta['machine']}); embedder {meta['model']}. "
+        f"Measured by `python -m bench.scale` on {meta['date']} ({meta['machine']}); embedder {meta['model']}. "
         "Each index was grown in steps by adding the shared articles and QA contexts again under new ids; "
         "after each step the same "
         f"{meta['questions']} questions (Arabic and English, from the shared QA sets) were asked, warm.",
@@ -252,27 +242,24 @@ def write_report(rows: list[dict], md: Path, png: Path, meta: dict) -> None:
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__, out=ROOT / "runs" / "scale.json")
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 300_000])
     ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
     ap.add_argument("--questions", type=int, default=40)
     ap.add_argument("--seed-cache", type=Path, nargs="*", default=[], metavar="INDEX",
                     help="index folders whose cached embeddings (same model) seed the first mode's index")
     ap.add_argument("--work", type=Path, default=None, help="folder for the indexes (default: a temp folder, removed)")
-    ap.add_argument("--json", type=Path, default=ROOT / "runs" / "scale.json")
     ap.add_argument("--md", type=Path, default=ROOT / "docs" / "scale.md")
     ap.add_argument("--png", type=Path, default=ROOT / "docs" / "scale.png")
     ap.add_argument("--parallel", action="store_true",
                     help="run the modes side by side (each takes about one core; both see the same load)")
     ap.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if not (SHARED / "qa").exists():
-        print(f"skipped: {SHARED} is absent")
-        return 0
+    args = ap.parse_args(argv)
+    data = shared_data(args.data)
     if args.worker:
-        worker(args.worker, args.sizes, args.work, args.seed_cache, args.worker_out, args.questions)
+        worker(data, args.worker, args.sizes, args.work, args.seed_cache, args.worker_out, args.questions)
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="scale-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -283,19 +270,17 @@ def main() -> int:
         running: list[tuple[str, Path, subprocess.Popen]] = []
         for mode in args.modes:
             out = work / f"{mode}.json"
-            cmd = [sys.executable, __file__, "--worker", mode, "--worker-out", str(out), "--work", str(work),
-                   "--questions", str(args.questions), "--sizes", *map(str, args.sizes)]
+            cmd = [sys.executable, "-m", "bench.scale", "--worker", mode, "--worker-out", str(out), "--work",
+                   str(work), "--data", str(data), "--questions", str(args.questions), "--sizes", *map(str, args.sizes)]
             if seeds:
                 cmd += ["--seed-cache", *map(str, seeds)]
             print(f"== {mode}: {' '.join(cmd[1:])}", flush=True)
-            running.append((mode, out, subprocess.Popen(cmd, env=os.environ)))
+            running.append((mode, out, subprocess.Popen(cmd, env=os.environ, cwd=ROOT)))
             if not args.parallel:
                 _collect(running.pop(), rows)
                 seeds = [work / f"index-{mode}"]  # the next mode embeds nothing
         for item in running:
             _collect(item, rows)
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
         from assistant import Settings
         from assistant.models.fetch import GEMMA
 
@@ -305,10 +290,11 @@ def main() -> int:
             "date": time.strftime("%Y-%m-%d"), "model": model, "questions": args.questions,
             "machine": f"{os.cpu_count()} cores, {rss_total_gb():.0f} GB RAM, shared with other jobs"
                        + (", both modes side by side" if args.parallel else ""),
-            "notes": [f"Total bench time: {(time.time() - t0) / 60:.0f} min. Raw figures: `{args.json.resolve().relative_to(ROOT) if args.json.resolve().is_relative_to(ROOT) else args.json}`."],
+            "notes": [f"Total bench time: {(time.time() - t0) / 60:.0f} min. Raw figures: `{_shown(args.out)}`."],
         }
+        write_result(args.out, settings, args, rows)
         write_report(rows, args.md, args.png, meta)
-        print(f"wrote {args.md}, {args.png}, {args.json}", flush=True)
+        print(f"wrote {args.md}, {args.png}", flush=True)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
@@ -322,6 +308,14 @@ def _collect(item: tuple[str, Path, subprocess.Popen], rows: list[dict]) -> None
         rows += json.loads(out.read_text(encoding="utf-8"))
     if code != 0:
         print(f"== {mode} worker failed with exit code {code}; reporting what it measured", flush=True)
+
+
+def _shown(path: Path | None) -> str:
+    """``path`` relative to the repository when inside it."""
+    if path is None:
+        return "not kept (no --out)"
+    p = path.resolve()
+    return str(p.relative_to(ROOT) if p.is_relative_to(ROOT) else path)
 
 
 def rss_total_gb() -> float:

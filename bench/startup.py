@@ -5,15 +5,12 @@ First start: an empty index root (the sample collection is built: its sentences 
 start: the same root again. The first answer is asked through the page's ``/ask`` API endpoint as soon
 as the page answers HTTP 200 (it waits for the model if the model is still loading).
 
-    python bench/startup.py [--runs 3] [--json runs/startup.json]
+    python -m bench.startup [--runs 3] [--out runs/startup.json]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,14 +19,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.common import ROOT, arguments, free_port, write_result
+
 QUESTION = "كم عدد الجنود الأجانب في أفغانستان؟"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def env_for(root: Path, port: int) -> dict[str, str]:
@@ -76,11 +68,10 @@ def cli_ask(root: Path) -> float:
     return time.perf_counter() - t0
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__, data=False, out=ROOT / "runs" / "startup.json")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--json", type=Path, default=ROOT / "runs" / "startup.json")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     out: dict = {"web": [], "cli_ask_s": []}
     for run in range(args.runs):
         with tempfile.TemporaryDirectory() as tmp:
@@ -98,8 +89,7 @@ def main() -> int:
     out["cli_ask_s_median"] = statistics.median(out["cli_ask_s"])
     print(f"median: second start HTTP 200 {out['second_http_200_s_median']:.1f} s (bar <= 5 s), first answer "
           f"{out['second_first_answer_s_median']:.1f} s; assistant ask cold {out['cli_ask_s_median']:.1f} s (bar <= 4 s)")
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(out, indent=2))
+    write_result(args.out, None, args, out)  # the processes ran with the default settings, not this one's
     return 0
 
 

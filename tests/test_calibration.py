@@ -39,9 +39,10 @@ def test_the_data_ships_inside_the_package() -> None:
 
 def test_the_data_names_how_it_was_derived() -> None:
     data = json.loads(SHIPPED.read_text(encoding="utf-8"))
-    assert "bench/calibrate_abstention.py" in data["abstention"]["derived_by"]
-    assert (Path(__file__).resolve().parents[1] / "bench" / "calibrate_abstention.py").is_file()
-    assert "bench/generative_calibrate.py" in data["support"]["derived_by"]
+    root = Path(__file__).resolve().parents[1]
+    assert "python -m tools.calibrate_abstention --write" in data["abstention"]["derived_by"]
+    assert "python -m tools.generative_calibrate" in data["support"]["derived_by"]
+    assert (root / "tools" / "calibrate_abstention.py").is_file() and (root / "tools" / "generative_calibrate.py").is_file()
 
 
 def test_the_default_model_is_calibrated_per_language_pair() -> None:
@@ -95,8 +96,8 @@ def test_an_uncalibrated_model_gets_the_fallback_and_one_warning(tmp_path: Path,
     messages = [r.getMessage() for r in caplog.records]
     assert len(messages) == 2, messages  # once per model and table, none for a calibrated model
     assert "acme/new-embedder" in messages[0] and "answer.min_score" in messages[0]
-    assert "bench/calibrate_abstention.py" in messages[0]
-    assert "answer.support_threshold" in messages[1] and "generative_calibrate.py" in messages[1]
+    assert "tools.calibrate_abstention" in messages[0]
+    assert "answer.support_threshold" in messages[1] and "tools.generative_calibrate" in messages[1]
 
 
 def test_another_calibration_file(tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ def test_the_shipped_adapter_says_how_it_was_made() -> None:
     meta = adapter.meta
     assert "tydiqa-goldp-ar-dev" in meta["trained_on"] and "Apache-2.0" in meta["trained_on"]
     assert "xquad-dev.ar" in meta["held_out"] and "arcd-train" in meta["held_out"]
-    assert meta["command"].startswith("python bench/train_embedder_lora.py") and meta["merge_scale"] == 0.5
+    assert meta["command"].startswith("python -m tools.train_embedder_lora") and meta["merge_scale"] == 0.5
     assert all(k.endswith((".a", ".b")) for k in adapter.arrays) and len(adapter.layers) == len(meta["layers"])
 
 

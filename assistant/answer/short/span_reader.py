@@ -1,7 +1,7 @@
 """A trained span reader on the embedding model: the shortest words of a sentence that answer a question.
 
 EmbeddingGemma's attention is bidirectional, so the token states of ``question + sentence`` read one in
-the light of the other. A small head (two layers, trained by ``bench/train_span_reader.py`` on TyDi QA
+the light of the other. A small head (two layers, trained by ``tools/train_span_reader.py`` on TyDi QA
 Arabic, the model itself frozen) scores every token of the sentence as the start and as the end of the
 answer, and the first token (the null) as "this sentence does not answer it". No LLM: the reader runs the
 embedder's own weights with its own small adapter (on torch, switched on the shared model; on OpenVINO, a
@@ -104,7 +104,7 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 class ReaderHead:
     """The trained head in numpy: token states → (start, end) logits. Same arithmetic as the torch module of
-    bench/train_span_reader.py: layer norm, a dense layer with GELU, then each token sees its neighbours."""
+    tools/train_span_reader.py: layer norm, a dense layer with GELU, then each token sees its neighbours."""
 
     def __init__(self, arrays: dict[str, np.ndarray]):
         self.a = {k: np.asarray(v, dtype=np.float32) for k, v in arrays.items()}
@@ -174,9 +174,10 @@ class SpanReader:
         states = self.embedder.token_states(list(texts), self.spec)
         feats = [PairFeatures(t.states, sentence_spans(t.offsets, start, len(s)))
                  for t, start, s in zip(states, starts, sentences)]
-        return [self._best(f) for f in feats]
+        return [self.best_span(f) for f in feats]
 
-    def _best(self, f: PairFeatures) -> SpanGuess | None:
+    def best_span(self, f: PairFeatures) -> SpanGuess | None:
+        """The best span of one (question, sentence) pair's features, None when the sentence has no token."""
         start_l, end_l = self.head.logits(f.states)
         inside = np.flatnonzero(f.spans[:, 0] >= 0)
         if inside.size == 0:

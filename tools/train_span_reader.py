@@ -5,17 +5,16 @@ cached (runs/short/feats-<set>.pkl), then a small head learns the answer's start
 first token as the null for sentences that do not answer. Each TyDi question gives its gold sentence and
 up to two other sentences of its passage as negatives. 15% of the TyDi questions are held out to stop
 training; the dev sets (xquad-dev.*, arcd-train) are only read with ``--eval``, with the gold sentence
-given (the end-to-end figures come from bench/short_answers.py).
+given (the end-to-end figures come from ``python -m bench.short_answers``).
 
-    python bench/train_span_reader.py --write            # features (~4 min), training (~1 min), the head
-    python bench/train_span_reader.py --eval xquad-dev.ar xquad-dev.en arcd-train
+    python -m tools.train_span_reader --write            # features (~4 min), training (~1 min), the head
+    python -m tools.train_span_reader --eval xquad-dev.ar xquad-dev.en arcd-train
 
 TyDi trained this head: never report a figure on tydiqa-goldp-ar-dev.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import pickle
 import random
@@ -25,10 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from assistant.answer.short.span_reader import (  # noqa: E402
+from assistant.answer.short.span_reader import (
     LAYERS,
     LORA_PREFIX,
     ReaderHead,
@@ -36,21 +32,21 @@ from assistant.answer.short.span_reader import (  # noqa: E402
     featurize,
     reader_path,
 )
-from assistant.evaluation.metrics import exact_match, f1_score  # noqa: E402
-from assistant.models.embedding.factory import build_embedder  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
-from assistant.text.sentences import split_article  # noqa: E402
+from assistant.evaluation.metrics import exact_match, f1_score
+from assistant.models.embedding.factory import build_embedder
+from assistant.settings import Settings
+from assistant.text.sentences import split_article
+from bench.common import HELD_OUT, ROOT, TUNING_SET, arguments, english_questions, set_file, shared_data, write_result
 
-DATA = ROOT.parent / "shared" / "data" / "qa"
 OUT = ROOT / "runs" / "short"
-TRAIN_SET = "tydiqa-goldp-ar-dev"
+TRAIN_SET = TUNING_SET
 NAME = "gemma-tydi-span"
 
 
-def examples(set_name: str, negatives: int, seed: int = 0) -> list[dict]:
+def examples(data_dir: Path, set_name: str, negatives: int, seed: int = 0) -> list[dict]:
     """(question, sentence, answer char span in the sentence or None, gold answers, question id) rows."""
     rng = random.Random(seed)
-    data = json.loads((DATA / f"{set_name}.json").read_text(encoding="utf-8"))["data"]
+    data = json.loads(set_file(data_dir, set_name).read_text(encoding="utf-8"))["data"]
     rows = []
     for entry in data:
         for pi, para in enumerate(entry["paragraphs"]):
@@ -249,7 +245,7 @@ def score(head: ReaderHead, feats, rows, keep=None) -> tuple[float, float]:
         if keep is not None and r["qid"] not in keep:
             continue
         answers[r["qid"]] = r["answers"]
-        g = reader._best(type(f)(states=f.states.astype(np.float32), spans=f.spans))
+        g = reader.best_span(type(f)(states=f.states.astype(np.float32), spans=f.spans))
         if g is not None:
             by_q.setdefault(r["qid"], []).append((g.score, r["sentence"][g.start:g.end]))
     ems, f1s = [], []
@@ -263,17 +259,15 @@ def score(head: ReaderHead, feats, rows, keep=None) -> tuple[float, float]:
 def english_rows(rows: list[dict]) -> list[dict]:
     """The TyDi rows again with the English questions of bench/data/tydi-en-questions.tsv (translations
     of 100 of its questions; the Arabic sentences stay): English questions over Arabic sentences."""
-    english = dict(line.rstrip("\n").split("\t", 1)
-                   for line in (ROOT / "bench" / "data" / "tydi-en-questions.tsv").read_text(encoding="utf-8").splitlines()
-                   if "\t" in line)
+    english = english_questions()
     return [{**r, "qid": r["qid"] + ":en", "question": english[r["qid"]]} for r in rows if r["qid"] in english]
 
 
-def evaluate(embedder, name: str, negatives: int) -> str:
+def evaluate(embedder, data_dir: Path, name: str, negatives: int) -> dict:
     """EM/F1 of the shipped reader on a dev set, the gold sentence given, with and without negatives
     (the same path as the answerer: SpanReader.guesses over a question's sentences, best score wins)."""
     reader = SpanReader.load(embedder, NAME, embedder.model_id)
-    rows = examples(name, negatives)
+    rows = examples(data_dir, name, negatives)
     by_q: dict[str, list[dict]] = {}
     for r in rows:
         by_q.setdefault(r["qid"], []).append(r)
@@ -287,14 +281,16 @@ def evaluate(embedder, name: str, negatives: int) -> str:
         f1s.append(f1_score(pred, rs[0]["answers"]))
         ems_g.append(exact_match(gold_pred, rs[0]["answers"]))
         f1s_g.append(f1_score(gold_pred, rs[0]["answers"]))
-    return (f"{name}: {len(by_q)} questions; gold sentence alone EM {np.mean(ems_g):.3f} F1 {np.mean(f1s_g):.3f}; "
-            f"gold sentence + {negatives} others of its paragraph EM {np.mean(ems):.3f} F1 {np.mean(f1s):.3f}")
+    return {"set": name, "questions": len(by_q), "gold_alone_em": float(np.mean(ems_g)),
+            "gold_alone_f1": float(np.mean(f1s_g)), "negatives": negatives, "em": float(np.mean(ems)),
+            "f1": float(np.mean(f1s))}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__)
     ap.add_argument("--write", action="store_true", help=f"write the reader to {reader_path(NAME)}")
-    ap.add_argument("--eval", nargs="*", default=[], help="dev sets to score with the gold sentence given")
+    ap.add_argument("--eval", nargs="*", default=[], metavar="SET",
+                    help=f"dev sets to score with the gold sentence given (e.g. {' '.join(HELD_OUT)})")
     ap.add_argument("--negatives", type=int, default=2)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--epochs", type=int, default=12)
@@ -302,13 +298,13 @@ def main() -> None:
     ap.add_argument("--rank", type=int, default=0, help="LoRA rank of the transformer trained with the head (0: frozen)")
     ap.add_argument("--lora-lr", type=float, default=2e-4)
     ap.add_argument("--english", action="store_true", help="also train on the English TyDi questions")
-    args = ap.parse_args()
-    settings = Settings()
+    args = ap.parse_args(argv)
+    data = shared_data(args.data, [TRAIN_SET, *args.eval])
     # training needs the torch model (gradients through the adapter): the torch runtime, whatever the default
-    settings = settings.model_copy(update={"embedding": settings.embedding.model_copy(update={"runtime": "torch"})})
-    embedder = build_embedder(settings.embedding)
+    settings = Settings().replace(embedding={"runtime": "torch"})
+    embedder = build_embedder(settings.embedding, settings.paths)
     model_id = embedder.model_id
-    rows = examples(TRAIN_SET, args.negatives)
+    rows = examples(data, TRAIN_SET, args.negatives)
     feats = features(TRAIN_SET, rows, embedder)
     if args.english:
         extra = english_rows(rows)
@@ -330,14 +326,23 @@ def main() -> None:
                 "held_out": "15% of its questions (seed 1) chose the epoch", "epochs": ep, "lora_rank": args.rank,
                 "held_out_em": round(em, 4), "held_out_f1": round(f1, 4), "negatives_per_question": args.negatives,
                 "hidden": args.hidden, "min_confidence": 0.0,
-                "note": "TyDi trained this reader: report no figure on tydiqa-goldp-ar-dev"}
+                "note": f"TyDi trained this reader: report no figure on {TRAIN_SET}",
+                "command": "python -m tools.train_span_reader " + " ".join(sys.argv[1:] if argv is None else argv)}
         path.with_suffix(".json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {path}")
         if args.rank and args.eval:
-            embedder = build_embedder(settings.embedding)  # a clean model: the trained adapter is still attached
+            # a clean model: the trained adapter is still attached
+            embedder = build_embedder(settings.embedding, settings.paths)
+    scores = []  # the --eval sets
     for name in args.eval:
-        print(evaluate(embedder, name, args.negatives), flush=True)
+        r = evaluate(embedder, data, name, args.negatives)
+        scores.append(r)
+        print(f"{name}: {r['questions']} questions; gold sentence alone EM {r['gold_alone_em']:.3f} F1 "
+              f"{r['gold_alone_f1']:.3f}; gold sentence + {r['negatives']} others of its paragraph EM {r['em']:.3f} "
+              f"F1 {r['f1']:.3f}", flush=True)
+    write_result(args.out, settings, args, {"eval": scores})
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

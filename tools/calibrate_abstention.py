@@ -17,64 +17,60 @@ answerable questions: refusing a question the articles answer is what readers co
 table shows what that does on the held-out sets (xquad-dev.ar, xquad-dev.en-ar, xquad-dev.en,
 arcd-train), which play no part in the choice.
 
-Needs the indexes of bench/retrieval_hits.py for the configured model. ``--write`` stores the values in
-assistant/models/calibration.json under the model's id.
+Each set's index is the eval index (``indexes/eval-<set>-<model tag>``), built here when missing.
+``--write`` stores the values in assistant/models/calibration.json under the model's id
+(``update_calibration``: the file is validated before it is written).
 
-Usage: python bench/calibrate_abstention.py [--write] [--max-wrong 0.05]
+    python -m tools.calibrate_abstention [--write] [--max-wrong 0.05]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-from pathlib import Path
 
 import numpy as np
-from benchlib import bench_index
 
-from assistant import Assistant, Settings
-from assistant.evaluation.qasets import load_squad
+from assistant import Settings
+from assistant.models.calibration import update_calibration
 from assistant.models.embedding.factory import build_embedder
-from assistant.models.fetch import probes_dir
 from assistant.retrieve.refusal import Abstention
+from bench.common import (
+    HELD_OUT,
+    PAIR,
+    TUNING_SET,
+    arguments,
+    english_questions,
+    load_set,
+    set_index,
+    shared_data,
+    stored_vectors,
+    write_result,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data" / "qa"
-CALIBRATION = ROOT / "assistant" / "models" / "calibration.json"
-TRANSLATED = ROOT / "bench" / "data" / "tydi-en-questions.tsv"
-CALIBRATE = {"ar→ar": ("tydiqa-goldp-ar-dev", None), "en→ar": ("tydiqa-goldp-ar-dev", TRANSLATED)}
-HELD_OUT = {"xquad-dev.ar": "ar→ar", "xquad-dev.en-ar": "en→ar", "xquad-dev.en": "en→en", "arcd-train": "ar→ar"}
+CALIBRATE = {"ar→ar": (TUNING_SET, False), "en→ar": (TUNING_SET, True)}  # (set, its English questions)
 GRID = [round(x, 3) for x in np.arange(0.50, 0.991, 0.01)]
 
 
 class SetScores:
     """Best cosines of a set's questions (answerable and withheld) and the index's probe nulls."""
 
-    def __init__(self, name: str, settings: Settings, embedder, translated: Path | None = None):  # noqa: ANN001
-        path = bench_index(settings, name, embedder.vector_id)
-        if not path.exists():
-            raise SystemExit(f"{path} is missing: run bench/retrieval_hits.py first")
-        qs = load_squad(SHARED / f"{name}.json", settings.chunking.max_sentence_chars).questions
-        qs = [q for q in qs if q.gold_sentence_ids]
+    def __init__(self, data, name: str, settings: Settings, embedder, english: bool = False,  # noqa: ANN001
+                 limit: int | None = None):
+        qset = load_set(data, name, settings)
+        qs = [q for q in qset.questions if q.gold_sentence_ids]
         texts = [q.question for q in qs]
-        lang = "en" if name.endswith(".en") or name.endswith(".en-ar") else "ar"
-        if translated is not None:
-            english = dict(line.rstrip("\n").split("\t", 1) for line in translated.open(encoding="utf-8") if line.strip())
-            qs = [q for q in qs if q.id in english]
-            texts, lang = [english[q.id] for q in qs], "en"
-        with Assistant.open(path, settings=settings, embedder=embedder) as a:
-            cat, vec = a.index.catalog, a.index.vectors
-            rows = [r for batch in cat.iter_sentence_rows("tokens") for r in batch]
-            sids = [r[0] for r in rows]
-            sv = vec.vectors("sentences", sids)
-            S = np.stack([sv[s] for s in sids])
-            S /= np.linalg.norm(S, axis=1, keepdims=True)
-            infos = cat.article_infos({r[1] for r in rows})
-            title = np.array([infos[r[1]].title or r[1] for r in rows], dtype=object)
-            self.null = Abstention(a.index, embedder, None, probes_dir()).nulls(lang)
-        Q = embedder.embed_queries(texts)
-        sims = Q @ S.T
+        lang = PAIR[name].split("→")[0]
+        if english:
+            translated = english_questions()
+            qs = [q for q in qs if q.id in translated]
+            texts, lang = [translated[q.id] for q in qs], "en"
+        qs, texts = qs[:limit], texts[:limit]
+        with set_index(settings, embedder, name, qset) as a:
+            sv = stored_vectors(a)
+            infos = a.index.catalog.article_infos(set(sv.art.tolist()))
+            title = np.array([infos[x].title or x for x in sv.art], dtype=object)
+            self.null = Abstention(a.index, embedder, None, settings.paths.probes_dir).nulls(lang)
+        sims = embedder.embed_queries(texts) @ sv.S.T
         own = np.array([infos[q.article_id].title or q.article_id for q in qs], dtype=object)
         self.answerable = sims.max(1)
         self.withheld = np.where(title[None, :] != own[:, None], sims, -1.0).max(1)
@@ -85,45 +81,52 @@ class SetScores:
         return t, float(np.mean(self.answerable < t)), float(np.mean(self.withheld >= t))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__)
     ap.add_argument("--write", action="store_true", help="store the chosen values in calibration.json")
     ap.add_argument("--max-wrong", type=float, default=0.05, help="most answerable questions refused")
-    args = ap.parse_args()
-    if not SHARED.exists():
-        print(f"skipped: {SHARED} is absent (the shared dev sets live beside the project)")
-        return 0
+    ap.add_argument("--limit", type=int, default=None, help="first N questions of each set (a smoke run; not with --write)")
+    args = ap.parse_args(argv)
+    if args.write and args.limit:
+        ap.error("--write calibrates on every question: leave out --limit")
+    data = shared_data(args.data, [TUNING_SET, *HELD_OUT])
     settings = Settings()
-    embedder = build_embedder(settings.embedding)
+    embedder = build_embedder(settings.embedding, settings.paths)
     chosen: dict[str, float] = {}
+    rows = []
     print(f"model {embedder.model_id}\n\ncalibration sets (the choice is made here):")
     print(f"{'pair':7s} {'set':34s} {'n':>4s} {'q':>5s} {'thr':>6s} {'wrongly abstained':>18s} {'withheld answered':>18s}")
-    for pair, (name, translated) in CALIBRATE.items():
-        s = SetScores(name, settings, embedder, translated)
+    for pair, (name, english) in CALIBRATE.items():
+        s = SetScores(data, name, settings, embedder, english, args.limit)
         ok = [q for q in GRID if s.rates(q)[1] <= args.max_wrong]
         chosen[pair] = max(ok) if ok else GRID[0]
-        label = name + (" (English questions)" if translated else "")
+        label = name + (" (English questions)" if english else "")
         for q in sorted({GRID[0], 0.8, 0.9, 0.95, chosen[pair]}):
             t, wrong, answered = s.rates(q)
             mark = " <- chosen" if q == chosen[pair] else ""
+            rows.append({"pair": pair, "set": label, "n": s.n, "q": q, "threshold": t, "wrongly_abstained": wrong,
+                         "withheld_answered": answered, "chosen": bool(mark)})
             print(f"{pair:7s} {label:34s} {s.n:4d} {q:5.2f} {t:6.3f} {wrong:18.3f} {answered:18.3f}{mark}")
     default = chosen["ar→ar"]
     print("\nheld-out sets (not used for the choice):")
-    for name, pair in HELD_OUT.items():
-        s = SetScores(name, settings, embedder)
+    for name in HELD_OUT:
+        pair = PAIR[name]
+        s = SetScores(data, name, settings, embedder, limit=args.limit)
         q = chosen.get(pair, default)
         t, wrong, answered = s.rates(q)
+        rows.append({"pair": pair, "set": name, "n": s.n, "q": q, "threshold": t, "wrongly_abstained": wrong,
+                     "withheld_answered": answered, "held_out": True})
         print(f"{pair:7s} {name:34s} {s.n:4d} {q:5.2f} {t:6.3f} {wrong:18.3f} {answered:18.3f}")
+    write_result(args.out, settings, args, {"model": embedder.model_id, "chosen": chosen, "default": default,
+                                            "rows": rows})
     if args.write:
-        data = json.loads(CALIBRATION.read_text(encoding="utf-8"))
-        data["abstention"]["models"][embedder.model_id] = {
+        path = update_calibration("abstention", embedder.model_id, {
             "quantiles": chosen, "default": default,
             "note": f"highest quantile refusing at most {args.max_wrong:.0%} of answerable questions: ar→ar on "
-                    "tydiqa-goldp-ar-dev, en→ar on its English translations (bench/data/tydi-en-questions.tsv); "
+                    f"{TUNING_SET}, en→ar on its English translations (bench/data/tydi-en-questions.tsv); "
                     "en→en and ar→en take the default (the ar→ar value)",
-        }
-        CALIBRATION.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        print(f"\nwrote {CALIBRATION}")
+        })
+        print(f"\nwrote {path}")
     return 0
 
 

@@ -2,7 +2,7 @@
 the other sentences of the same paragraph as hard negatives.
 
 The failure it targets: a sentence that paraphrases the question outranks the sentence of the same
-paragraph that answers it (bench/ranking_data.py shows 80% of XQuAD's first-citation misses are in the
+paragraph that answers it (python -m bench.ranking_data shows 80% of XQuAD's first-citation misses are in the
 gold paragraph). Training data: TyDi QA GoldP Arabic dev (``../shared/data/qa/tydiqa-goldp-ar-dev.json``,
 Apache-2.0; questions written in Arabic by native speakers, not translated). No other dev set is used,
 so figures on XQuAD (ar, en-ar, en) and ARCD stay held out; TyDi's own figures are training-set figures.
@@ -13,32 +13,36 @@ the base model scores highest, the same paragraph's first. Loss: InfoNCE over th
 (temperature ``--temperature``). Adapter: rank ``--rank`` on every linear layer of the transformer,
 B initialised to zero (the untrained adapter is the base model), deterministic for a seed.
 
-Needs the pools of bench/ranking_data.py made with the base model
-(``runs/ranking/tydiqa-goldp-ar-dev-<base model tag>.pkl``). Writes the adapter
+Needs the pools of bench/ranking_data.py made with the base model, no adapter
+(``python -m bench.ranking_data --plain --sets tydiqa-goldp-ar-dev``: ``runs/ranking/tydiqa-goldp-ar-dev-<base
+model tag>.pkl``); says so when they are missing. Writes the adapter
 as ``assistant/models/adapters/<name>.npz`` (A and B per layer, float16) and ``<name>.json`` (how it was
 made). The product merges it into the weights at load (assistant/models/lora.py): no runtime cost.
 
-Usage: python bench/train_embedder_lora.py [--epochs 1] [--rank 8] [--lr 2e-4] [--batch 8] [--name NAME]
+Usage: python -m tools.train_embedder_lora [--epochs 1] [--rank 8] [--lr 2e-4] [--batch 8] [--name NAME]
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import pickle
 import random
 import sys
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
+from assistant.models.embedding.factory import gemma_vector_id
 from assistant.models.fetch import gemma_path
-from assistant.models.lora import adapter_arrays, attach_lora
+from assistant.models.lora import ADAPTERS, adapter_arrays, attach_lora
+from assistant.settings import Settings
+from bench.common import HELD_OUT, TUNING_SET, arguments, pools_path, write_result
 
-TRAIN_SET = "tydiqa-goldp-ar-dev"
-OUT = Path(__file__).resolve().parents[1] / "assistant" / "models" / "adapters"
+if TYPE_CHECKING:
+    import torch
+
+TRAIN_SET = TUNING_SET
 QUERY = "task: search result | query: "
 
 
@@ -75,6 +79,8 @@ def embed(model, texts: list[str]) -> torch.Tensor:  # noqa: ANN001
 
 def in_paragraph_hit1(model, data: list[tuple[str, str, list[str], str]]) -> float:  # noqa: ANN001
     """Share of validation questions whose gold sentence beats its hard negatives."""
+    import torch
+
     model.eval()
     hits = 0
     with torch.no_grad():
@@ -85,8 +91,8 @@ def in_paragraph_hit1(model, data: list[tuple[str, str, list[str], str]]) -> flo
     return hits / max(1, len(data))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__, data=False)
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--rank", type=int, default=8)
     ap.add_argument("--alpha", type=float, default=16.0)
@@ -100,16 +106,19 @@ def main() -> int:
     ap.add_argument("--bf16", action="store_true", help="bf16 autocast (faster on AVX-512 BF16)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--name", default="gemma-tydi")
-    args = ap.parse_args()
-    src = Path("runs/ranking") / f"{TRAIN_SET}-e-transformers-embeddinggemma-300m-title.pkl"
+    args = ap.parse_args(argv)
+    settings = Settings()
+    plain = settings.replace(embedding={"backend": "gemma", "adapter": None})  # the base model's pools
+    src = pools_path(TRAIN_SET, gemma_vector_id(plain.embedding))
     if not src.exists():
-        print(f"{src} is missing: run bench/retrieval_hits.py then bench/ranking_data.py first", file=sys.stderr)
+        print(f"{src} is missing: run python -m bench.ranking_data --plain --sets {TRAIN_SET} first", file=sys.stderr)
         return 2
-    torch.manual_seed(args.seed)
-    torch.set_num_threads(args.threads)
+    import torch
     from sentence_transformers import SentenceTransformer
 
-    model = SentenceTransformer(str(gemma_path()), device="cpu")
+    torch.manual_seed(args.seed)
+    torch.set_num_threads(args.threads)
+    model = SentenceTransformer(str(gemma_path(settings.paths.models)), device="cpu")
     model.max_seq_length = args.max_tokens
     with open(src, "rb") as f:
         data = examples(pickle.load(f), args.negatives, args.seed)
@@ -148,21 +157,24 @@ def main() -> int:
             print(f"step {step + 1}/{steps} loss {loss.item():.3f} {time.perf_counter() - t0:.0f} s", flush=True)
     after = in_paragraph_hit1(model, val)
     print(f"validation in-paragraph hit@1 after: {after:.3f} (before {base_val:.3f})", flush=True)
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = ADAPTERS
+    out.mkdir(parents=True, exist_ok=True)
     arrays = adapter_arrays(layers)
-    np.savez_compressed(OUT / f"{args.name}.npz", **arrays)
+    np.savez_compressed(out / f"{args.name}.npz", **arrays)
     meta = {
         "name": args.name, "base_model": "google/embeddinggemma-300m (the PyPI-wheel copy of assistant models fetch)",
         "rank": args.rank, "alpha": args.alpha, "layers": sorted(layers),
         "trained_on": f"{TRAIN_SET} (TyDi QA GoldP Arabic dev, Apache-2.0): {len(train)} questions",
-        "held_out": "xquad-dev.ar, xquad-dev.en-ar, xquad-dev.en, arcd-train",
+        "held_out": ", ".join(HELD_OUT),
         "validation_in_paragraph_hit1": {"before": round(base_val, 4), "after": round(after, 4),
                                          "questions": len(val)},
-        "command": "python bench/train_embedder_lora.py " + " ".join(sys.argv[1:]),
-        "args": vars(args), "seconds": round(time.perf_counter() - t0),
+        "command": "python -m tools.train_embedder_lora " + " ".join(sys.argv[1:] if argv is None else argv),
+        "args": {k: v for k, v in vars(args).items() if k != "out"},
+        "seconds": round(time.perf_counter() - t0),
     }
-    (OUT / f"{args.name}.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {OUT / args.name}.npz ({(OUT / f'{args.name}.npz').stat().st_size / 1e6:.1f} MB)")
+    (out / f"{args.name}.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {out / args.name}.npz ({(out / f'{args.name}.npz').stat().st_size / 1e6:.1f} MB)")
+    write_result(args.out, settings, args, meta)
     return 0
 
 

