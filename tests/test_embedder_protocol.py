@@ -48,21 +48,16 @@ def test_token_states_only_where_the_model_gives_them() -> None:
 
 
 def _instance_fields(cls: type) -> set[str]:
-    """Attributes a class's ``__init__`` (or its bases') assigns to ``self``."""
+    """Attributes the methods of a class (or of its bases) assign to ``self``, read from their source (the
+    fast tier replaces the real embedders' ``__init__``, so the class, not the method, is read)."""
     names: set[str] = set()
     for klass in cls.__mro__:
-        init = vars(klass).get("__init__")
-        if init is None or not inspect.isfunction(init):
+        if klass is object or klass.__module__ == "typing":
             continue
-        for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(init)))):
+        for node in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(klass)))):
             if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self" \
                     and isinstance(node.ctx, ast.Store):
                 names.add(node.attr)
-            if isinstance(node, ast.Tuple) and isinstance(node.ctx, ast.Store):
-                names |= {e.attr for e in node.elts if isinstance(e, ast.Attribute)}
-    for klass in cls.__mro__:
-        if "_frame" in vars(klass):
-            names.add("batch_size")  # set by FramedEmbedder._frame, called from __init__
     return names
 
 
