@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, ConfigError
-from assistant.web.app import FEEDBACK_FILE, ChatApp, Collections, build_ui, launch
+from assistant.web.app import launch
+from assistant.web.chat import FEEDBACK_FILE, ChatApp
+from assistant.web.collections import Collections
+from assistant.web.layout import build_ui
 from tests.helpers import SAMPLE_ID, Tree
 
 

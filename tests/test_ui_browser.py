@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from assistant import Settings
-from assistant.web.app import build_ui, launch, open_collection
+from assistant.web.app import launch, open_collection
+from assistant.web.layout import build_ui
 from assistant.web.links import parse_ref
 from tests.helpers import SAMPLE_ID, sample_text
 
