@@ -19,8 +19,9 @@ no-op stand-in (``openvino.tools.ovc.telemetry_stub``). So :func:`quiet_telemetr
 absent for this process (:data:`HIDDEN_MODULES`: ``sys.modules[name] = None``, so importing it raises
 ``ImportError``): nothing is written into the home, nothing is uninstalled, and OpenVINO (inference and
 ``convert_model``) works as before. It acts where OpenVINO is imported after it, as in every entry
-point; a script that imports ``openvino`` itself before :meth:`assistant.Assistant.open` has started
-OpenVINO's telemetry on its own terms. tests/test_no_phone_home.py runs the CLI and the web chat with
+point, and every place of ours that imports OpenVINO hides it first (:func:`hide_telemetry_modules`); a
+script that imports ``openvino`` itself before using the package has started OpenVINO's telemetry on its
+own terms. tests/test_no_phone_home.py runs the CLI and the web chat with
 every connection and name lookup recorded (Python's socket layer and strace) and a fresh ``HOME``.
 """
 
@@ -29,7 +30,7 @@ from __future__ import annotations
 import os
 import sys
 
-__all__ = ["HIDDEN_MODULES", "TELEMETRY_SWITCHES", "quiet_telemetry"]
+__all__ = ["HIDDEN_MODULES", "TELEMETRY_SWITCHES", "quiet_telemetry", "hide_telemetry_modules"]
 
 TELEMETRY_SWITCHES: dict[str, str] = {
     "ANONYMIZED_TELEMETRY": "False",  # chromadb (posthog)
@@ -52,5 +53,14 @@ def quiet_telemetry() -> None:
     after this call."""
     for key, value in TELEMETRY_SWITCHES.items():
         os.environ.setdefault(key, value)
+    hide_telemetry_modules()
+
+
+def hide_telemetry_modules() -> None:
+    """Hide each package of :data:`HIDDEN_MODULES` from this process unless it is already imported. Called by
+    :func:`quiet_telemetry` and, right before ``import openvino``, by the code that imports it
+    (assistant/models/embedding/openvino_runtime.py, gemma_graphs.py), so that a script building an
+    embedder without an entry point (bench/, tools/, a user's own) is covered too. Sets no environment
+    variable."""
     for name in HIDDEN_MODULES:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # None: `import name` raises ImportError

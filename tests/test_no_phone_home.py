@@ -325,3 +325,18 @@ def test_importing_the_package_leaves_openvino_telemetry_alone() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.fast
+def test_our_own_import_of_openvino_hides_its_telemetry_without_an_entry_point(tmp_path: Path) -> None:
+    """A script that builds on the OpenVINO runtime without calling quiet_telemetry (a bench, a tool, a
+    user's own) is covered too: the code that imports openvino hides the telemetry package first."""
+    code = ("import sys; from assistant.models.embedding.openvino_runtime import effective_precision\n"
+            "effective_precision('bf16'); print(sys.modules['openvino_telemetry'] is None, 'openvino' in sys.modules)")
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in TELEMETRY_SWITCHES and k != "CI"} | {"HOME": str(home)}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
+    assert list(home.rglob("*")) == [], "importing openvino wrote into HOME"

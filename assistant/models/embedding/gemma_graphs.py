@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from assistant.telemetry import hide_telemetry_modules
+
 __all__ = ["build_sentence_graph", "build_states_graph", "GRAPH_VERSION"]
 
 GRAPH_VERSION = "1"  # bump when the traced modules change: the cached graphs are rebuilt
@@ -83,6 +85,7 @@ def _check_layout(st: Any) -> None:
 
 
 def _convert(module: Any, out_name: str, dest: Path, half: bool) -> None:
+    hide_telemetry_modules()  # convert_model reports to openvino's telemetry otherwise (assistant/telemetry.py)
     import openvino as ov
     import torch
 

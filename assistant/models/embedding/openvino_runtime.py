@@ -28,6 +28,7 @@ import numpy as np
 
 from assistant.errors import EmbeddingError
 from assistant.models.embedding.protocol import StatesSpec
+from assistant.telemetry import hide_telemetry_modules
 
 __all__ = ["GemmaTokenizer", "OpenVINORunner", "graph_dir", "sentence_graph", "states_graph", "MICRO_BATCH",
            "openvino_available", "padded", "by_length", "effective_precision"]
@@ -37,6 +38,7 @@ MAX_TOKENS = 2048  # sentence-transformers' max_seq_length for EmbeddingGemma
 
 
 def openvino_available() -> bool:
+    hide_telemetry_modules()
     try:
         import openvino  # noqa: F401
     except ImportError:
@@ -53,6 +55,7 @@ def effective_precision(precision: str) -> str:
 
 
 def _openvino() -> Any:
+    hide_telemetry_modules()  # openvino's own telemetry reports every import (assistant/telemetry.py)
     try:
         import openvino as ov
     except ImportError as e:
