@@ -74,7 +74,7 @@ def features(set_name: str, rows: list[dict], embedder) -> list:
     path = OUT / f"feats-{set_name}-{len(rows)}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    st = embedder._model
+    st = embedder.model
     order = sorted(range(len(rows)), key=lambda i: len(rows[i]["question"]) + len(rows[i]["sentence"]))
     feats: list = [None] * len(rows)
     t0 = time.perf_counter()
@@ -167,7 +167,7 @@ def train(feats, rows, val_qids, hidden: int, epochs: int, lr: float, *, embedde
     params = [{"params": head.parameters(), "lr": lr}]
     layers = {}
     if rank:
-        st = embedder._model
+        st = embedder.model
         model = st[0].auto_model
         for p in model.parameters():
             p.requires_grad_(False)

@@ -79,7 +79,7 @@ def _load_torch_model(model_path: Path, adapter: Path | None) -> Any:
     """The torch model the graphs are traced from (the adapter merged, as the torch embedder serves it)."""
     from assistant.models.embedding.st_embedder import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(str(model_path), adapter=adapter)._model
+    return SentenceTransformerEmbedder(str(model_path), adapter=adapter).model
 
 
 def sentence_graph(graphs: Path, model_path: Path, model_id: str, adapter: Path | None, precision: str) -> Path:

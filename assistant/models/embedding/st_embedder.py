@@ -65,6 +65,12 @@ class SentenceTransformerEmbedder(FramedEmbedder):
         name = model_id or os.path.basename(os.path.normpath(model))
         self.model_id = f"sentence-transformers/{name}" + ("+title" if self._titled else "")
 
+    @property
+    def model(self) -> Any:
+        """The ``SentenceTransformer`` underneath (what the OpenVINO graphs are traced from, what the span
+        reader's trainer adapts)."""
+        return self._model
+
     def _forward(self, texts: list[str]) -> np.ndarray:
         return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=False)
