@@ -84,7 +84,8 @@ class Child:
         self.lines: list[tuple[float, str]] = []
         self._cond = threading.Condition()
         self._eof = False
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -135,6 +136,10 @@ class Child:
                 self.proc.kill()
                 self.proc.wait(timeout=30)
             self._stderr.close()
+            self._reader.join(timeout=30)  # the pipe's end is read, then the pipe closed (no unclosed file)
+            for pipe in (self.proc.stdout, self.proc.stdin):
+                if pipe is not None:
+                    pipe.close()
         return code
 
 
