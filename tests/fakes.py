@@ -1,7 +1,7 @@
 """Fakes at the model boundary, for the fast test tier (``pytest -m "not slow"``).
 
 :class:`FakeEmbedder` stands in for the embedding model and nothing else: it implements the
-:class:`assistant.models.embeddings.Embedder` protocol, so the engine around it (reading, sentence
+:class:`assistant.models.embedding.protocol.Embedder` protocol, so the engine around it (reading, sentence
 splitting, the catalog, a real embedded Chroma, real BM25, fusion, answering, citation offsets) runs for
 real. It is a fake at the model boundary, not a model: its vectors are deterministic hashes of character
 n-grams and words, so texts that share words and spellings are close and unrelated texts are far, which

@@ -126,7 +126,7 @@ class Child:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
-        self._stderr.close()
+        self._close()
 
     def finish(self, timeout: float) -> int:
         try:
@@ -135,12 +135,16 @@ class Child:
             if self.proc.poll() is None:
                 self.proc.kill()
                 self.proc.wait(timeout=30)
-            self._stderr.close()
-            self._reader.join(timeout=30)  # the pipe's end is read, then the pipe closed (no unclosed file)
-            for pipe in (self.proc.stdout, self.proc.stdin):
-                if pipe is not None:
-                    pipe.close()
+            self._close()
         return code
+
+    def _close(self) -> None:
+        """Close the log and the pipes once the process is gone (the reader drains stdout to its end first)."""
+        self._stderr.close()
+        self._reader.join(timeout=30)
+        for pipe in (self.proc.stdout, self.proc.stdin):
+            if pipe is not None:
+                pipe.close()
 
 
 def assert_consistent(a: Assistant, expected: dict[str, str]) -> set[str]:

@@ -131,7 +131,10 @@ import json, sys, time
 from pathlib import Path
 from assistant import Assistant, Settings
 from assistant.resources import data_path
-from assistant.web.app import ChatApp, Collections, build_ui, launch
+from assistant.web.app import launch
+from assistant.web.chat import ChatApp
+from assistant.web.collections import Collections
+from assistant.web.layout import build_ui
 index, port, feed = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 settings = Settings()
 a = Assistant.open(index, settings=settings)

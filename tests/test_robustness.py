@@ -302,20 +302,19 @@ def test_the_cli_ingest_shows_a_progress_bar(tmp_path: Path, monkeypatch: pytest
 CRASH_CHILD = r"""
 import json, sys
 from assistant import Article, Assistant, Settings
-from assistant.models.embeddings import build_embedder
+from assistant.models.embedding.factory import build_embedder
 path, articles, how = sys.argv[1], json.load(open(sys.argv[2], encoding="utf-8")), sys.argv[3]
-inner = build_embedder(Settings().embedding)
-class Loud:
-    model_id, dim = inner.model_id, inner.dim
+settings = Settings()
+class Loud:  # the real embedder (every member its own), saying when it has embedded a batch
+    def __init__(self, inner):
+        self.inner = inner
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
     def embed_documents(self, texts, titles=None):
-        vectors = inner.embed_documents(texts, titles)
+        vectors = self.inner.embed_documents(texts, titles)
         print("EMBEDDED", len(texts), flush=True)
         return vectors
-    def embed_query(self, text):
-        return inner.embed_query(text)
-    def document_key(self, text, title):
-        return inner.document_key(text, title)
-a = Assistant.open(path, embedder=Loud())
+a = Assistant.open(path, embedder=Loud(build_embedder(settings.embedding, settings.paths)))
 print("READY", flush=True)
 progress = (lambda d, t, aid: print("PROGRESS", aid, flush=True)) if how == "progress" else None
 have = set() if how == "all" else {i.id for i in a.articles()}
