@@ -137,8 +137,10 @@ class Citation(_Record):
 class ShortAnswer(_Record):
     """The short answer: exact words of one cited sentence, ``article_text[start:end] == text`` (code
     points into the article, inside citation ``n``'s sentence). ``translation``: the same in the
-    question's language when that differs from the article's and a model could translate it, else None;
-    ``confidence`` in [0, 1]; ``method``: the producer that found it (assistant/answer/short/)."""
+    question's language when that differs from the article's and it could be put into it, else None;
+    ``translated_by``: how (``rules``: an exact conversion of numbers, amounts, dates and years,
+    assistant/text/english_rules.py; ``llm``: a machine translation by the configured model); ``confidence``
+    in [0, 1]; ``method``: the producer that found it (assistant/answer/short/)."""
 
     text: str
     article_id: str
@@ -149,6 +151,7 @@ class ShortAnswer(_Record):
     confidence: float
     method: str
     translation: str | None = None
+    translated_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,14 @@ import pytest
 
 from assistant.answer.extractive import extractive_answer
 from assistant.answer.short import ShortAnswers, build_short_answers
-from assistant.answer.short.producers import LLMProducer, RulesProducer, Translator
+from assistant.answer.short.producers import LLMProducer, RulesProducer, Translator, short_from
 from assistant.answer.short.rules import rule_span
 from assistant.answer.short.snap import snap
 from assistant.errors import ConfigError, LLMError
 from assistant.evaluation.metrics import exact_match, f1_score
 from assistant.settings import AnswerSettings, LLMSettings
 from assistant.text.answer_match import normalize_answer
-from assistant.types import ArticleInfo, Citation, Passage, Sentence
+from assistant.types import ArticleInfo, Citation, Passage, Sentence, ShortAnswer
 from tests.fakes import FakeEmbedder, Scripted
 
 ARTICLE = ("قال مسؤولون إن الاتصالات جرت عبر قناة سرية. "
@@ -114,13 +114,39 @@ def test_llm_producer_snaps_the_reply_and_drops_an_invented_one() -> None:
     assert producer.produce("متى أسقطت إيران الطائرة؟", cites) is None  # the LLM failed: no short answer
 
 
+class Words:
+    """A producer that answers with given words of the cited sentences (the producer is not under test)."""
+
+    method = "fixed"
+
+    def __init__(self, words: str):
+        self.words = words
+
+    def produce(self, question: str, citations: list[Citation]) -> ShortAnswer | None:
+        c = next(c for c in citations if self.words in c.text)
+        start = c.text.index(self.words)
+        return short_from(c, start, start + len(self.words), 0.9, self.method)
+
+
 def test_translation_is_added_for_a_question_in_another_language() -> None:
-    chat = Scripted("June 2019")
-    finder = ShortAnswers(RulesProducer(0.3), Translator(chat, LLMSettings()))
-    short = finder.find("When did Iran shoot down the drone?", "en", _citations())
-    assert short is not None and short.text == "يونيو/ حزيران 2019" and short.translation == "June 2019"
+    chat = Scripted("20,000 soldiers")
+    finder = ShortAnswers(Words("20 ألف جندي"), Translator(chat, LLMSettings()))
+    short = finder.find("How many foreign soldiers are in Afghanistan?", "en", _citations())
+    # "جندي" (soldier) is no word the rules convert: the whole span is not covered, the model translates it
+    assert short is not None and short.text == "20 ألف جندي" and short.translation == "20,000 soldiers"
+    assert short.translated_by == "llm" and len(chat.calls) == 1
     same_lang = ShortAnswers(RulesProducer(0.3), Translator(Scripted(), LLMSettings()))
     assert same_lang.find("متى أسقطت إيران الطائرة؟", "ar", _citations()).translation is None  # no LLM call
+
+
+def test_a_date_is_converted_by_rules_before_any_model_is_asked() -> None:
+    chat = Scripted()  # would fail if called
+    finder = ShortAnswers(RulesProducer(0.3), Translator(chat, LLMSettings()))
+    short = finder.find("When did Iran shoot down the drone?", "en", _citations())
+    assert short is not None and short.text == "يونيو/ حزيران 2019"
+    assert (short.translation, short.translated_by) == ("June 2019", "rules") and chat.calls == []
+    alone = ShortAnswers(RulesProducer(0.3)).find("When did Iran shoot down the drone?", "en", _citations())
+    assert alone is not None and alone.translation == "June 2019"  # no LLM configured: the rules still apply
 
 
 def _passages() -> list[Passage]:
@@ -146,7 +172,10 @@ def test_the_answer_leads_with_the_short_answer_and_its_marker() -> None:
     assert "short" in timings and ans.to_dict()["short"]["text"] == "يونيو/ حزيران 2019"
     en = extractive_answer("When did Iran shoot down the drone?", "en", _passages(), _infos, AnswerSettings(),
                            False, short=finder)
-    assert en.text.splitlines()[0].endswith("(in Arabic) [1]")
+    assert en.text.splitlines()[0] == "June 2019 (converted from Arabic) [1]"
+    quoted = extractive_answer("How many foreign soldiers are in Afghanistan?", "en", _passages(), _infos,
+                               AnswerSettings(), False, short=ShortAnswers(Words("20 ألف جندي")))
+    assert quoted.text.splitlines()[0] == "20 ألف جندي (in Arabic) [2]"  # not all of it converts: quoted
     none = extractive_answer("متى أسقطت إيران الطائرة؟", "ar", _passages(), _infos, AnswerSettings(), False)
     assert none.short is None and none.text.startswith("بحسب المقالات:")
 

@@ -191,12 +191,17 @@ def test_short_answer_leads_and_its_words_are_highlighted_in_card_and_article(
     assert cited["start"] <= short["start"] < short["end"] <= cited["end"]
     n = f"[{short['n']}]"
 
-    # the answer message opens with the short answer, its words in their own (Arabic) direction
+    # the answer message opens with the short answer, its words in their own direction: the Arabic words,
+    # or for the English question their conversion by rules ("20 ألف" → "20,000")
+    if question.isascii():
+        assert (short["translation"], short["translated_by"]) == ("20,000", "rules") and short["text"] == "20 ألف"
+    else:
+        assert short["translation"] is None
     answer = ask(page, question)
     first = answer.locator(":scope > p").first
     assert first.get_attribute("class") == "short-line"
-    assert first.locator("bdi.short-text").inner_text() == short["text"]
-    assert style(page, first.locator("bdi.short-text"), "direction") == ["rtl"]
+    assert first.locator("bdi.short-text").inner_text() == (short["translation"] or short["text"])
+    assert style(page, first.locator("bdi.short-text"), "direction") == ["ltr" if short["translation"] else "rtl"]
     assert style(page, first, "direction") == [style(page, answer, "direction")[0]]
     assert int(style(page, first, "fontWeight")[0]) >= 600  # prominent
 

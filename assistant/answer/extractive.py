@@ -39,6 +39,7 @@ _ABSTAIN = {
 }
 _QUOTED = {"ar": " (بالإنجليزية)", "en": " (in Arabic)"}  # a short answer not in the question's language
 _MACHINE = {"ar": " (ترجمة آلية)", "en": " (machine translation)"}
+_CONVERTED = {"ar": " (محوّل من الإنجليزية)", "en": " (converted from Arabic)"}  # by rules, exact
 _EMPTY = {
     "ar": "لا توجد مقالات في هذه المجموعة بعد. أضف مقالات ثم اسأل.",
     "en": "There are no articles in this collection yet. Add some, then ask.",
@@ -97,10 +98,15 @@ def abstention(question: str, lang: str, passages: list[Passage], *, empty: bool
 
 
 def short_line(short: ShortAnswer, lang: str, citations: Sequence[Citation]) -> str:
-    """The first line of an answer that has a short one: its words (or their translation, marked as
-    machine translation) and its citation marker; words quoted in another language say which."""
+    """The first line of an answer that has a short one: its words (or their translation, marked as machine
+    translation, or their conversion by rules, marked as such unless it reads the same, as digits do) and
+    its citation marker; words quoted in another language say which."""
+    key = lang if lang in _MACHINE else "en"
+    if short.translation and short.translated_by == "rules":
+        same = " ".join(short.translation.split()) == " ".join(short.text.split())
+        return f"{short.translation}{'' if same else _CONVERTED[key]} [{short.n}]"
     if short.translation:
-        return f"{short.translation}{_MACHINE[lang if lang in _MACHINE else 'en']} [{short.n}]"
+        return f"{short.translation}{_MACHINE[key]} [{short.n}]"
     source = next((c.lang for c in citations if c.n == short.n), None)
     quoted = _QUOTED.get(lang, "") if source and source != lang else ""
     return f"{short.text}{quoted} [{short.n}]"

@@ -177,7 +177,7 @@ def answer_html(answer: Answer, texts: Mapping[str, str], collection: str) -> st
 
 
 def _short_line_html(short: ShortAnswer, answer: Answer, link: Any) -> str:
-    """The short answer's line as the answer text leads with it (its words, or their machine translation,
+    """The short answer's line as the answer text leads with it (its words, or their translation or conversion,
     then the language they are quoted in, then the ``[n]`` marker). The line reads in the answer's
     direction (its label is in the answer's language); the words are isolated in their own."""
     lang = ui_lang(answer.lang)

@@ -3,6 +3,8 @@
 :func:`build_short_answers` picks the producer the settings name (``answer.short_producer``; ``auto``: the
 trained span reader when the embedding model is the one it was trained on, else the rules) and, when a
 chat model is configured, a translator for questions asked in another language than the cited sentence.
+An English question over an Arabic sentence first tries the rules of assistant/text/english_rules.py
+(numbers, amounts, dates, years: an exact conversion, marked as such), then the translator.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from assistant.errors import ConfigError
 from assistant.models.chat import ChatModel
 from assistant.models.embedding.protocol import Embedder, TokenStatesEmbedder
 from assistant.settings import AnswerSettings, LLMSettings
+from assistant.text.english_rules import to_english
 from assistant.types import Citation, ShortAnswer
 
 __all__ = ["ShortAnswers", "build_short_answers"]
@@ -47,10 +50,15 @@ class ShortAnswers:
         if short is None:
             return None
         source_lang = next((c.lang for c in citations if c.n == short.n), None)
-        if translate and self.translator is not None and source_lang and source_lang != lang:
+        if not source_lang or source_lang == lang:
+            return short
+        converted = to_english(short.text) if (source_lang, lang) == ("ar", "en") else None
+        if converted:  # numbers, amounts, dates and years: exact by rules, no model needed
+            return replace(short, translation=converted, translated_by="rules")
+        if translate and self.translator is not None:
             translation = self.translator.translate(question, short.text, lang)
             if translation:
-                short = replace(short, translation=translation)
+                short = replace(short, translation=translation, translated_by="llm")
         return short
 
 
