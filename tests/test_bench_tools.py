@@ -11,6 +11,8 @@ import importlib
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -103,3 +105,11 @@ def test_one_index_name_per_set_and_model() -> None:
     assert index_path(settings, "xquad-dev.ar", "acme/m+title") == default_index_path(settings, "xquad-dev.ar",
                                                                                       "acme/m+title")
     assert pools_path("xquad-dev.ar", "acme/m+title").name == "xquad-dev.ar-acme-m-title.pkl"
+
+
+@pytest.mark.fast
+def test_the_install_scripts_helper_answers_help() -> None:
+    """scripts/fetch_qwen.py (run by install.sh --llm) imports and parses its arguments with this package."""
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "fetch_qwen.py"), "--help"], capture_output=True,
+                          text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and "--dest" in done.stdout, done.stderr[-2000:]
