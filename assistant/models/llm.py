@@ -25,7 +25,7 @@ from typing import Any
 
 from assistant.errors import ConfigError, LLMError
 from assistant.models.chat import ChatModel, LlamaIndexChat
-from assistant.settings import LLMSettings, PathSettings
+from assistant.settings import LLMSettings, PathSettings, Settings
 
 __all__ = ["build_llm", "chatml", "cpu_threads", "system_turn"]
 
@@ -147,5 +147,5 @@ def build_llm(settings: LLMSettings, paths: PathSettings | None = None) -> ChatM
             additional_kwargs={"num_predict": settings.max_tokens},
         ), serial=False)
     if p == "llamacpp":
-        return _llamacpp(settings, (paths or PathSettings()).models)
+        return _llamacpp(settings, (paths or Settings().paths).models)
     raise ConfigError(f"unknown llm.provider {p!r}")  # pragma: no cover - the settings Literal forbids it

