@@ -3,6 +3,7 @@ on real dev questions with the real default model and a real Chroma."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -294,6 +295,154 @@ def test_reuse_embeddings_copies_another_index_cache(tmp_path: Path, fake_embedd
         third.reuse_embeddings(tmp_path / "first")
         third.add([sample_dir])
         assert len(other.embedded) >= n_sentences
+
+
+# --- on-topic unanswerable questions (the fake embedder) ------------------------------------------------
+PAGES = {
+    "Bridge": ["The city opened a new bridge over the river in 2019. It cost 40 million dollars.",
+               "The bridge has four lanes for cars. Cyclists have a separate path on the east side.",
+               "The engineer who designed the bridge was Maria Lopez. She also designed the harbour tower."],
+    "Park": ["The central park covers 80 hectares. It was opened to the public in 1902.",
+             "The park has a lake with rowing boats. The lake freezes in cold winters."],
+    "Solo": ["The museum shows old maps of the region. Entry is free on Sundays."],
+}
+
+
+def pages_squad(tmp_path: Path) -> Path:
+    """Three documents (3, 2 and 1 paragraphs), one question per paragraph on its first words."""
+    data = {"version": "1.1", "data": [
+        {"title": title, "paragraphs": [
+            {"context": ctx, "qas": [{"id": f"{title}-{i}", "question": f"What does it say: {ctx.split('.')[0]}?",
+                                      "answers": [{"text": ctx.split()[1], "answer_start": ctx.index(ctx.split()[1])}]}]}
+            for i, ctx in enumerate(paras, 1)]}
+        for title, paras in PAGES.items()]}
+    path = tmp_path / "pages.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_on_topic_questions_are_asked_of_an_index_without_their_paragraph(
+        tmp_path: Path, fake_embedder: FakeEmbedder, fake_settings: Settings) -> None:
+    settings = fake_settings.replace(index_root=tmp_path / "indexes")
+    qfile = pages_squad(tmp_path)
+    run = run_evaluation(qfile, on_topic=2, seed=3, settings=settings, embedder=fake_embedder)
+    info = run.config["on_topic_index"]
+    assert run.config["on_topic"] == 2 and run.config["holdout"] is None
+    on_topic = [r for r in run.results if r.kind == "on_topic"]
+    withheld = set(info["withheld_paragraphs"])
+    assert len(on_topic) == 2 and {r.article_id for r in on_topic} == withheld
+    with Assistant.open(run.config["index"], settings=settings, embedder=fake_embedder) as full:
+        titles = {i.id: i.title for i in full.articles()}
+    with Assistant.open(info["index"], settings=settings, embedder=fake_embedder) as topic:
+        kept = {i.id for i in topic.articles()}
+    # exactly the withheld paragraphs are missing; the other paragraphs of their articles stay
+    assert kept == set(titles) - withheld and len(kept) == info["articles"] == 4
+    for aid in withheld:
+        assert titles[aid] != "Solo" and any(titles[k] == titles[aid] for k in kept)
+    assert info["seeded_vectors"] > 0  # built from the main index's cache
+    # the metric: answered on-topic questions / on-topic questions, in their own group
+    m = run.metrics["all"]
+    assert (m.n, m.n_unanswerable, m.n_on_topic) == (6, 0, 2)
+    assert m.on_topic_answered == pytest.approx(sum(not r.abstained for r in on_topic) / 2)
+    assert m.wrongly_abstained == m.abstained == pytest.approx(
+        sum(r.abstained for r in run.results if r.kind == "answerable") / 6)
+
+    # the same seed picks the same paragraphs; the model embeds nothing again (both indexes reused)
+    embedded = len(fake_embedder.embedded)
+    again = run_evaluation(qfile, on_topic=2, seed=3, settings=settings, embedder=fake_embedder)
+    assert again.config["on_topic_index"]["withheld_paragraphs"] == info["withheld_paragraphs"]
+    assert again.config["on_topic_index"]["ingest"]["unchanged"] == 4
+    assert len(fake_embedder.embedded) == embedded
+    # another seed may pick others; the on-topic index follows (and still embeds nothing)
+    picks = {tuple(run_evaluation(qfile, on_topic=2, seed=s, settings=settings, embedder=fake_embedder)
+                   .config["on_topic_index"]["withheld_paragraphs"]) for s in range(4)}
+    assert len(picks) > 1 and len(fake_embedder.embedded) == embedded
+
+
+def test_a_set_without_two_paragraphs_per_article_has_no_on_topic_questions(
+        tmp_path: Path, fake_embedder: FakeEmbedder, fake_settings: Settings) -> None:
+    settings = fake_settings.replace(index_root=tmp_path / "indexes")
+    data = json.loads(pages_squad(tmp_path).read_text(encoding="utf-8"))
+    data["data"] = [{"title": f"{e['title']} {i}", "paragraphs": [p]}
+                    for e in data["data"] for i, p in enumerate(e["paragraphs"])]
+    qfile = tmp_path / "singles.json"
+    qfile.write_text(json.dumps(data), encoding="utf-8")
+    run = run_evaluation(qfile, on_topic=3, settings=settings, embedder=fake_embedder)
+    assert run.metrics["all"].n_on_topic == 0 and run.metrics["all"].on_topic_answered is None
+    assert run.config["on_topic_index"]["index"] is None and "two paragraphs" in run.config["on_topic_index"]["note"]
+    assert not (settings.index_root / "eval-singles-fake-hash-1024-ontopic").exists()
+
+
+def test_an_answered_on_topic_question_counts_against_the_metric(tmp_path: Path) -> None:
+    results = [*hand_made_results(),
+               score_answer(q("t-ok", ["s1"], ["x"]), answer(), ["s4"], 0.05, 3, "on_topic"),
+               score_answer(q("t-bad", ["s1"], ["x"]), answer(cite(1, "s4", "a sibling.")), ["s4"], 0.05, 3,
+                            "on_topic"),
+               score_answer(q("t-bad2", ["s1"], ["x"], "en→ar"), answer(cite(1, "s4", "another.")), ["s4"], 0.05, 3,
+                            "on_topic")]
+    m = group_metrics(results)
+    assert (m["all"].n_on_topic, m["all"].on_topic_answered) == (3, pytest.approx(2 / 3))
+    assert (m["ar→ar"].n_on_topic, m["ar→ar"].on_topic_answered) == (2, 0.5)
+    assert m["en→ar"].on_topic_answered == 1.0
+    # its own group: the answerable and withheld figures are those of the same run without it
+    base = group_metrics(hand_made_results())["all"]
+    assert dataclasses.replace(m["all"], n_on_topic=0, on_topic_answered=None) == base
+    assert base.wrongly_abstained == base.abstained == pytest.approx(1 / 3)
+    # report, compare (an abstention gained on an on-topic question is "better in B")
+    run = hand_made_run(results)
+    run.config["on_topic_index"] = {"index": "idx-ontopic", "articles": 1, "withheld_paragraphs": ["a1"]}
+    md = render_report(run, tmp_path, plots=False).markdown
+    assert "## On-topic abstention" in md and "| all | 3 | 0.667 | 0.333 |" in md
+    assert "wrongly abstained" in md and "on-topic" in summary_table([run])
+    fixed = [dataclasses.replace(r, abstained=True, citations=[]) if r.id == "t-bad" else r for r in results]
+    cmp = compare_runs(run, hand_made_run(fixed))
+    assert cmp.deltas["all"]["on_topic_answered"] == (pytest.approx(2 / 3), pytest.approx(1 / 3), pytest.approx(-1 / 3))
+    assert [r.id for r in cmp.gained] == ["t-bad"] and not cmp.lost
+
+
+def test_eval_command_passes_on_topic_and_prints_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str], settings: Settings) -> None:
+    from assistant.cli import commands
+    from assistant.cli.parser import build_parser
+    from assistant.evaluation import run as run_module
+
+    results = [*hand_made_results(),
+               score_answer(q("t-bad", ["s1"], ["x"]), answer(cite(1, "s4", "a sibling.")), ["s4"], 0.05, 3, "on_topic")]
+    asked: dict = {}
+
+    def fake_run(questions: str, **kwargs: object) -> EvalRun:
+        asked.update(kwargs)
+        done = hand_made_run(results)
+        done.config.update(short_producer="rules", on_topic_index={"index": "i", "articles": 1,
+                                                                    "withheld_paragraphs": ["a1"]})
+        return done
+
+    monkeypatch.setattr(run_module, "run_evaluation", fake_run)
+    args = build_parser().parse_args(["eval", "q.json", "--on-topic", "7", "--unanswerable", "2", "--no-plots",
+                                      "--out", str(tmp_path / "out")])
+    assert commands.cmd_eval(args, settings) == 0
+    assert asked["on_topic"] == 7 and asked["unanswerable"] == 2
+    out = capsys.readouterr().out
+    assert "wrongly abstained 0.333" in out and "on-topic answered 1.000 (n=1)" in out
+    assert load_run(tmp_path / "out" / "results.json").metrics["all"].on_topic_answered == 1.0
+    assert build_parser().parse_args(["eval", "q.json"]).on_topic == 0
+
+
+def test_a_results_file_of_an_older_version_still_loads_and_compares(tmp_path: Path) -> None:
+    """results.json written before on-topic questions and ``wrongly_abstained`` existed."""
+    run = hand_made_run(hand_made_results())
+    path = run.save(tmp_path / "old")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for group in data["metrics"].values():
+        for key in ("wrongly_abstained", "n_on_topic", "on_topic_answered"):
+            del group[key]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    old = load_run(path)
+    assert old.metrics["all"].wrongly_abstained == pytest.approx(1 / 3) and old.metrics["all"].n_on_topic == 0
+    cmp = compare_runs(old, run)
+    assert cmp.deltas["all"]["wrongly_abstained"] == (pytest.approx(1 / 3), pytest.approx(1 / 3), 0.0)
+    assert "on_topic_answered" not in cmp.deltas["all"]  # neither run has it
+    assert "## On-topic abstention" not in render_report(old, tmp_path / "old", plots=False).markdown
 
 
 # --- end to end on the real model ------------------------------------------------------------------

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import IngestError, MalformedInputError
-from assistant.evaluation.qasets import first_articles, hold_out, load_jsonl, load_questions, load_squad, read_articles
+from assistant.evaluation.qasets import (
+    first_articles,
+    hold_out,
+    load_jsonl,
+    load_questions,
+    load_squad,
+    on_topic_hold_out,
+    read_articles,
+)
 from assistant.text.sentences import sentence_id
 from assistant.types import Article
 from tests.helpers import shared_qa
@@ -148,6 +156,54 @@ def test_hold_out_withholds_every_paragraph_of_the_same_source_document(tmp_path
         else:
             assert withheld == {"pages:0003"}
         assert len(withheld) < len(qs.articles)  # one page always stays
+
+
+def pages_file(tmp_path: Path) -> Path:
+    """Three documents: "Bridge" (3 paragraphs, 2 questions each), "Park" (2 paragraphs, 1 question each),
+    "Solo" (1 paragraph, 3 questions)."""
+    def para(pid: str, n: int) -> dict:
+        ctx = f"Paragraph {pid} says something. It has a second sentence about {pid}."
+        return {"context": ctx, "qas": [{"id": f"{pid}-q{i}", "question": f"What about {pid} {i}?",
+                                         "answers": [{"text": pid, "answer_start": ctx.index(pid)}]}
+                                        for i in range(1, n + 1)]}
+    data = {"version": "1.1", "data": [
+        {"title": "Bridge", "paragraphs": [para("b1", 2), para("b2", 2), para("b3", 2)]},
+        {"title": "Solo", "paragraphs": [para("s1", 3)]},
+        {"title": "Park", "paragraphs": [para("p1", 1), para("p2", 1)]},
+    ]}
+    path = tmp_path / "pages.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_on_topic_hold_out_keeps_a_sibling_paragraph_and_is_deterministic(tmp_path: Path) -> None:
+    qs = load_squad(pages_file(tmp_path))
+    title = {a.id: a.title for a in qs.articles}
+    bridge = {a.id for a in qs.articles if a.title == "Bridge"}
+    park = {a.id for a in qs.articles if a.title == "Park"}
+    choices = set()
+    for seed in range(10):
+        picked, withheld = on_topic_hold_out(qs, 3, seed=seed)
+        assert on_topic_hold_out(qs, 3, seed=seed) == (picked, withheld)  # deterministic for a seed
+        choices.add(frozenset(withheld))
+        assert len(picked) == 3 and {q.article_id for q in picked} == withheld
+        assert "pages:0004" not in withheld  # "Solo" has one paragraph: never used
+        # the first round takes one paragraph of each document with two or more
+        assert len(withheld & bridge) == 1 and len(withheld & park) == 1
+        for aid in withheld:  # every withheld paragraph's document keeps another paragraph
+            assert any(a.id not in withheld and a.title == title[aid] for a in qs.articles)
+        # every question of the withheld paragraphs (here 2 + 1)
+        assert sorted(q.id for q in picked) == sorted(q.id for q in qs.questions if q.article_id in withheld)
+    assert len(choices) > 2  # the seed decides which paragraphs
+    # as many as can be asked: two of Bridge's three paragraphs and one of Park's two
+    everything, most = on_topic_hold_out(qs, 100, seed=1)
+    assert len(most & bridge) == 2 and len(most & park) == 1 and len(everything) == 2 + 2 + 1
+    assert on_topic_hold_out(qs, 0) == ([], set())
+
+
+def test_on_topic_hold_out_needs_a_document_with_two_paragraphs(tmp_path: Path) -> None:
+    qs = load_squad(squad_file(tmp_path))  # two titles, one paragraph each
+    assert on_topic_hold_out(qs, 5, seed=0) == ([], set())
 
 
 def test_first_articles_keeps_only_their_questions(tmp_path: Path) -> None:

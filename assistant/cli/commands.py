@@ -178,7 +178,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     try:
         run = run_evaluation(
             args.questions, articles=args.articles, index=args.index, mode=args.mode, retriever=args.retriever,
-            unanswerable=args.unanswerable, limit=args.limit, max_articles=args.max_articles,
+            unanswerable=args.unanswerable, on_topic=args.on_topic, limit=args.limit, max_articles=args.max_articles,
             max_citations=args.citations, seed=args.seed, gold_from=args.gold_from, progress=bar, settings=settings,
         )
     finally:
@@ -192,9 +192,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     print(f"{run.config['set']} ({run.config['retriever']}, {run.config['mode']}): {m.n} questions, "
           f"first-citation hit@1 {f(m.first_hit)}, hit@{run.config['max_citations']} {f(m.hit_at_k)}, "
-          f"MRR@10 {f(m.mrr_at_10)}, citation precision {f(m.citation_precision)}"
+          f"MRR@10 {f(m.mrr_at_10)}, citation precision {f(m.citation_precision)}, "
+          f"wrongly abstained {f(m.wrongly_abstained)}"
           + (f", unanswerable wrongly answered {f(m.unanswerable_answered)}, trade-off {f(m.tradeoff)}"
-             if m.n_unanswerable else ""))
+             if m.n_unanswerable else "")
+          + (f", on-topic answered {f(m.on_topic_answered)} (n={m.n_on_topic})" if m.n_on_topic else ""))
     print(f"short answers ({run.config['short_producer'] or 'none'}): coverage {f(m.short_coverage)}, "
           f"EM {f(m.short_em)}, F1 {f(m.short_f1)} (whole answer: EM {f(m.em)}, F1 {f(m.f1)})"
           + (f", F1 against {run.config['gold_from']} {f(m.short_f1_other)}" if run.config.get("gold_from") else ""))

@@ -99,11 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--retriever", choices=RETRIEVER_MODES, default="hybrid")
     sp.add_argument("--unanswerable", type=int, default=0, metavar="N",
                     help="also ask N questions of an index without their articles (abstention)")
+    sp.add_argument("--on-topic", type=int, default=0, metavar="N",
+                    help="also ask N questions of an index without their own paragraph but with the other "
+                    "paragraphs of their article (on-topic abstention; articles with two paragraphs or more)")
     sp.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
     sp.add_argument("--max-articles", type=int, default=None, metavar="M",
                     help="only the first M articles and their questions (a quick smoke run)")
     sp.add_argument("--citations", type=int, default=None, help="most citations per answer (default: settings)")
-    sp.add_argument("--seed", type=int, default=0, help="seed for picking the unanswerable questions")
+    sp.add_argument("--seed", type=int, default=0, help="seed for picking the unanswerable and on-topic questions")
     sp.add_argument("--gold-from", default=None, metavar="FILE", help="a parallel SQuAD file (same question ids) "
                     "whose answers also score the short answer, e.g. xquad-dev.en.json for xquad-dev.en-ar")
     sp.add_argument("--no-plots", action="store_true", help="write report.md and results.json only")

@@ -12,8 +12,8 @@ __all__ = ["COMPARED", "Comparison", "compare_runs"]
 
 COMPARED = (
     "first_hit", "hit_at_k", "recall_at_10", "mrr_at_10", "citation_precision", "citation_precision_strict",
-    "contains_answer", "em", "f1", "abstained", "answered_correctly", "unanswerable_abstained", "tradeoff",
-    "latency_p50", "latency_p95",
+    "contains_answer", "em", "f1", "wrongly_abstained", "answered_correctly", "unanswerable_abstained", "tradeoff",
+    "on_topic_answered", "latency_p50", "latency_p95",
 )
 
 
@@ -24,7 +24,7 @@ class Comparison:
     a: str
     b: str
     deltas: dict[str, dict[str, tuple[float | None, float | None, float | None]]]  # group → metric → (A, B, B−A)
-    gained: list[QuestionResult]  # B's result: a hit (answerable) or an abstention (unanswerable) that A missed
+    gained: list[QuestionResult]  # B's result: a hit (answerable) or an abstention (unanswerable, on-topic) A missed
     lost: list[QuestionResult]  # A's result: one A got right and B did not
     only_in_one: int  # questions present in one run only (not compared)
 
@@ -52,13 +52,15 @@ def _fmt(v: float | None, signed: bool = False) -> str:
 
 
 def _outcome(r: QuestionResult) -> bool:
-    """The outcome compared between runs: first-citation hit (answerable) or abstention (unanswerable)."""
-    return r.abstained if r.kind == "unanswerable" else r.first_hit
+    """The outcome compared between runs: first-citation hit (answerable) or abstention (unanswerable and
+    on-topic questions)."""
+    return r.abstained if r.kind in ("unanswerable", "on_topic") else r.first_hit
 
 
 def compare_runs(a: EvalRun, b: EvalRun, a_name: str = "A", b_name: str = "B") -> Comparison:
     """Per-metric differences B − A (overall and per language pair) and the questions that changed
-    outcome: first-citation hit for answerable questions, abstention for unanswerable ones."""
+    outcome: first-citation hit for answerable questions, abstention for unanswerable and on-topic ones.
+    A run saved before a metric existed shows it as "—"."""
     def name(run: EvalRun, label: str) -> str:
         c = run.config
         return f"{label} ({c.get('set')}, {c.get('retriever')} retriever, {c.get('mode')}, {c.get('embedding_model')})"

@@ -13,7 +13,8 @@ text) locates the gold sentence when neither gold field is given; with none of t
 holding an answer string are gold.
 
 For an evaluation with unanswerable questions, :func:`hold_out` picks the questions whose articles are
-withheld from a second index (see assistant/evaluation/run.py).
+withheld from a second index, and :func:`on_topic_hold_out` the questions whose own paragraph is withheld
+from a third while the other paragraphs of their article stay (see assistant/evaluation/run.py).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ __all__ = [
     "read_articles",
     "first_articles",
     "hold_out",
+    "on_topic_hold_out",
 ]
 
 
@@ -230,6 +232,12 @@ def first_articles(qset: QuestionSet, n: int) -> QuestionSet:
     return replace(qset, articles=keep, questions=[q for q in qset.questions if q.article_id in ids])
 
 
+def _groups_of(qset: QuestionSet) -> dict[str, str]:
+    """Article id → its source document: articles sharing a title are one (SQuAD splits a page into
+    paragraphs under one title); an article without a title is its own."""
+    return {a.id: (f"title:{a.title}" if a.title else f"id:{a.id}") for a in qset.articles}
+
+
 def hold_out(qset: QuestionSet, n: int, seed: int = 0) -> tuple[list[Question], set[str]]:
     """Pick ``n`` questions to ask as unanswerable, and the articles to withhold for them.
 
@@ -243,7 +251,7 @@ def hold_out(qset: QuestionSet, n: int, seed: int = 0) -> tuple[list[Question], 
     """
     if n <= 0:
         return [], set()
-    group_of = {a.id: (f"title:{a.title}" if a.title else f"id:{a.id}") for a in qset.articles}
+    group_of = _groups_of(qset)
     members: dict[str, set[str]] = {}
     for a in qset.articles:
         members.setdefault(group_of[a.id], set()).add(a.id)
@@ -261,4 +269,44 @@ def hold_out(qset: QuestionSet, n: int, seed: int = 0) -> tuple[list[Question], 
             break  # keep at least one group of articles in the index
         withheld |= members.get(group, {by_group[group][0].article_id})
         picked.extend(by_group[group][: n - len(picked)])
+    return picked, withheld
+
+
+def on_topic_hold_out(qset: QuestionSet, n: int, seed: int = 0) -> tuple[list[Question], set[str]]:
+    """Pick ``n`` questions to ask as *on-topic* unanswerable, and the paragraphs (articles) to withhold.
+
+    The index they are asked against lacks their own paragraph but keeps the other paragraphs of their
+    source document (the articles with the same title, :func:`hold_out`'s grouping): what it holds is about
+    the subject without answering the question. Only documents with at least two paragraphs are used, and
+    at least one paragraph of each stays. Paragraphs are taken one document at a time: the documents are
+    shuffled with ``seed`` and so are the paragraphs of each; the first round takes one paragraph of every
+    document in that order, the next round a second one, and so on (each document keeps one), so the
+    withheld paragraphs spread over the subjects and each document loses as little as possible. The
+    questions of each paragraph are taken in file order until ``n`` are picked (the last paragraph may give
+    only some); a paragraph without questions is not withheld. Returns (questions, withheld article ids).
+    """
+    if n <= 0:
+        return [], set()
+    group_of = _groups_of(qset)
+    members: dict[str, list[str]] = {}
+    for a in qset.articles:
+        members.setdefault(group_of[a.id], []).append(a.id)
+    by_article: dict[str, list[Question]] = {}
+    for q in qset.questions:
+        by_article.setdefault(q.article_id, []).append(q)
+    rng = random.Random(seed)
+    order = sorted(g for g, ids in members.items() if len(ids) >= 2)
+    rng.shuffle(order)
+    shuffled = {g: rng.sample(members[g], len(members[g])) for g in order}
+    rounds = max((len(ids) for ids in shuffled.values()), default=0) - 1
+    candidates = [shuffled[g][r] for r in range(rounds) for g in order if r < len(shuffled[g]) - 1]
+    picked: list[Question] = []
+    withheld: set[str] = set()
+    for aid in candidates:
+        if len(picked) >= n:
+            break
+        asked = by_article.get(aid, [])[: n - len(picked)]
+        if asked:
+            withheld.add(aid)
+            picked.extend(asked)
     return picked, withheld

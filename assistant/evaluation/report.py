@@ -61,10 +61,17 @@ DEFINITIONS = """\
   else the whole answer as above (an abstention scores 0); *F1 covered*: over the questions that got one;
   *F1 (parallel gold)*: against the gold answers of a parallel set given with `--gold-from` (the English
   answers of XQuAD for its English-over-Arabic set), using the short answer's translation when there is one.
-- **wrongly abstained**: answerable questions the assistant refused.
-- **unanswerable**: questions asked of a second index (`<index>-holdout`) that holds the corpus without
-  their articles; the right outcome is an abstention. **Wrongly answered** = share it answered anyway.
-  Only the hybrid retriever has a calibrated abstention threshold; dense-only and BM25-only never abstain.
+- **wrongly abstained** (`wrongly_abstained`): answerable questions the assistant refused / answerable
+  questions asked (an abstention on a question the full index answers).
+- **unanswerable** (withheld): questions asked of a second index (`<index>-holdout`) that holds the corpus
+  without their articles; the right outcome is an abstention. **Wrongly answered**
+  (`unanswerable_answered`) = share it answered anyway. Only the hybrid retriever has a calibrated
+  abstention threshold; dense-only and BM25-only never abstain.
+- **on-topic unanswerable** (`--on-topic N`): questions asked of a third index (`<index>-ontopic`) that
+  holds the corpus without their own paragraph but with the other paragraphs of their article (same
+  title), so it is about their subject without answering them; only articles with two paragraphs or more
+  give such questions. The right outcome is an abstention; **on-topic answered** (`on_topic_answered`) =
+  share answered anyway (a sibling paragraph may now and then state the answer too: a floor, not zero).
 - **answered correctly**: an answerable question answered (not abstained) with a gold sentence among its
   citations. **Trade-off** = harmonic mean of *answered correctly* and the unanswerable *abstained* rate
   (1 is perfect; it falls to 0 when either side fails completely).
@@ -122,6 +129,7 @@ def report_markdown(run: EvalRun, plots: Sequence[Path] = (), *, misses: int = 1
     lines.append(
         f"{m_all.n} answerable questions ({m_all.n_gold} with a located gold sentence)"
         + (f" and {m_all.n_unanswerable} unanswerable" if m_all.n_unanswerable else "")
+        + (f" and {m_all.n_on_topic} on-topic unanswerable" if m_all.n_on_topic else "")
         + f", asked of {c['index_articles']} articles (`{c['index']}`). Embedding model `{c['embedding_model']}`;"
         f" at most {k} citations; abstention "
         + _abstention_text(c)
@@ -137,7 +145,7 @@ def report_markdown(run: EvalRun, plots: Sequence[Path] = (), *, misses: int = 1
         lines.append(
             f"| {g} | {m.n} | {_f(m.first_hit)} | {_f(m.hit_at_k)} | {_f(m.recall_at_10)} | {_f(m.mrr_at_10)} | "
             f"{_f(m.citation_precision)} ({_f(m.citation_precision_strict)}) | {_f(m.contains_answer)} | "
-            f"{_f(m.em)} | {_f(m.f1)} | {_f(m.abstained)} | {_ms(m.latency_p50)} / {_ms(m.latency_p95)} |"
+            f"{_f(m.em)} | {_f(m.f1)} | {_f(m.wrongly_abstained)} | {_ms(m.latency_p50)} / {_ms(m.latency_p95)} |"
         )
     lines += ["", "## Short answers", ""]
     lines.append(f"Producer: {c.get('short_producer') or 'none'}"
@@ -161,6 +169,18 @@ def report_markdown(run: EvalRun, plots: Sequence[Path] = (), *, misses: int = 1
             if m.n_unanswerable:
                 lines.append(f"| {g} | {m.n_unanswerable} | {_f(m.unanswerable_answered)} | "
                              f"{_f(m.unanswerable_abstained)} | {_f(m.answered_correctly)} | {_f(m.tradeoff)} |")
+    if m_all.n_on_topic:
+        o = c.get("on_topic_index") or {}
+        lines += ["", "## On-topic abstention", ""]
+        lines.append(
+            f"{m_all.n_on_topic} questions asked of `{o.get('index')}`, which holds {o.get('articles')} articles: "
+            f"the corpus without the {len(o.get('withheld_paragraphs', []))} paragraphs they are about, the other "
+            "paragraphs of their articles kept (the index is about their subject but does not answer them)."
+        )
+        lines += ["", "| group | on-topic n | wrongly answered (on-topic answered) | abstained |", "|---|---:|---:|---:|"]
+        for g, m in _groups(run):
+            if m.n_on_topic and m.on_topic_answered is not None:
+                lines.append(f"| {g} | {m.n_on_topic} | {_f(m.on_topic_answered)} | {_f(1 - m.on_topic_answered)} |")
     lines += ["", "## hit@k", "", "Retrieval: a gold sentence in the top k of the search ranking. Citations: among "
               "the first k citations of the answer.", ""]
     lines.append("| group | " + " | ".join(f"rank@{i}" for i in range(1, RANK_K + 1)) + " | "
@@ -332,8 +352,8 @@ def summary_table(runs: Sequence[EvalRun]) -> str:
     lines = [
         f"| set | pair | retriever | n | first-citation hit@1 | any-citation hit@{k} | recall@10 | MRR@10 | citation "
         "precision (strict) | answer contains gold | EM | F1 | wrongly abstained | unanswerable: wrongly answered | "
-        "trade-off | latency p50 / p95 (ms) |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "on-topic: wrongly answered | trade-off | latency p50 / p95 (ms) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for run in runs:
         m = run.metrics["all"]
@@ -342,7 +362,8 @@ def summary_table(runs: Sequence[EvalRun]) -> str:
             f"| {run.config['set']} | {pairs} | {run.config['retriever']} | {m.n} | {_f(m.first_hit)} | "
             f"{_f(m.hit_at_k)} | {_f(m.recall_at_10)} | {_f(m.mrr_at_10)} | {_f(m.citation_precision)} "
             f"({_f(m.citation_precision_strict)}) | {_f(m.contains_answer)} | {_f(m.em)} | {_f(m.f1)} | "
-            f"{_f(m.abstained)} | {_f(m.unanswerable_answered)} (n={m.n_unanswerable}) | {_f(m.tradeoff)} | "
+            f"{_f(m.wrongly_abstained)} | {_f(m.unanswerable_answered)} (n={m.n_unanswerable}) | "
+            f"{_f(m.on_topic_answered)} (n={m.n_on_topic}) | {_f(m.tradeoff)} | "
             f"{_ms(m.latency_p50)} / {_ms(m.latency_p95)} |"
         )
     return "\n".join(lines)

@@ -38,8 +38,9 @@ __all__ = ["QuestionResult", "GroupMetrics", "EvalRun", "score_answer", "summari
 
 @dataclass(frozen=True)
 class QuestionResult:
-    """One question asked and scored. ``kind`` is "answerable" (asked of the full index) or
-    "unanswerable" (asked of the index without its article: the right outcome is an abstention)."""
+    """One question asked and scored. ``kind`` is "answerable" (asked of the full index), "unanswerable"
+    (asked of the index without its article) or "on_topic" (asked of the index without its own paragraph,
+    the other paragraphs of its article kept); for the last two the right outcome is an abstention."""
 
     id: str
     kind: str
@@ -100,7 +101,7 @@ class GroupMetrics:
     contains_answer: float | None
     em: float | None
     f1: float | None
-    abstained: float | None  # answerable questions wrongly refused
+    abstained: float | None  # answerable questions refused / answerable questions (= wrongly_abstained, its older name)
     answered_correctly: float | None  # answered, a gold sentence cited
     latency_p50: float | None
     latency_p95: float | None
@@ -115,6 +116,9 @@ class GroupMetrics:
     short_f1: float | None = None
     short_f1_covered: float | None = None  # F1 over the questions that got a short answer
     short_f1_other: float | None = None  # against the parallel set's gold answers (e.g. English for en→ar)
+    wrongly_abstained: float | None = None  # answerable questions refused / answerable questions
+    n_on_topic: int = 0  # on-topic unanswerable questions asked (their own paragraph withheld, its siblings kept)
+    on_topic_answered: float | None = None  # ... answered anyway (wrongly) / on-topic questions
 
 
 def _mean(xs: Sequence[float]) -> float | None:
@@ -125,6 +129,7 @@ def summarize(results: Sequence[QuestionResult]) -> GroupMetrics:
     """Aggregate question results into one group's metrics (see GroupMetrics for each denominator)."""
     ans = [r for r in results if r.kind == "answerable"]
     una = [r for r in results if r.kind == "unanswerable"]
+    ont = [r for r in results if r.kind == "on_topic"]
     gold = [r for r in ans if r.has_gold]
     cited = [r for r in ans if r.precision is not None]
     short = [r for r in ans if r.em is not None]
@@ -132,6 +137,7 @@ def summarize(results: Sequence[QuestionResult]) -> GroupMetrics:
     kc = max((len(r.hit_at) for r in gold), default=0)
     correct = _mean([float(r.correct) for r in gold])
     una_abst = _mean([float(r.abstained) for r in una])
+    refused = _mean([float(r.abstained) for r in ans])
     return GroupMetrics(
         n=len(ans),
         n_gold=len(gold),
@@ -144,7 +150,7 @@ def summarize(results: Sequence[QuestionResult]) -> GroupMetrics:
         contains_answer=_mean([float(r.contains) for r in ans if r.answers]),
         em=_mean([r.em for r in short if r.em is not None]),
         f1=_mean([r.f1 for r in short if r.f1 is not None]),
-        abstained=_mean([float(r.abstained) for r in ans]),
+        abstained=refused,
         answered_correctly=correct,
         latency_p50=percentile(lat, 50),
         latency_p95=percentile(lat, 95),
@@ -160,6 +166,9 @@ def summarize(results: Sequence[QuestionResult]) -> GroupMetrics:
         short_f1=_mean([r.short_f1 for r in short if r.short_f1 is not None]),
         short_f1_covered=_mean([r.short_f1 for r in short if r.short is not None and r.short_f1 is not None]),
         short_f1_other=_mean([r.short_f1_other for r in ans if r.short_f1_other is not None]),
+        wrongly_abstained=refused,
+        n_on_topic=len(ont),
+        on_topic_answered=_mean([float(not r.abstained) for r in ont]),
     )
 
 
@@ -196,13 +205,14 @@ class EvalRun:
 
 
 def load_run(path: str | Path) -> EvalRun:
-    """Read a ``results.json`` written by :meth:`EvalRun.save`."""
+    """Read a ``results.json`` written by :meth:`EvalRun.save` (also by older versions: a metric they did not
+    record is None, and ``wrongly_abstained`` is their ``abstained``)."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         results = [QuestionResult(**q) for q in data["questions"]]
-        metrics = {k: GroupMetrics(**v) for k, v in data["metrics"].items()}
+        metrics = {k: GroupMetrics(**{"wrongly_abstained": v.get("abstained"), **v}) for k, v in data["metrics"].items()}
         return EvalRun(data["config"], results, metrics)
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise MalformedInputError(str(path), f"is not a results.json written by `assistant eval` ({e})") from e
 
 

@@ -18,6 +18,13 @@ the articles they are about; a second index, ``<index>-holdout``, holds the corp
 articles, and the N questions are asked of it. Answerable questions are always asked of the full
 index, so their scores do not depend on N. The holdout index reuses the embeddings cached in the main
 index (:meth:`Assistant.reuse_embeddings`), so building it costs no model time.
+
+On-topic unanswerable questions (``on_topic=N``): :func:`assistant.evaluation.qasets.on_topic_hold_out` picks
+N questions and their own paragraphs (only from articles with two paragraphs or more under one title); a
+third index, ``<index>-ontopic``, holds the corpus without those paragraphs but with the other paragraphs of
+their articles, so it is about their subject without answering them. They are scored like the withheld
+ones (kind ``"on_topic"``: answered is wrong), in their own group (``on_topic_answered``). It is built
+from the main index's cached embeddings too.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from assistant.evaluation.qasets import (
     first_articles,
     hold_out,
     load_questions,
+    on_topic_hold_out,
     read_articles,
     with_parallel_answers,
 )
@@ -103,6 +111,32 @@ def _ask(
     return score_answer(q, answer, search_ranking(a, q.question, answer, retriever), latency, max_citations, kind)
 
 
+def _ask_without(
+    main: Assistant, withheld: set[str], suffix: str, withheld_key: str, questions: list[Question], kind: str,
+    results: list[QuestionResult], *, settings: Settings, embedder: Embedder, llm: Any, mode: str, retriever: str,
+    max_citations: int, progress: Progress | None, stages: tuple[str, str],
+) -> dict[str, Any]:
+    """Ask ``questions`` of ``<main>-<suffix>``, an index holding the main index's corpus without the
+    ``withheld`` articles (built from the main index's cached embeddings: the model embeds nothing again),
+    append their results (``kind``) to ``results`` and return what the index was (the withheld ids under
+    ``withheld_key``). ``stages``: the progress labels of indexing and asking."""
+    from assistant.assistant import Assistant
+
+    kept = [x for x in articles_of(main) if x.id not in withheld]
+    path = main.path.parent / f"{main.path.name}-{suffix}"
+    with Assistant.open(path, settings=settings, embedder=embedder, llm=llm) as other:
+        held = {info.id for info in other.articles()}
+        seeded = other.reuse_embeddings(main) if any(x.id not in held for x in kept) else 0
+        ingest = _sync(other, kept, True, progress, stages[0])
+        info = {"index": str(path), withheld_key: sorted(withheld), "articles": len(kept), "seeded_vectors": seeded,
+                "ingest": ingest}
+        for i, q in enumerate(questions, 1):
+            results.append(_ask(other, q, mode=mode, retriever=retriever, max_citations=max_citations, kind=kind))
+            if progress:
+                progress(i, len(questions), stages[1])
+    return info
+
+
 def search_ranking(a: Assistant, question: str, answer: Answer, retriever: str) -> list[str]:
     """The top RANK_K sentence ids of ``Assistant.search(question, RANK_K, retriever=...)``.
 
@@ -124,6 +158,7 @@ def run_evaluation(
     mode: str = "extractive",
     retriever: str = "hybrid",
     unanswerable: int = 0,
+    on_topic: int = 0,
     limit: int | None = None,
     max_articles: int | None = None,
     max_citations: int | None = None,
@@ -141,6 +176,8 @@ def run_evaluation(
     ``settings.index_root`` or a folder; default ``eval-<set>-<model tag>``, kept exactly equal to the
     corpus and reused by later runs (unchanged articles are skipped). A named index is only added to.
     ``unanswerable``: N questions asked of ``<index>-holdout``, the corpus without their articles.
+    ``on_topic``: N questions asked of ``<index>-ontopic``, the corpus without their own paragraphs (the other
+    paragraphs of their articles stay).
     ``limit``: the first N questions of the file. ``max_articles``: the first M articles and their
     questions only (a smoke run). ``gold_from``: a parallel SQuAD file whose answers (by question id) also
     score the short answer, e.g. XQuAD's English file for its English-over-Arabic set.
@@ -197,19 +234,20 @@ def run_evaluation(
 
         holdout_info: dict[str, Any] | None = None
         if unanswerable_qs:
-            kept = [x for x in articles_of(main) if x.id not in withheld]
-            hpath = main.path.parent / f"{main.path.name}-holdout"
-            with Assistant.open(hpath, settings=settings, embedder=embedder, llm=llm) as hold:
-                held = {info.id for info in hold.articles()}
-                seeded = hold.reuse_embeddings(main) if any(x.id not in held for x in kept) else 0
-                h_ingest = _sync(hold, kept, True, progress, "indexing the holdout")
-                holdout_info = {"index": str(hpath), "withheld_articles": sorted(withheld),
-                                "articles": len(kept), "seeded_vectors": seeded, "ingest": h_ingest}
-                for i, q in enumerate(unanswerable_qs, 1):
-                    results.append(_ask(hold, q, mode=mode, retriever=retriever, max_citations=k_cite,
-                                        kind="unanswerable"))
-                    if progress:
-                        progress(i, len(unanswerable_qs), "asking unanswerable")
+            holdout_info = _ask_without(main, withheld, "holdout", "withheld_articles", unanswerable_qs,
+                                        "unanswerable", results, settings=settings, embedder=embedder, llm=llm,
+                                        mode=mode, retriever=retriever, max_citations=k_cite, progress=progress,
+                                        stages=("indexing the holdout", "asking unanswerable"))
+        on_topic_qs, dropped = on_topic_hold_out(qset, on_topic, seed)
+        on_topic_info: dict[str, Any] | None = None
+        if on_topic_qs:
+            on_topic_info = _ask_without(main, dropped, "ontopic", "withheld_paragraphs", on_topic_qs,
+                                         "on_topic", results, settings=settings, embedder=embedder, llm=llm,
+                                         mode=mode, retriever=retriever, max_citations=k_cite, progress=progress,
+                                         stages=("indexing the on-topic index", "asking on-topic"))
+        elif on_topic:
+            on_topic_info = {"index": None, "withheld_paragraphs": [], "articles": 0, "seeded_vectors": 0,
+                             "ingest": None, "note": "no article has two paragraphs or more under one title"}
 
         from assistant.models.calibration import load_calibration
         from assistant.retrieve.refusal import abstention_summary
@@ -223,6 +261,7 @@ def run_evaluation(
             "index_articles": len(main.articles()),
             "ingest": ingest,
             "holdout": holdout_info,
+            "on_topic_index": on_topic_info,
             "mode": mode,
             "retriever": retriever,
             "embedding_model": embedder.vector_id,
@@ -235,6 +274,7 @@ def run_evaluation(
             "limit": limit,
             "max_articles": max_articles,
             "unanswerable": unanswerable,
+            "on_topic": on_topic,
             "seed": seed,
             "settings": json.loads(settings.model_dump_json()),  # secrets come out masked
             "started": started.isoformat(timespec="seconds"),
