@@ -249,17 +249,26 @@ def free_port() -> int:
 
 
 
-def in_other_tree(tree: Path | None, module: str, args: Sequence[str], env: dict[str, str] | None = None) -> Any:
+def in_other_tree(tree: Path | None, module: str, args: Sequence[str], env: dict[str, str] | None = None, *,
+                  package_only: bool = False) -> Any:
     """Run ``python -m bench.<module> *args --out FILE`` in a subprocess whose ``assistant`` package comes
     from the checkout ``tree`` (None: this one) and return the ``results`` it wrote: the "before" of a
     before/after measured in one run, on the same data, settings from the environment as here.
 
     The subprocess runs in this repository's folder (relative paths such as ``indexes/`` are the same);
     ``PYTHONPATH`` puts ``tree`` first, then this checkout, so ``bench`` is this one's unless ``tree``
-    has a ``bench`` package of its own (then that checkout's script measures its own code)."""
-    path = [str(Path(tree).resolve())] if tree is not None else []
-    env = {**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join([*path, str(ROOT)])}
+    has a ``bench`` package of its own (then that checkout's script measures its own code). With
+    ``package_only`` only the ``assistant`` package of ``tree`` is taken (through a temporary folder holding
+    a link to it) and the script is always this checkout's: for a script the other checkout does not have,
+    measuring its code the same way as this one's."""
+    env = {**os.environ, **(env or {})}
     with tempfile.TemporaryDirectory(prefix="bench-tree-") as tmp:
+        first = Path(tree).resolve() if tree is not None else None
+        if first is not None and package_only:
+            (Path(tmp) / "pkg").mkdir()
+            (Path(tmp) / "pkg" / "assistant").symlink_to(first / "assistant", target_is_directory=True)
+            first = Path(tmp) / "pkg"
+        env["PYTHONPATH"] = os.pathsep.join([*([str(first)] if first is not None else []), str(ROOT)])
         out = Path(tmp) / "result.json"
         # -P: the working folder is not put first on sys.path, so PYTHONPATH decides where assistant comes from
         subprocess.run([sys.executable, "-P", "-m", f"bench.{module}", *args, "--out", str(out)], cwd=ROOT,

@@ -10,6 +10,7 @@ import ast
 import importlib
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -27,7 +28,7 @@ def test_the_scripts_are_split_by_kind() -> None:
     assert {s for s in SCRIPTS if s.startswith("tools.")} == {
         "tools.calibrate_abstention", "tools.generative_calibrate", "tools.train_embedder_lora",
         "tools.train_span_reader"}
-    assert len(SCRIPTS) == 22
+    assert len(SCRIPTS) == 23
     readme = (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
     for script in SCRIPTS:
         assert f"`{script.replace('.', '/')}.py`" in readme, f"bench/README.md does not list {script}"
@@ -113,3 +114,104 @@ def test_the_install_scripts_helper_answers_help() -> None:
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "fetch_qwen.py"), "--help"], capture_output=True,
                           text=True, timeout=120, cwd=ROOT)
     assert done.returncode == 0 and "--dest" in done.stdout, done.stderr[-2000:]
+
+
+# --- bench/reader_table.py: issue 22's table (the fake embedder; no model) ---------------------------------
+def _reader_sets(data: Path) -> None:
+    """xquad-dev.en-ar and xquad-dev.en as two tiny parallel sets: two documents of two paragraphs and
+    one of one, a question per paragraph; the English gold of the first is the second's answers."""
+    pages = {"Bridge": ["The city opened a new bridge in 2019. It cost 40 million dollars.",
+                        "The bridge has four lanes for cars. Cyclists ride on the east side."],
+             "Park": ["The central park covers 80 hectares. It opened in 1902.",
+                      "The park has a lake with boats. The lake freezes in winter."],
+             "Museum": ["The museum shows old maps. Entry is free on Sundays."]}
+    (data / "qa").mkdir(parents=True)
+    for name in ("xquad-dev.en-ar", "xquad-dev.en"):
+        sets = {"version": "1.1", "data": [
+            {"title": title, "paragraphs": [
+                {"context": ctx, "qas": [{"id": f"{title}-{i}", "question": f"What about {ctx.split('.')[0]}?",
+                                          "answers": [{"text": ctx.split()[1], "answer_start": 4}]}]}
+                for i, ctx in enumerate(paras)]}
+            for title, paras in pages.items()]}
+        (data / "qa" / f"{name}.json").write_text(json.dumps(sets), encoding="utf-8")
+
+
+def test_reader_table_measures_configurations_side_by_side(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import reader_table
+    from tests.fakes import FakeEmbedder
+
+    fake = FakeEmbedder()
+    monkeypatch.setattr(reader_table, "_embedder", lambda settings: fake)
+    monkeypatch.setenv("ASSISTANT_ANSWER__MIN_SCORE", "0.2")  # the fake embedder is not calibrated
+    _reader_sets(tmp_path / "data")
+    first = tmp_path / "first.json"
+    sizes = ["--unanswerable", "1", "--on-topic", "2", "--warmup", "1"]
+    assert reader_table.main(["--data", str(tmp_path / "data"), "--sets", "xquad-dev.en-ar", "xquad-dev.en",
+                              "--no-baseline", "--variant", "refuse=answer.min_score=1e9", *sizes,
+                              "--out", str(first)]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split(" | ")[:3] for line in out.splitlines() if line.startswith("| xquad")]
+    assert rows == [["| xquad-dev.en-ar", "en→ar", "new"], ["| xquad-dev.en-ar", "en→ar", "refuse"],
+                    ["| xquad-dev.en", "en→en", "new"], ["| xquad-dev.en", "en→en", "refuse"],
+                    # against the first configuration
+                    ["| xquad-dev.en-ar", "refuse", rows[4][2]], ["| xquad-dev.en", "refuse", rows[5][2]]]
+    record = json.loads(first.read_text(encoding="utf-8"))
+    assert record["results"]["order"] == ["new", "refuse"] and record["args"]["on_topic"] == 2
+    new, refuse = (record["results"]["configs"][n]["sets"] for n in ("new", "refuse"))
+    for s in ("xquad-dev.en-ar", "xquad-dev.en"):
+        assert (new[s]["n"], new[s]["n_withheld"], new[s]["n_on_topic"]) == (5, 1, 2)
+        assert new[s]["n_timed"] == 4 and new[s]["ask_p50"] > 0  # the first question is not timed
+        # the variant's settings were applied: it refuses everything
+        assert refuse[s]["wrongly_abstained"] == 1.0 and refuse[s]["withheld_answered"] == 0.0
+        assert refuse[s]["on_topic_answered"] == 0.0 and refuse[s]["first_hit"] == 0.0
+        assert new[s]["wrongly_abstained"] < 1.0
+    # F1 against the English gold only where a parallel set gives it
+    assert new["xquad-dev.en-ar"]["short_f1_en"] is not None and new["xquad-dev.en"]["short_f1_en"] is None
+    assert "| xquad-dev.en-ar | refuse | " in out and f"{-new['xquad-dev.en-ar']['wrongly_abstained'] + 1:+.3f}" in out
+
+    # the same code against an earlier run's new column: every rate the same
+    assert reader_table.main(["--data", str(tmp_path / "data"), "--sets", "xquad-dev.en", "--baseline-json",
+                              str(first), *sizes, "--out", str(tmp_path / "second.json")]) == 0
+    delta = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| xquad-dev.en | new |")]
+    assert len(delta) == 1 and delta[0].count("+0.000") == 8  # 8 rates (no English gold here), 2 ratios
+    assert delta[0].count(" – ") == 1 and delta[0].count("×") == 2
+
+
+def test_reader_table_refuses_the_tuning_set_and_bad_variants(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import reader_table
+
+    with pytest.raises(SystemExit):
+        reader_table.main(["--sets", "xquad-dev.ar", "tydiqa-goldp-ar-dev", "--no-baseline"])
+    assert "no figure on it" in capsys.readouterr().err
+    assert reader_table.parse_variant("off=retrieval.rerank=false,answer.max_citations=2,llm.provider=none") == (
+        "off", {"retrieval": {"rerank": False}, "answer": {"max_citations": 2}, "llm": {"provider": "none"}})
+    for bad in ("off", "old=answer.max_citations=2", "x=answer.max_citations"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            reader_table.parse_variant(bad)
+
+
+def test_the_baseline_runs_this_script_with_only_the_other_package(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """in_other_tree(package_only=True): ``assistant`` from the other checkout, ``bench`` from this one."""
+    from bench import common
+
+    tree = tmp_path / "old"
+    (tree / "assistant").mkdir(parents=True)
+    (tree / "bench").mkdir()  # an older bench/ without the script
+    seen: dict = {}
+
+    class Runner:
+        @staticmethod
+        def run(cmd: list[str], cwd: Path, env: dict[str, str], check: bool) -> None:
+            first = Path(env["PYTHONPATH"].split(os.pathsep)[0])
+            seen.update(cmd=cmd, path=env["PYTHONPATH"].split(os.pathsep), pkg=(first / "assistant").resolve(),
+                        bench=(first / "bench").exists())
+            Path(cmd[-1]).write_text(json.dumps({"results": {"ok": 1}}), encoding="utf-8")
+
+    monkeypatch.setattr(common, "subprocess", Runner)
+    assert common.in_other_tree(tree, "reader_table", ["--x"], package_only=True) == {"ok": 1}
+    assert seen["pkg"] == (tree / "assistant").resolve() and not seen["bench"]
+    assert seen["path"][1:] == [str(ROOT)] and seen["cmd"][3:5] == ["bench.reader_table", "--x"]
+    common.in_other_tree(tree, "ranking_table", [])  # without: the other checkout's folder comes first
+    assert seen["path"] == [str(tree.resolve()), str(ROOT)] and seen["bench"]
