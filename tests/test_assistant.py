@@ -87,9 +87,14 @@ def test_english_question_over_arabic_article_quotes_arabic(sample_assistant: As
     ans = sample_assistant.ask("How many foreign troops are in Afghanistan?")
     assert not ans.abstained and ans.lang == "en"
     assert any(TROOPS in c.text for c in ans.citations[:2])
-    assert ans.short is not None  # Arabic words, said to be Arabic: no LLM here to translate them
+    # the short answer is Arabic words of the sentence ("20 ألف"); a number rules convert exactly, no LLM
+    assert ans.short is not None and ans.short.text == "20 ألف"
+    assert (ans.short.translation, ans.short.translated_by) == ("20,000", "rules")
     first, second = ans.text.split("\n")[:2]
-    assert first == f"{ans.short.text} (in Arabic) [{ans.short.n}]" and second.startswith("According to the articles")
+    assert first == f"20,000 (converted from Arabic) [{ans.short.n}]" and second.startswith("According to the articles")
+    other = sample_assistant.ask("Who opposes easing sanctions on Iran?")  # a name: quoted, said to be Arabic
+    assert other.short is not None and other.short.translation is None
+    assert other.text.split("\n")[0] == f"{other.short.text} (in Arabic) [{other.short.n}]"
     assert all(c.lang == "ar" for c in ans.citations)
     assert_offsets_exact(sample_assistant, ans)
 

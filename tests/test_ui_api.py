@@ -71,8 +71,9 @@ def check_short(a: Assistant, data: dict) -> dict:
     assert c["article_id"] == short["article_id"] and c["sentence_id"] == short["sentence_id"]
     assert c["start"] <= short["start"] < short["end"] <= c["end"]
     assert c["text"][short["start"] - c["start"] : short["end"] - c["start"]] == short["text"]
-    assert data["text"].splitlines()[0].startswith(short["text"]) and data["text"].splitlines()[0].endswith(f"[{c['n']}]")
-    assert short["translation"] is None  # no LLM here
+    shown = short["translation"] or short["text"]  # its words, or their conversion by rules (no LLM here)
+    assert data["text"].splitlines()[0].startswith(shown) and data["text"].splitlines()[0].endswith(f"[{c['n']}]")
+    assert short["translated_by"] in (None, "rules")
     return short
 
 
@@ -80,8 +81,10 @@ def test_ask_returns_the_short_answer_with_exact_offsets(client, sample_assistan
     # /articles lists the articles without their text, so the offsets are checked against the stored text
     ar = check_short(sample_assistant, client.predict("كم عدد الجنود الأجانب في أفغانستان؟", api_name="/ask"))
     en = client.predict("How many foreign troops are in Afghanistan?", api_name="/ask")
-    assert check_short(sample_assistant, en)["text"] and "(in Arabic)" in en["text"].splitlines()[0]
-    assert set(ar) == {"text", "article_id", "sentence_id", "start", "end", "n", "confidence", "method", "translation"}
+    assert check_short(sample_assistant, en)["text"] == "20 ألف"
+    assert en["text"].splitlines()[0].startswith("20,000 (converted from Arabic)")  # the number, by rules
+    assert set(ar) == {"text", "article_id", "sentence_id", "start", "end", "n", "confidence", "method", "translation",
+                       "translated_by"}
 
 
 def test_ask_takes_settings_filters_and_history(client, sample_assistant: Assistant) -> None:  # noqa: ANN001
