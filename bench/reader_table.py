@@ -143,9 +143,9 @@ def figures(run: Any, gold_from: bool) -> dict[str, Any]:  # noqa: ANN401 - the 
 
 
 def measure(data: Path, sets: list[str], variants: list[Variant], *, limit: int | None, unanswerable: int,
-            on_topic: int, seed: int, warmup: int) -> tuple[Any, dict[str, Any]]:
-    """Every configuration of this process's ``assistant`` package: the default settings (named "new";
-    the caller renames it "old" for a baseline) and each variant. Returns (default settings, figures)."""
+            on_topic: int, seed: int, warmup: int, label: str = "new") -> tuple[Any, dict[str, Any]]:
+    """Every configuration of this process's ``assistant`` package: the default settings (named "new"; the
+    progress lines call it ``label``) and each variant. Returns (default settings, figures)."""
     import inspect
 
     from assistant import Settings
@@ -175,7 +175,8 @@ def measure(data: Path, sets: list[str], variants: list[Variant], *, limit: int 
                 kwargs["on_topic"] = on_topic
             run = run_evaluation(set_file(data, set_name), limit=limit, unanswerable=unanswerable, **kwargs)
             conf["sets"][set_name] = figures(run, gold is not None)
-            print(f"  {name} {set_name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+            shown = label if name == "new" else name
+            print(f"  {shown} {set_name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         out[name] = conf
     return base, out
 
@@ -270,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {"limit": args.limit, "unanswerable": args.unanswerable, "on_topic": args.on_topic, "seed": args.seed,
              "warmup": args.warmup}
     if args.measure_only:
-        settings, figs = measure(data, args.sets, [], **sizes)
+        settings, figs = measure(data, args.sets, [], **sizes, label="old")
         write_result(args.out, settings, args, figs["new"])
         return 0
 
