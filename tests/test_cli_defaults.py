@@ -47,3 +47,19 @@ def test_a_command_on_a_missing_index_says_so_and_creates_nothing(
     err = capsys.readouterr().err
     assert "no index at" in err and "assistant ingest PATH --index nope" in err
     assert not (root / "nope").exists()
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(
+        root: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """`assistant articles --json | head -c 10`: the pipe closes under the command; no traceback."""
+
+    class ClosedPipe:
+        def write(self, text: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    assert main(["articles", "--json"]) == 1
+    assert "Traceback" not in capsys.readouterr().err

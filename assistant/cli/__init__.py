@@ -3,6 +3,7 @@ commands.py, what they print in output.py."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 from assistant.errors import AssistantError
@@ -23,3 +24,18 @@ def main(argv: list[str] | None = None) -> int:
     except AssistantError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # whoever read our output stopped (`assistant ask ... --json | head`): stop quietly
+        _silence_stdout()
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises nothing more (Python's own advice for
+    a closed pipe)."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
