@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -318,7 +319,10 @@ def test_new_collection_upload_answer_and_nothing_runs_from_article_text(page: A
         timeout=60_000,
     )
     page.click("#add-btn")
-    page.locator(".progress-level", has_text="Indexing 3 file(s)").first.wait_for(timeout=30_000)  # visible progress
+    # visible progress: its first line ("Indexing 3 file(s)…") or the per-file one that replaces it at once
+    # when the first file is quick (Gradio may send only the later update)
+    page.locator(".progress-level", has_text=re.compile(r"Indexing 3 file\(s\)|Indexed ")).first.wait_for(
+        timeout=30_000)
     page.locator("#collection-status", has_text="added 3").wait_for(timeout=120_000)
     listing = page.locator("#articles-list")
     for aid in ("zarqa-plant", "falcon-note", "evil-title"):
