@@ -249,10 +249,11 @@ def run_evaluation(
             on_topic_info = {"index": None, "withheld_paragraphs": [], "articles": 0, "seeded_vectors": 0,
                              "ingest": None, "note": "no article has two paragraphs or more under one title"}
 
-        from assistant.models.calibration import load_calibration
         from assistant.retrieve.refusal import abstention_summary
 
-        abstention = abstention_summary(load_calibration(), embedder.model_id, settings.answer.min_score) if retriever == "hybrid" else None
+        # the quantiles the assistant asked with (its calibration, loaded once), not a second read of the file
+        abstention = (abstention_summary(main.calibration, embedder.model_id, settings.answer.min_score)
+                      if retriever == "hybrid" else None)
         config = {
             "set": qset.name,
             "questions_file": str(qpath),
