@@ -7,7 +7,7 @@ folder (``assistant.resources.data_path("prompts")``). A variable is written ``{
 Strict rendering: a template that uses a variable its prompt does not define, or leaves out one the
 prompt requires (an answer prompt without ``{{ sources }}``), is a ``ConfigError`` naming the file; so is
 a render call that does not give every variable the template uses. Values are inserted without the
-invisible characters of :func:`assistant.text.cleaning.clean_text` (stored text keeps them, the model is
+invisible characters of :func:`assistant.text.characters.clean_text` (stored text keeps them, the model is
 not shown them) and never re-read as template text (an article that contains ``{{ question }}`` stays
 literal).
 """

@@ -12,7 +12,7 @@
   (as the source) and creation date. A .docx is a zip: one that would expand past ``max_expanded`` bytes (a zip bomb) is
   refused before anything is read.
 
-Both return ``(text, meta)`` as :mod:`assistant.text.markup` does; ingest then cleans the text (it is
+Both return ``(text, meta)`` as :mod:`assistant.ingest.html` does; ingest then cleans the text (it is
 converted text) and offsets index it.
 """
 

@@ -1,7 +1,7 @@
 """The embedding cache in front of the embedder: vectors by (model, text[, title]) in the catalog.
 
 On the write path the sentence nodes are embedded through the llama-index adapter of our embedder
-(``models.embeddings.as_llama_index``), but only those whose vector is not cached: a re-ingest, a
+(``models.embedding.llama_adapter.as_llama_index``), but only those whose vector is not cached: a re-ingest, a
 rebuild, a repair or a duplicate text cost no model time, and the same text is embedded once per batch.
 The retriever reads the vectors of its candidates here too (the catalog is on local disk whatever the
 vector store is), and the vector store only when the cache lacks them.

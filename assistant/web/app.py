@@ -2,7 +2,9 @@
 
 ``python app.py`` or ``assistant serve`` → http://127.0.0.1:7860. The package, one module a job:
 
-- :mod:`assistant.web.render`: what the page shows, as pure functions (HTML, exports);
+- :mod:`assistant.web.markup`, :mod:`~assistant.web.links`, :mod:`~assistant.web.answers`,
+  :mod:`~assistant.web.articles`, :mod:`~assistant.web.conversation`: what the page shows, as pure functions
+  (HTML, exports);
 - :mod:`assistant.web.chat`: :class:`ChatApp`, the event handlers as plain methods;
 - :mod:`assistant.web.collections`: :class:`Collections`, the index folders the chat switches between;
 - :mod:`assistant.web.uploads`: checking, naming and storing uploaded files;

@@ -1,7 +1,7 @@
 """The chat's event handlers as plain methods (no Gradio types in or out): :class:`ChatApp`.
 
 :mod:`assistant.web.layout` wires them to the page; each returns what a page element shows (HTML built by
-:mod:`assistant.web.render`) and turns errors into plain messages. The Evaluate section calls the one
+:mod:`assistant.web.answers`, :mod:`assistant.web.articles`, :mod:`assistant.web.conversation`) and turns errors into plain messages. The Evaluate section calls the one
 evaluation workflow (:func:`assistant.evaluation.workflow.evaluate_upload`) and shows what it returns.
 """
 

@@ -2,7 +2,7 @@
 status and error lines.
 
 Safety: every piece of text goes through :func:`esc` (:func:`html.escape`, after dropping the invisible
-bidi controls and zero-width characters of :data:`assistant.text.reading.INVISIBLE_FORMAT`) before it
+bidi controls and zero-width characters of :data:`assistant.text.characters.INVISIBLE_FORMAT`) before it
 becomes HTML; the only markup is the one written in :mod:`assistant.web`. Direction: each block carries its
 own ``dir`` and ``lang`` (:func:`attrs`), chosen from the script of its letters.
 """
