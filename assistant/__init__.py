@@ -14,6 +14,7 @@ from __future__ import annotations
 from assistant import errors as _errors
 from assistant.assistant import Assistant
 from assistant.errors import *  # noqa: F403 - the whole exception tree, listed once in errors.__all__
+from assistant.retrieve.filters import ArticleFilter  # noqa: F401 - re-exported through __all__ below
 from assistant.settings import Settings
 from assistant.types import (  # noqa: F401 - re-exported through __all__ below
     Answer,
@@ -24,9 +25,12 @@ from assistant.types import (  # noqa: F401 - re-exported through __all__ below
     IngestReport,
     Passage,
     Sentence,
+    ShortAnswer,
+    StreamEvent,
 )
 
 __version__ = "0.1.0"
 
-_RECORDS = ["Article", "ArticleInfo", "Sentence", "Passage", "Citation", "Answer", "AnswerChange", "IngestReport"]
+_RECORDS = ["Article", "ArticleInfo", "Sentence", "Passage", "Citation", "Answer", "ShortAnswer", "AnswerChange",
+            "IngestReport", "StreamEvent", "ArticleFilter"]
 __all__ = ["Assistant", "Settings", *_RECORDS, *_errors.__all__, "__version__"]

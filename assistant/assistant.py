@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 from assistant.answer.answerer import Answerer, AnswerRequest
 from assistant.answer.extractive import ExtractiveAnswerer, abstention
@@ -19,7 +19,7 @@ from assistant.models.calibration import load_calibration
 from assistant.models.chat import ChatModel, as_chat_model
 from assistant.models.embedding.factory import build_embedder
 from assistant.models.embedding.protocol import Embedder
-from assistant.retrieve.filters import ArticleFilter
+from assistant.retrieve.filters import ArticleFilter, FilterKeywords
 from assistant.retrieve.refusal import Abstention
 from assistant.retrieve.search import Retriever
 from assistant.settings import Settings
@@ -35,6 +35,7 @@ from assistant.types import (
     IngestReport,
     Passage,
     RetrieverMode,
+    Sentence,
     StreamEvent,
     check_choice,
 )
@@ -247,6 +248,11 @@ class Assistant:
             raise ArticleNotFoundError(f"no article {article_id!r} in {self.path}; see Assistant.articles()")
         return got
 
+    def sentences(self, article_id: str) -> list[Sentence]:
+        """One article's sentences in order, with their stable ids and offsets into its text."""
+        self.article(article_id)  # ArticleNotFoundError when absent
+        return self.index.catalog.sentences_of(article_id)
+
     def remove(self, article_id: str) -> None:
         """Remove an article and all its sentences. Raises ArticleNotFoundError when absent."""
         with disk_full_is_typed(self.path), self.index.writing():
@@ -272,25 +278,19 @@ class Assistant:
         question: str,
         k: int = 10,
         *,
-        article_ids: list[str] | None = None,
         retriever: RetrieverMode = "hybrid",
-        sources: list[str] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        languages: list[str] | None = None,
+        where: ArticleFilter | None = None,
+        **filters: Unpack[FilterKeywords],
     ) -> list[Passage]:
-        """The ``k`` best sentences for a question, best first, with their scores; the filters as in
+        """The ``k`` best sentences for a question, best first, with their scores; the filter as in
         :meth:`ask`."""
-        scope = self._scope(article_ids, sources, date_from, date_to, languages)
+        scope = self._scope(ArticleFilter.given(where, filters))
         if scope == []:
             return []
         return self.retriever.search(question, k, article_ids=scope, mode=retriever).passages
 
-    def _scope(self, article_ids: list[str] | None, sources: list[str] | None, date_from: str | None,
-               date_to: str | None, languages: list[str] | None) -> list[str] | None:
+    def _scope(self, f: ArticleFilter) -> list[str] | None:
         """The article ids a question may use (assistant/retrieve/filters.py): None for all, [] for none."""
-        f = ArticleFilter.of(article_ids=article_ids, sources=sources, date_from=date_from, date_to=date_to,
-                             languages=languages)
         return f.article_ids_in(self.index.catalog.articles()) if not f.empty else None
 
     def ask(
@@ -299,13 +299,10 @@ class Assistant:
         *,
         mode: AnswerMode | None = None,
         max_citations: int | None = None,
-        article_ids: list[str] | None = None,
         retriever: RetrieverMode = "hybrid",
         history: Sequence[str] = (),
-        sources: list[str] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        languages: list[str] | None = None,
+        where: ArticleFilter | None = None,
+        **filters: Unpack[FilterKeywords],
     ) -> Answer:
         """Answer a question from the articles, citing sentences, in the question's language.
 
@@ -313,15 +310,15 @@ class Assistant:
         writes the answer; the program checks its citations). Default: ``settings.answer.mode``.
         ``history``: earlier questions of the conversation as asked (oldest first); a follow-up ("and
         what does Iran want?") is made standalone with them before retrieval (see followup.py).
-        Filters (assistant/retrieve/filters.py; each left out allows everything): ``article_ids``; ``sources``
+        Filters (assistant/retrieve/filters.py), as ``where=ArticleFilter.of(...)`` or as these keywords
+        (each left out allows everything): ``article_ids``; ``sources``
         (the articles' source names); ``date_from`` / ``date_to`` (ISO 8601 or e.g. "12 يونيو 2019";
         ``DateError`` for a bad one; an article without a date is left out by a date filter);
         ``languages`` (["ar"], ["en"]). When no article matches, the answer says so (abstained).
         """
         answer: Answer | None = None
-        for event in self.ask_stream(question, mode=mode, max_citations=max_citations, article_ids=article_ids,
-                                     retriever=retriever, history=history, sources=sources, date_from=date_from,
-                                     date_to=date_to, languages=languages):
+        for event in self.ask_stream(question, mode=mode, max_citations=max_citations, retriever=retriever,
+                                     history=history, where=ArticleFilter.given(where, filters)):
             if event.answer is not None:
                 answer = event.answer
         assert answer is not None  # ask_stream always ends with the answer
@@ -333,13 +330,10 @@ class Assistant:
         *,
         mode: AnswerMode | None = None,
         max_citations: int | None = None,
-        article_ids: list[str] | None = None,
         retriever: RetrieverMode = "hybrid",
         history: Sequence[str] = (),
-        sources: list[str] | None = None,
-        date_from: str | None = None,
-        date_to: str | None = None,
-        languages: list[str] | None = None,
+        where: ArticleFilter | None = None,
+        **filters: Unpack[FilterKeywords],
     ) -> Iterator[StreamEvent]:
         """Like :meth:`ask`, streamed: text deltas as they come (``event.delta``), then one last event
         carrying the final :class:`Answer` (``event.answer``), whose text may differ from the deltas
@@ -348,7 +342,7 @@ class Assistant:
         lang = detect_language(question, default="ar")
         chosen: AnswerMode = check_choice(mode or self.settings.answer.mode, AnswerMode, "mode")  # type: ignore[assignment]
         answerer = self.answerers[chosen]
-        scope = self._scope(article_ids, sources, date_from, date_to, languages)  # DateError before anything
+        scope = self._scope(ArticleFilter.given(where, filters))  # DateError before anything
         asked, empty_index = bool(question.strip()), self.index.catalog.count()[0] == 0
         if not asked or empty_index or scope == []:
             ans = abstention(question, lang, [], empty=asked and empty_index, filtered=asked and not empty_index)

@@ -2,6 +2,7 @@
 
     AssistantError                  anything raised on purpose by this package
     ├── ConfigError                 a setting is missing, unknown or inconsistent
+    │   └── CollectionNotFoundError a server was asked for a collection it does not have
     ├── IngestError                 one input could not be read; names the file (or article id) and the fix
     │   ├── UnsupportedFormatError  an extension or content type we do not read
     │   ├── DecodingError           bytes that are not text in any encoding we detect
@@ -30,6 +31,7 @@ from pathlib import Path
 __all__ = [
     "AssistantError",
     "ConfigError",
+    "CollectionNotFoundError",
     "IngestError",
     "UnsupportedFormatError",
     "DecodingError",
@@ -58,6 +60,10 @@ class AssistantError(Exception):
 
 class ConfigError(AssistantError):
     """A setting is missing, unknown or inconsistent."""
+
+
+class CollectionNotFoundError(ConfigError):
+    """A server (chat, REST, OpenAI, MCP) was asked for a collection it does not have."""
 
 
 class IngestError(AssistantError):

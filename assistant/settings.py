@@ -210,6 +210,11 @@ class ServerSettings(_Section):
     auth_password: SecretStr | None = Field(None, description="Password required when serving beyond loopback.")
     auth_file: Path | None = Field(None, description="File holding 'user:password' lines.")
     max_upload_mb: float = Field(20.0, gt=0, description="Largest file accepted by upload.")
+    keys_file: Path | None = Field(
+        None, description="Where the API keys (`assistant keys`) are kept, hashed; None: <index_root>/api-keys.json.")
+    allow_writes: bool = Field(
+        True, description="Whether the API doors (REST, MCP) may add and remove articles; the chat page's own "
+        "upload is governed by its login.")
 
 
 def _default_models_dir() -> Path:

@@ -61,7 +61,8 @@ def test_public_names_are_exactly_these() -> None:
 
     assert set(assistant.__all__) == {
         "Assistant", "Settings", "Article", "ArticleInfo", "Sentence", "Passage", "Citation", "Answer",
-        "AnswerChange", "IngestReport", "AssistantError", "ConfigError", "IngestError", "UnsupportedFormatError",
+        "AnswerChange", "IngestReport", "ShortAnswer", "StreamEvent", "ArticleFilter", "AssistantError",
+        "ConfigError", "CollectionNotFoundError", "IngestError", "UnsupportedFormatError",
         "DecodingError", "EmptyArticleError", "FileTooLargeError", "MalformedInputError", "IndexError_",
         "IndexNotFoundError", "IndexMismatchError", "IndexLockedError", "StorageFullError", "StoreUnavailableError", "IndexCorruptError", "ArticleNotFoundError", "DateError", "EmbeddingError", "ModelIntegrityError",
         "LLMError", "LLMTimeoutError", "__version__",

@@ -133,7 +133,8 @@ from assistant import Assistant, Settings
 from assistant.resources import data_path
 from assistant.web.app import launch
 from assistant.web.chat import ChatApp
-from assistant.web.collections import Collections
+from assistant.service.collections import Collections
+from assistant.service.service import CollectionService
 from assistant.web.layout import build_ui
 index, port, feed = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
 settings = Settings()
@@ -144,7 +145,7 @@ launch(demo, settings, port=port, prevent_thread_lock=True, quiet=True)
 print("SERVING", flush=True)
 sys.stdin.readline()
 files = sorted(str(p) for p in feed.iterdir())
-app = ChatApp(Collections(a, index.parent))  # the chat's upload handler, in a thread of the server process
+app = ChatApp(CollectionService(Collections(a, index.parent)))  # the chat's upload handler, in a thread of the server process
 print("INGEST-START", time.time(), flush=True)
 status = app.upload(files, index.name, progress=lambda d, t, aid: print("PROGRESS", d, t, flush=True))
 print("INGEST-END", time.time(), json.dumps(status), flush=True)

@@ -125,10 +125,11 @@ def test_private_addresses_are_refused_unless_allowed(tmp_path, fake_embedder, f
 
 
 def test_the_chat_adds_a_page_by_its_address(local: Assistant, site: str, tmp_path) -> None:  # noqa: ANN001
+    from assistant.service.collections import Collections
+    from assistant.service.service import CollectionService
     from assistant.web.chat import ChatApp
-    from assistant.web.collections import Collections
 
-    app = ChatApp(Collections(local, tmp_path))
+    app = ChatApp(CollectionService(Collections(local, tmp_path)))
     assert "web: added 1, replaced 0, unchanged 0, failed 0." in app.add_url(f"  {site}/news/doha ", "web")
     assert "unchanged 1" in app.add_url(f"{site}/news/doha", "web")
     assert "starting with https://" in app.add_url("doha talks", "web")

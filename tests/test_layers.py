@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "assistant"
 FACADE = "assistant.assistant"
 # May import the facade: the package re-export, the command line, and the facade's clients.
-FACADE_USERS = ("assistant/__init__.py", "assistant/cli/", "assistant/web/", "assistant/evaluation/")
+FACADE_USERS = ("assistant/__init__.py", "assistant/cli/", "assistant/web/", "assistant/service/", "assistant/evaluation/")
 
 
 def package_files() -> list[Path]:

@@ -1,5 +1,5 @@
-"""Evaluation and the web UI are clients of the public API: no module of assistant/evaluation/ or
-assistant/web/ imports the storage layer (assistant.store.*). Read from the source with ``ast``, so an
+"""Evaluation, the service under every door and the doors are clients of the public API: no module of
+assistant/evaluation/, assistant/service/ or assistant/web/ imports the storage layer (assistant.store.*). Read from the source with ``ast``, so an
 import inside a function counts too."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
-CLIENT_LAYERS = ("evaluation", "web")
+CLIENT_LAYERS = ("evaluation", "web", "service")
 BANNED = "assistant.store"
 
 

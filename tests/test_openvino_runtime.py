@@ -21,8 +21,9 @@ from assistant.models.embedding.factory import build_embedder
 from assistant.models.embedding.openvino_embedder import _Loading
 from assistant.models.embedding.openvino_runtime import GemmaTokenizer, openvino_available
 from assistant.models.fetch import gemma_path
+from assistant.service.collections import Collections
+from assistant.service.service import CollectionService
 from assistant.web.chat import ChatApp
-from assistant.web.collections import Collections
 from tests.helpers import child_env, shared_qa
 
 needs_openvino = pytest.mark.skipif(not openvino_available(), reason="openvino is not installed")
@@ -180,7 +181,7 @@ def test_loading_hands_its_value_or_its_error_to_whoever_waits() -> None:
 
 
 def test_the_page_says_the_model_is_loading_until_it_is_ready(fake_assistant: Assistant) -> None:
-    app = ChatApp(Collections(fake_assistant))
+    app = ChatApp(CollectionService(Collections(fake_assistant)))
     assert fake_assistant.ready and app.model_status() == ""
     fake_assistant.embedder.ready = False  # what OpenVINOEmbedder says while its graph compiles
     try:

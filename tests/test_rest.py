@@ -70,7 +70,8 @@ def test_errors_are_json_that_names_the_problem(api: tuple[str, Assistant]) -> N
     unknown = httpx.get(f"{url}/articles", params={"collection": "nope"})
     assert unknown.status_code == 404 and "no collection" in unknown.json()["error"]["message"]
     mode = httpx.post(f"{url}/ask", json={"question": "q", "mode": "poetic"})
-    assert mode.status_code == 400 and mode.json()["error"]["type"] == "ConfigError"
+    assert mode.status_code == 400 and mode.json()["error"]["type"] == "InvalidRequest"
+    assert "mode" in mode.json()["error"]["message"]
 
 
 def test_upload_list_and_delete(api: tuple[str, Assistant]) -> None:

@@ -27,12 +27,13 @@ import pytest
 from assistant import Article, Assistant, Settings
 from assistant.ingest.reading import read_path
 from assistant.models.embedding.factory import build_embedder
+from assistant.service.collections import Collections
+from assistant.service.service import CollectionService
 from assistant.store.manifest import Manifest
 from assistant.text.characters import INVISIBLE_FORMAT
 from assistant.web.answers import answer_html, question_html
 from assistant.web.articles import article_html
 from assistant.web.chat import ChatApp
-from assistant.web.collections import Collections
 from assistant.web.links import parse_ref
 from tests.fakes import CountingEmbedder
 from tests.helpers import SUBPROCESS_BACKEND, Child, assert_consistent, child_env, files_outside, subprocess_settings
@@ -235,7 +236,7 @@ def test_article_ids_with_path_separators_and_quotes(new_assistant: Assistant, t
                                                "use printable ids"]
     assert files_outside(tmp_path, new_assistant.path) == before  # no file was made from an id
 
-    app = ChatApp(Collections(new_assistant, tmp_path / "root"))
+    app = ChatApp(CollectionService(Collections(new_assistant, tmp_path / "root")))
     collection = new_assistant.path.name
     for aid, sentence in topics.items():
         assert new_assistant.article(aid)[1] == sentence

@@ -17,6 +17,9 @@ import httpx
 import pytest
 
 from assistant import Assistant, ConfigError, Settings
+from assistant.service.collections import Collections
+from assistant.service.service import CollectionService
+from assistant.service.uploads import UPLOADS_DIR, safe_filename
 from assistant.text.characters import INVISIBLE_FORMAT
 from assistant.types import Answer, ArticleInfo, Citation, IngestReport
 from assistant.web.answers import answer_html, pending_html, question_html
@@ -24,10 +27,8 @@ from assistant.web.app import launch
 from assistant.web.articles import article_html, articles_table_html, ingest_report_html
 from assistant.web.auth import is_loopback, resolve_auth
 from assistant.web.chat import ChatApp
-from assistant.web.collections import Collections
 from assistant.web.links import parse_ref
 from assistant.web.markup import error_html, status_html
-from assistant.web.uploads import UPLOADS_DIR, safe_filename
 from tests.helpers import EVIL, Child, Tree, assert_safe, child_env, files_outside, free_port
 
 BIDI = "\u202eevil\u202c \u2066isolated\u2069 zero\u200bwidth"
@@ -243,7 +244,7 @@ def test_uploads_are_checked_renamed_and_stored_in_the_index_folder(tmp_path: Pa
 
     with Assistant.open(tmp_path / "idx", settings=small, embedder=embedder) as a:
         before = files_outside(tmp_path, a.path)
-        app = ChatApp(Collections(a, tmp_path / "root"))
+        app = ChatApp(CollectionService(Collections(a, tmp_path / "root")))
         markup = app.upload(paths, "idx")
         assert_safe(markup)
         text = Tree(markup).text
@@ -301,7 +302,7 @@ def test_every_rendered_text_is_escaped_and_stripped_of_bidi_controls() -> None:
 
 
 def test_links_that_are_not_ours_open_nothing(new_assistant: Assistant, tmp_path: Path) -> None:
-    app = ChatApp(Collections(new_assistant, tmp_path / "root"))
+    app = ChatApp(CollectionService(Collections(new_assistant, tmp_path / "root")))
     for href in ("javascript:alert(1)", "#cite/../../etc/0/4", "#article/..%2F..%2Fetc/passwd", f"#article/x/{EVIL}"):
         markup = app.open_ref(href)
         assert_safe(markup)

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, ConfigError
+from assistant.service.collections import Collections
+from assistant.service.service import CollectionService
 from assistant.web.app import launch
 from assistant.web.chat import FEEDBACK_FILE, ChatApp
-from assistant.web.collections import Collections
 from assistant.web.layout import build_ui
 from tests.helpers import SAMPLE_ID, Tree
 
@@ -118,7 +119,7 @@ def test_api_errors_are_plain_messages(client) -> None:  # noqa: ANN001
 
     with pytest.raises(AppError, match="there is no collection 'nope'"):
         client.predict("anything", collection="nope", api_name="/ask")
-    with pytest.raises(AppError, match="mode must be"):
+    with pytest.raises(AppError, match="mode: Input should be '', 'extractive' or 'generative' \\(got 'poetic'\\)"):
         client.predict("anything", mode="poetic", api_name="/ask")
 
 
@@ -131,7 +132,7 @@ def test_articles_endpoint(client) -> None:  # noqa: ANN001
 # --- the chat's handlers, without a browser ---------------------------------------------------------
 @pytest.fixture
 def app(new_assistant: Assistant, tmp_path: Path) -> ChatApp:
-    return ChatApp(Collections(new_assistant, tmp_path / "root"))
+    return ChatApp(CollectionService(Collections(new_assistant, tmp_path / "root")))
 
 
 def test_empty_collection_answers_with_a_plain_message(app: ChatApp) -> None:
@@ -170,7 +171,7 @@ def test_feedback_appends_to_the_index_folder_and_export_writes_files(app: ChatA
 def test_the_chat_leads_with_the_short_answer_and_the_marker_opens_it_highlighted(
         fake_sample_assistant: Assistant, tmp_path: Path) -> None:
     """Fast tier: the fake embedder (tests/fakes.py) with the LLM-free rules producer; everything else real."""
-    app = ChatApp(Collections(fake_sample_assistant, tmp_path / "root"))
+    app = ChatApp(CollectionService(Collections(fake_sample_assistant, tmp_path / "root")))
     _, turns = list(app.respond("كم عدد القوات الأجنبية في أفغانستان؟", [], "sample"))[-1]
     ans = turns[0].answer
     assert ans is not None and ans.short is not None, turns[0].html

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant, Settings
+from assistant.service.collections import Collections
+from assistant.service.service import CollectionService
 from assistant.web.chat import EVAL_RUNS_DIR, ChatApp
-from assistant.web.collections import Collections
 
 AR_1 = "افتتحت البلدية جسرا جديدا فوق النهر يوم الاثنين. وبلغت كلفة الجسر 40 مليون دولار. وقال رئيس البلدية إن الزحام سينخفض بمقدار الثلث."
 AR_2 = "أعلنت الحكومة خطة جديدة للنقل العام في المدينة. ويبدأ التنفيذ في عام 2026 ويستمر أربع سنوات."
@@ -44,7 +45,7 @@ def _chat_over(tmp_path: Path, embedder, settings: Settings) -> Iterator[ChatApp
     """A chat over an empty collection whose index root is this test's temp folder."""
     s = settings.replace(index_root=tmp_path / "root")
     a = Assistant.open(s.index_root / "news", settings=s, embedder=embedder)
-    chat = ChatApp(Collections(a))
+    chat = ChatApp(CollectionService(Collections(a)))
     yield chat
     chat.collections.close()
 

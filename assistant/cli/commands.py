@@ -12,6 +12,7 @@ from typing import Any
 
 from assistant.cli.output import ProgressBar, ask_streaming, print_report
 from assistant.errors import AssistantError, IndexNotFoundError
+from assistant.retrieve.filters import ArticleFilter
 from assistant.samples import SAMPLE_INDEX, ensure_sample
 from assistant.settings import Settings
 from assistant.terminal import render
@@ -24,6 +25,8 @@ def command_settings(args: argparse.Namespace) -> Settings:
     settings = Settings()
     if getattr(args, "auth_file", None):
         settings = settings.replace(server={"auth_file": args.auth_file})
+    if getattr(args, "read_only", False):
+        settings = settings.replace(server={"allow_writes": False})
     llm = {k: v for k, v in (("provider", getattr(args, "llm_provider", None)), ("model", getattr(args, "llm_model", None)),
                              ("base_url", getattr(args, "llm_url", None))) if v}
     if not llm:
@@ -69,9 +72,9 @@ def _ensure_sample(a: Any) -> None:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     with _open(args, settings) as a:
-        kw = dict(max_citations=args.citations, article_ids=args.article or None, retriever=args.retriever,
-                  mode=args.mode, sources=args.source, date_from=args.date_from, date_to=args.date_to,
-                  languages=args.lang)
+        where = ArticleFilter.of(article_ids=args.article or None, sources=args.source, date_from=args.date_from,
+                                 date_to=args.date_to, languages=args.lang)
+        kw = dict(max_citations=args.citations, retriever=args.retriever, mode=args.mode, where=where)
         if not args.json:
             ask_streaming(a, args.question, args.shape, **kw)
             return 0
@@ -108,6 +111,42 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.web.app import serve
 
     return serve(args.index, host=args.host, port=args.port, settings=settings)
+
+
+def cmd_mcp(args: argparse.Namespace, settings: Settings) -> int:
+    """The MCP tools over stdio: stdout carries the protocol only (messages go to stderr)."""
+    from assistant.service.service import CollectionService
+    from assistant.web.app import open_collection
+    from assistant.web.mcp import build_mcp
+
+    a = open_collection(args.index, settings)
+    try:
+        build_mcp(CollectionService.over(a)).run("stdio")
+    finally:
+        a.close()
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service.keys import ApiKeys
+
+    keys = ApiKeys.of(settings)
+    if args.action == "create":
+        key, token = keys.create(args.name)
+        print(f"created key {key.name!r} in {keys.path}; it is shown once, keep it now:", file=sys.stderr)
+        print(token)
+    elif args.action == "revoke":
+        key = keys.revoke(args.name)
+        print(f"revoked key {key.name!r} ({key.prefix}…); a running server refuses it from its next request")
+    elif args.json:
+        print(json.dumps([k.to_dict() for k in keys.list()], ensure_ascii=False, indent=2))
+    else:
+        listed = keys.list()
+        for k in listed:
+            print(f"{k.name}\t{k.prefix}…\tcreated {k.created}\tlast used {k.last_used or 'never'}")
+        if not listed:
+            print(f"no API keys in {keys.path}; create one with `assistant keys create NAME`", file=sys.stderr)
+    return 0
 
 
 def cmd_articles(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,7 +12,7 @@ from assistant.types import ANSWER_MODES, RETRIEVER_MODES
 
 __all__ = ["build_parser", "LLM_PROVIDERS", "DESCRIPTION"]
 
-DESCRIPTION = "The assistant command: ingest, ask, chat, articles, remove, rebuild, serve, eval, models."
+DESCRIPTION = "The assistant command: ingest, ask, chat, articles, remove, rebuild, serve, mcp, keys, eval, models."
 LLM_PROVIDERS: tuple[str, ...] = get_args(LLMSettings.model_fields["provider"].annotation)
 
 
@@ -69,8 +69,26 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--auth-file", default=None, metavar="FILE",
                     help="file of 'user:password' lines required to log in (needed for any --host but 127.0.0.1; "
                     "or set ASSISTANT_SERVER__AUTH_USER and ASSISTANT_SERVER__AUTH_PASSWORD)")
+    sp.add_argument("--read-only", action="store_true",
+                    help="the API doors may not add or remove articles (server.allow_writes off)")
     common(sp)
     sp.set_defaults(func=commands.cmd_serve)
+
+    sp = sub.add_parser("mcp", help="the MCP tools (search, ask, list_articles, get_article, add_article) over "
+                        "stdio, for agents and desktop assistants (over HTTP: `serve`, at /mcp)")
+    sp.add_argument("--read-only", action="store_true", help="leave out add_article (server.allow_writes off)")
+    common(sp)
+    sp.set_defaults(func=commands.cmd_mcp)
+
+    sp = sub.add_parser("keys", help="API keys for the REST, OpenAI-compatible and MCP doors of `serve`")
+    keys = sp.add_subparsers(dest="action", required=True)
+    kp = keys.add_parser("create", help="create a key; it is printed once and kept only hashed")
+    kp.add_argument("name", help="what the key is for (letters, digits, . _ @ -)")
+    kp = keys.add_parser("list", help="the keys: name, first characters, created, last used")
+    kp.add_argument("--json", action="store_true", help="print JSON")
+    kp = keys.add_parser("revoke", help="delete a key: a running server refuses it at its next request")
+    kp.add_argument("name")
+    sp.set_defaults(func=commands.cmd_keys)
 
     sp = sub.add_parser("articles", help="list indexed articles")
     sp.add_argument("--json", action="store_true")

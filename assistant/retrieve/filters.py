@@ -1,8 +1,9 @@
 """Which articles a question may be answered from: by source, date range, language and id.
 
-:class:`ArticleFilter` is built from the keyword arguments of ``Assistant.ask`` / ``ask_stream`` /
-``search`` (and the CLI's flags); every field left out matches everything. It becomes the list of article
-ids the retriever searches within (``None``: no filter; an empty list: nothing matches).
+:class:`ArticleFilter` is what ``Assistant.ask`` / ``ask_stream`` / ``search`` take as ``where=``, or
+build from their filter keywords (:class:`FilterKeywords`, declared here once); every field left out
+matches everything. It becomes the list of article ids the retriever searches within (``None``: no
+filter; an empty list: nothing matches). A new filter is a field here and a keyword there, nothing else.
 
 - ``sources``: the article's source equals one of them (case and surrounding spaces ignored);
 - ``date_from`` / ``date_to``: ISO 8601 or any form of :mod:`assistant.text.dates` (a bad one raises
@@ -17,12 +18,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 
 from assistant.errors import ConfigError
 from assistant.text.dates import date_bounds, normalize_date
 from assistant.types import ArticleInfo
 
-__all__ = ["ArticleFilter"]
+__all__ = ["ArticleFilter", "FilterKeywords"]
+
+
+class FilterKeywords(TypedDict, total=False):
+    """The filter keywords of ``Assistant.ask`` / ``ask_stream`` / ``search`` (``**filters``), as
+    :meth:`ArticleFilter.of` takes them."""
+
+    article_ids: Sequence[str] | None
+    sources: Sequence[str] | str | None
+    date_from: str | None
+    date_to: str | None
+    languages: Sequence[str] | str | None
 
 
 def _strings(name: str, values: Iterable[str] | str | None) -> tuple[str, ...] | None:
@@ -60,6 +73,13 @@ class ArticleFilter:
             date_from=lo, date_to=hi, languages=tuple(x.strip().lower() for x in langs) if langs else None,
             article_ids=tuple(dict.fromkeys(article_ids)) if article_ids is not None else None,
         )
+
+    @classmethod
+    def given(cls, where: ArticleFilter | None, keywords: FilterKeywords) -> ArticleFilter:
+        """The filter of a call that takes ``where=`` or the keywords (not both: ConfigError)."""
+        if where is not None and any(v is not None for v in keywords.values()):
+            raise ConfigError("give the filter as where=ArticleFilter.of(...) or as keywords, not both")
+        return where if where is not None else cls.of(**keywords)
 
     @property
     def empty(self) -> bool:

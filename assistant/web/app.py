@@ -5,9 +5,11 @@
 - :mod:`assistant.web.markup`, :mod:`~assistant.web.links`, :mod:`~assistant.web.answers`,
   :mod:`~assistant.web.articles`, :mod:`~assistant.web.conversation`: what the page shows, as pure functions
   (HTML, exports);
-- :mod:`assistant.web.chat`: :class:`ChatApp`, the event handlers as plain methods;
-- :mod:`assistant.web.collections`: :class:`Collections`, the index folders the chat switches between;
-- :mod:`assistant.web.uploads`: checking, naming and storing uploaded files;
+- :mod:`assistant.web.chat`: :class:`ChatApp`, the event handlers as plain methods, over the service every
+  door calls (:class:`assistant.service.service.CollectionService`: collections, uploads, asking);
+- :mod:`assistant.web.api`: the API doors beside the page: REST (:mod:`~assistant.web.rest`), the
+  OpenAI-compatible chat (:mod:`~assistant.web.openai_chat`), MCP (:mod:`~assistant.web.mcp`), with the
+  credentials of :mod:`~assistant.web.access`;
 - :mod:`assistant.web.auth`: who may log in, and the loopback-only rule;
 - :mod:`assistant.web.layout`: :func:`build_ui`, the Gradio page and its ``/ask`` ``/articles`` endpoints;
 - this module: :func:`launch`, :func:`open_collection`, :func:`serve` (and the names above, for importers).
@@ -49,8 +51,9 @@ def launch(demo: "gr.Blocks", settings: Settings, *, host: str | None = None, po
     """Serve the page (on ``settings.server.host:port`` unless given); never shared through Gradio's tunnel.
 
     Any interface but loopback needs a login: without accounts (see :func:`resolve_auth`) this raises
-    ConfigError before anything listens. Accounts, when set, are required on loopback too. The REST API
-    (assistant/web/rest.py, ``/api/v1``) is served beside the chat with the same accounts."""
+    ConfigError before anything listens. Accounts, when set, are required on loopback too. The API doors
+    (assistant/web/api.py: REST ``/api/v1``, OpenAI-compatible ``/v1``, MCP ``/mcp``) are served beside the
+    chat, taking the same accounts or an API key (assistant/web/access.py)."""
     host = host or settings.server.host
     accounts = login_for(host, settings.server)
     demo.queue(default_concurrency_limit=1)
@@ -72,10 +75,10 @@ def launch(demo: "gr.Blocks", settings: Settings, *, host: str | None = None, po
         quiet=quiet,
     )
     chat = getattr(demo, "chat_app", None)
-    if chat is not None:
-        from assistant.web.rest import mount_rest
+    if chat is not None:  # the API doors: REST, OpenAI-compatible chat, MCP (assistant/web/api.py)
+        from assistant.web.api import mount_api
 
-        mount_rest(demo.app, chat, accounts)
+        mount_api(demo.app, chat.service, accounts, host=host)
     if not prevent_thread_lock:
         demo.block_thread()
     return result

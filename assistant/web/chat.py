@@ -1,14 +1,15 @@
-"""The chat's event handlers as plain methods (no Gradio types in or out): :class:`ChatApp`.
+"""The chat's event handlers as plain methods (no Gradio types in or out): :class:`ChatApp`, a thin adapter
+over :class:`~assistant.service.service.CollectionService` (the service every door calls).
 
 :mod:`assistant.web.layout` wires them to the page; each returns what a page element shows (HTML built by
-:mod:`assistant.web.answers`, :mod:`assistant.web.articles`, :mod:`assistant.web.conversation`) and turns errors into plain messages. The Evaluate section calls the one
+:mod:`assistant.web.answers`, :mod:`assistant.web.articles`, :mod:`assistant.web.conversation`) and turns
+errors into plain messages (:meth:`ChatApp._shown`, the one place). The Evaluate section calls the one
 evaluation workflow (:func:`assistant.evaluation.workflow.evaluate_upload`) and shows what it returns.
 """
 
 import dataclasses
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -16,15 +17,16 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from assistant.assistant import Assistant
-from assistant.errors import ArticleNotFoundError, AssistantError, ConfigError
+from assistant.errors import AssistantError, ConfigError
 from assistant.evaluation.workflow import RUNS_DIR, Evaluation, evaluate_upload, new_run_folder
 from assistant.ingest.fetching import is_url
+from assistant.service.collections import Collections
+from assistant.service.options import AskOptions, Filters
+from assistant.service.service import CollectionService, article_record
 from assistant.settings import Settings
-from assistant.types import AnswerMode, IngestReport, check_choice
+from assistant.types import IngestReport
 from assistant.web.answers import answer_html, pending_html
 from assistant.web.articles import article_choices, article_html, articles_table_html, ingest_report_html
-from assistant.web.collections import Collections
 from assistant.web.conversation import (
     Turn,
     api_answer,
@@ -35,7 +37,6 @@ from assistant.web.conversation import (
 )
 from assistant.web.links import parse_ref
 from assistant.web.markup import block_dir, error_html, status_html
-from assistant.web.uploads import UPLOADS_DIR, drop_upload, store_uploads
 
 __all__ = ["ChatApp", "EvalOutcome", "FEEDBACK_FILE", "EVAL_RUNS_DIR", "EVAL_LIMIT"]
 
@@ -58,18 +59,32 @@ class EvalOutcome(NamedTuple):
 
 
 class ChatApp:
-    """The chat's event handlers as plain methods (no Gradio types in or out), over :class:`Collections`."""
+    """The chat's event handlers as plain methods (no Gradio types in or out), over the service."""
 
-    def __init__(self, collections: Collections):
-        self.collections = collections
+    def __init__(self, service: CollectionService):
+        self.service = service
+
+    @property
+    def collections(self) -> Collections:
+        return self.service.collections
 
     @property
     def settings(self) -> Settings:
-        return self.collections.settings
+        return self.service.settings
+
+    def _shown(self, what: str, fn: Callable[..., str], *args: Any) -> str:
+        """``fn(*args)``'s HTML, or its failure as a status message without server paths."""
+        try:
+            return fn(*args)
+        except AssistantError as e:
+            return status_html(self.service.public_message(e), "error")
+        except Exception:
+            log.exception("%s failed", what)
+            return status_html(_INTERNAL, "error")
 
     def model_status(self) -> str:
         """What the page says about the model: a notice while it loads, nothing once it is ready."""
-        if self.collections.get(self.collections.initial).ready:
+        if self.service.collection().ready:
             return ""
         return status_html("Loading the embedding model… a question asked now waits for it (a few seconds). "
                            "· جارٍ تحميل النموذج…")
@@ -102,12 +117,11 @@ class ChatApp:
         turns.append(turn)
         yield conversation_messages(turns), turns
         try:
-            a = self.collections.get(collection)
             text = ""
             final = None
-            limit = int(max_citations) if max_citations else None
-            for event in a.ask_stream(q, mode=mode or None, max_citations=limit,  # type: ignore[arg-type]
-                                      history=history, **_filters(article_ids, sources, date_from, date_to, languages)):
+            options = AskOptions.of(collection=collection, mode=mode or "", max_citations=int(max_citations or 0),
+                                    history=history, **_filters(article_ids, sources, date_from, date_to, languages))
+            for event in self.service.ask_stream(q, options):
                 if event.answer is not None:
                     final = event.answer
                 elif event.delta:
@@ -116,45 +130,34 @@ class ChatApp:
                     yield conversation_messages(turns), turns
             assert final is not None  # ask_stream always ends with the answer
             turn.answer = dataclasses.replace(final, passages=[])
-            turn.html = answer_html(final, self._texts(a, final.citations), collection)
+            turn.html = answer_html(final, self.service.texts([c.article_id for c in final.citations], collection),
+                                    collection)
         except AssistantError as e:
-            turn.error = str(e)
-            turn.html = error_html(str(e), lang)
+            turn.error = self.service.public_message(e)
+            turn.html = error_html(turn.error, lang)
         except Exception:
             log.exception("answering %r failed", q)
             turn.error = _INTERNAL
             turn.html = error_html(_INTERNAL, lang)
         yield conversation_messages(turns), turns
 
-    @staticmethod
-    def _texts(a: Assistant, citations: Sequence[Any]) -> dict[str, str]:
-        texts: dict[str, str] = {}
-        for aid in {c.article_id for c in citations}:
-            try:
-                texts[aid] = a.article(aid)[1]
-            except ArticleNotFoundError:  # removed meanwhile: the card shows the sentence alone
-                pass
-        return texts
-
     def open_ref(self, href: str | None) -> str:
         """The article view for a clicked ``#cite/…`` or ``#article/…`` link."""
         ref = parse_ref(href)
         if ref is None:
             return status_html(f"Not a link to an article: {href!r}", "error")
-        try:
-            info, text = self.collections.get(ref.collection).article(ref.article_id)
-        except AssistantError as e:
-            return status_html(str(e), "error")
-        except Exception:
-            log.exception("opening %r failed", href)
-            return status_html(_INTERNAL, "error")
-        short = (ref.short_start, ref.short_end) if ref.short_start is not None and ref.short_end is not None else None
-        return article_html(info, text, ref.start, ref.end, short)
+
+        def view() -> str:
+            info, text = self.service.article(ref.article_id, ref.collection)
+            short = (ref.short_start, ref.short_end) if ref.short_start is not None and ref.short_end is not None else None
+            return article_html(info, text, ref.start, ref.end, short)
+
+        return self._shown(f"opening {href!r}", view)
 
     # --- collection -------------------------------------------------------------------------------
     def collection_view(self, collection: str) -> tuple[str, list[tuple[str, str]], list[str]]:
         """(article list HTML, article choices, source names) of a collection."""
-        infos = self.collections.get(collection).articles()
+        infos = self.service.articles(collection)
         sources = sorted({i.source for i in infos if i.source}, key=str.casefold)
         return articles_table_html(infos, collection), article_choices(infos), sources
 
@@ -166,34 +169,14 @@ class ChatApp:
         paths = [str(f) for f in (files or [])]
         if not paths:
             return status_html("Choose one or more .txt, .md, .html, .json, .jsonl, .pdf or .docx files first.")
-        try:
-            report = self.ingest_uploads(paths, collection, progress)
-        except AssistantError as e:
-            return status_html(str(e), "error")
-        except Exception:
-            log.exception("upload into %r failed", collection)
-            return status_html(_INTERNAL, "error")
-        return ingest_report_html(report, collection)
+        return self._shown(f"upload into {collection!r}",
+                           lambda: ingest_report_html(self.ingest_uploads(paths, collection, progress), collection))
 
     def ingest_uploads(
         self, paths: Sequence[str], collection: str, progress: Callable[[int, int, str], None] | None = None
     ) -> IngestReport:
-        """Check, keep and index uploaded files (the chat's upload and the REST API's).
-
-        Each file is checked (an extension of ``ingest.extensions``, at most ``server.max_upload_mb``),
-        copied under a safe name (:func:`safe_filename`) into ``<index folder>/uploads/`` and indexed from
-        there; its article id is that name without extension. A file refused or unreadable is listed in
-        ``failed`` with its reason (by name: server paths are not shown) and not kept."""
-        a = self.collections.get(collection)
-        folder = a.path / UPLOADS_DIR
-        saved, refused = self._store_uploads(paths, folder)
-        report = a.add(saved, progress=progress) if saved else IngestReport()
-        for dest in saved:
-            if any(where == str(dest) for where, _ in report.failed):
-                dest.unlink(missing_ok=True)  # nothing of it was indexed
-        prefix = str(folder) + os.sep
-        report.failed = refused + [(w[len(prefix):] if w.startswith(prefix) else w, why) for w, why in report.failed]
-        return report
+        """Check, keep and index uploaded files: :meth:`CollectionService.upload`."""
+        return self.service.upload(paths, collection, progress)
 
     def add_url(self, url: str, collection: str) -> str:
         """Fetch the web page at ``url`` into the collection (assistant/ingest/fetching.py: http(s) only, no
@@ -201,33 +184,18 @@ class ChatApp:
         url = (url or "").strip()
         if not is_url(url):
             return status_html("Give a web page's address, starting with https:// or http://.")
-        try:
-            report = self.collections.get(collection).add(url)
-        except AssistantError as e:
-            return status_html(str(e), "error")
-        except Exception:
-            log.exception("fetching %r into %r failed", url, collection)
-            return status_html(_INTERNAL, "error")
-        return ingest_report_html(report, collection)
-
-    def _store_uploads(self, paths: Sequence[str], folder: Path, extensions: Sequence[str] | None = None
-                       ) -> tuple[list[Path], list[tuple[str, str]]]:
-        """:func:`~assistant.web.uploads.store_uploads` with this server's limits; ``extensions``: the
-        types taken (default ``ingest.extensions``)."""
-        return store_uploads(paths, folder, extensions=extensions or self.settings.ingest.extensions,
-                             max_bytes=self.settings.server.max_upload_mb * 1_000_000)
+        return self._shown(f"fetching {url!r} into {collection!r}",
+                           lambda: ingest_report_html(self.service.add_url(url, collection), collection))
 
     def remove(self, article_id: str | None, collection: str) -> str:
         if not article_id:
             return status_html("Choose an article to remove first.")
-        try:
-            a = self.collections.get(collection)
-            info = next((i for i in a.articles() if i.id == article_id), None)
-            a.remove(article_id)
-        except AssistantError as e:
-            return status_html(str(e), "error")
-        drop_upload(a, info)  # an uploaded file no other article comes from goes too
-        return status_html(f"Removed {article_id} from {collection}.")
+
+        def removed() -> str:
+            self.service.remove(article_id, collection)  # its uploaded file goes too
+            return status_html(f"Removed {article_id} from {collection}.")
+
+        return self._shown(f"removing {article_id!r}", removed)
 
     # --- feedback and export ----------------------------------------------------------------------
     def feedback(self, turns: Sequence[Turn], turn_index: int, vote: str, comment: str | None = None) -> str:
@@ -237,7 +205,7 @@ class ChatApp:
             return status_html("That answer is no longer in this conversation.", "error")
         turn = turns[turn_index]
         try:
-            path = self.collections.get(turn.collection).path / FEEDBACK_FILE
+            path = self.service.collection(turn.collection).path / FEEDBACK_FILE
             with path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(feedback_record(turn, vote, comment), ensure_ascii=False) + "\n")
         except (AssistantError, OSError) as e:
@@ -281,13 +249,13 @@ class ChatApp:
         try:
             n_unanswerable = _count(unanswerable, "the number of unanswerable questions")
             n_limit = _count(limit, "the question limit") or None
-            over = self.collections.get(collection or self.collections.initial)
+            over = self.service.collection(collection or "")
             folder = new_run_folder(self.settings.index_root)
-            done = evaluate_upload(questions, over, folder, receive=self._store_uploads, articles=articles or (),
+            done = evaluate_upload(questions, over, folder, receive=self.service.store, articles=articles or (),
                                    mode=mode, retriever=retriever, unanswerable=n_unanswerable, limit=n_limit,
                                    progress=progress)
         except AssistantError as e:
-            return _eval_failed(self._hide_paths(str(e), folder))
+            return _eval_failed(self._hide_paths(str(e), folder))  # the run's folders too
         except Exception:
             log.exception("evaluating %r failed", questions)
             return _eval_failed(_INTERNAL)
@@ -305,10 +273,7 @@ class ChatApp:
     def _hide_paths(self, message: str, run_dir: Path | None) -> str:
         """``message`` without the server's folders: files are named as uploaded."""
         folders = [run_dir / "input", run_dir / "articles", run_dir] if run_dir else []
-        for folder in [*folders, Path(self.settings.index_root), self.collections.root]:
-            for form in dict.fromkeys([str(folder.resolve()), str(folder)]):  # the longer form first
-                message = message.replace(form + os.sep, "")
-        return message
+        return self.service.hide_paths(message, *folders)
 
     def _report_for_page(self, markdown: str) -> str:
         """The report as shown on the page: the plots section goes (the gallery shows them) and index paths
@@ -350,12 +315,9 @@ class ChatApp:
             null): the short answer (text, article_id, sentence_id, start, end, n, confidence, method,
             translation), exact words of the article inside the sentence of citation n.
         """
-        a = self.collections.get(collection or self.collections.initial)
-        if mode:  # empty: the server's setting
-            check_choice(mode, AnswerMode, "mode")
-        ans = a.ask(question, mode=mode or None, max_citations=max_citations or None,  # type: ignore[arg-type]
-                    history=history or [], **_filters(article_ids, sources, date_from, date_to, languages))
-        return api_answer(ans)
+        options = AskOptions.of(collection=collection, mode=mode, max_citations=max_citations, history=history or [],
+                                **_filters(article_ids, sources, date_from, date_to, languages))
+        return api_answer(self.service.ask(question, options))
 
     def api_articles(self, collection: str = "") -> list[dict[str, Any]]:
         """The articles of a collection (id, title, source, date, lang, n_sentences, content_hash).
@@ -364,8 +326,7 @@ class ChatApp:
             collection: the collection (index); empty: the one the server started with.
         """
         # without the server-side "path": a dict holding one is taken for a file to download by gradio_client
-        infos = self.collections.get(collection or self.collections.initial).articles()
-        return [{k: v for k, v in i.to_dict().items() if k != "path"} for i in infos]
+        return [article_record(i) for i in self.service.articles(collection)]
 
 
 def _eval_failed(message: str) -> EvalOutcome:
@@ -388,7 +349,6 @@ def _count(value: float | str | None, what: str) -> int:
 
 def _filters(article_ids: Sequence[str] | None, sources: Sequence[str] | None, date_from: str | None,
              date_to: str | None, languages: Sequence[str] | None) -> dict[str, Any]:
-    """The page's filter inputs as ``Assistant.ask`` keywords: an empty input is no filter."""
-    return {"article_ids": list(article_ids or []) or None, "sources": list(sources or []) or None,
-            "date_from": (date_from or "").strip() or None, "date_to": (date_to or "").strip() or None,
-            "languages": list(languages or []) or None}
+    """The page's filter inputs as :class:`Filters` fields: an empty input is no filter."""
+    return Filters(article_ids=list(article_ids or []), sources=list(sources or []), date_from=date_from or "",
+                   date_to=date_to or "", languages=list(languages or [])).model_dump()

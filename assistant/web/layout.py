@@ -12,10 +12,10 @@ from assistant.assistant import Assistant
 from assistant.errors import AssistantError
 from assistant.evaluation.run import RETRIEVERS
 from assistant.evaluation.workflow import QUESTION_EXTENSIONS
+from assistant.service.service import CollectionService
 from assistant.types import ANSWER_MODES
 from assistant.web.articles import article_placeholder_html
 from assistant.web.chat import EVAL_LIMIT, ChatApp
-from assistant.web.collections import Collections
 from assistant.web.conversation import Turn
 from assistant.web.markup import status_html
 
@@ -56,7 +56,7 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
     under ``index_root`` (default: ``settings.index_root``) can be switched to or created."""
     import gradio as gr
 
-    app = ChatApp(Collections(assistant, index_root))
+    app = ChatApp(CollectionService.over(assistant, index_root))
     settings = app.settings
     first = app.collections.initial
     table0, choices0, sources0 = app.collection_view(first)
@@ -280,7 +280,7 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
 
         gr.api(_endpoint(app.api_ask), api_name="ask")
         gr.api(_endpoint(app.api_articles), api_name="articles")
-    demo.chat_app = app  # what launch() mounts the REST API on (assistant/web/rest.py)
+    demo.chat_app = app  # what launch() mounts the API doors on (assistant/web/api.py)
     return demo
 
 

@@ -1,11 +1,11 @@
-"""The collections the chat can switch between: index folders under ``index_root``, opened on first use."""
+"""The collections a server holds: index folders under ``index_root``, opened on first use."""
 
 import re
 import threading
 from pathlib import Path
 
 from assistant.assistant import Assistant
-from assistant.errors import ConfigError
+from assistant.errors import CollectionNotFoundError, ConfigError
 
 __all__ = ["Collections"]
 
@@ -33,14 +33,21 @@ class Collections:
         return [self.initial] + sorted(found - {self.initial})
 
     def get(self, name: str) -> Assistant:
-        """The open collection ``name``; an existing index folder under the root is opened."""
+        """The open collection ``name``; an existing index folder under the root is opened.
+        CollectionNotFoundError when there is none (a name no collection can have is not one either)."""
         with self._lock:
             if name in self._open:
                 return self._open[name]
-            path = self.root / self._check(name)
-            if not (path / "manifest.json").is_file():
-                raise ConfigError(f"there is no collection {name!r} in {self.root}; create it first")
+            path = self.root / name
+            if not _NAME.match(name or "") or not (path / "manifest.json").is_file():
+                raise CollectionNotFoundError(f"there is no collection {name!r} on this server; the collections are "
+                                              f"{', '.join(self.names())}")
             return self._open_locked(name, path)
+
+    def opened(self) -> dict[str, Assistant]:
+        """The collections open now, by name."""
+        with self._lock:
+            return dict(self._open)
 
     def create(self, name: str) -> Assistant:
         """Open collection ``name``, creating an empty index folder under the root when it is new."""
