@@ -280,3 +280,48 @@ def test_the_openapi_description_covers_every_route(server: Server) -> None:
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
             assert {"200", "401", "500"} <= set(op["responses"]), (method, path)
+
+
+def test_the_keys_command_creates_lists_and_revokes(capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.cli import main
+
+    assert main(["keys", "list"]) == 0
+    assert "no API keys" in capsys.readouterr().err
+    assert main(["keys", "create", "newsroom-bot"]) == 0
+    out = capsys.readouterr()
+    token = out.out.strip()
+    assert token.startswith("ca_") and len(token) == 46 and "shown once" in out.err
+    keys = ApiKeys.of(Settings())
+    assert keys.verify(token) is not None and token not in keys.path.read_text()
+    assert main(["keys", "create", "newsroom-bot"]) == 1
+    assert "already a key named 'newsroom-bot'" in capsys.readouterr().err
+    assert main(["keys", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [k["name"] for k in listed] == ["newsroom-bot"] and listed[0]["prefix"] == token[:8]
+    assert main(["keys", "revoke", "newsroom-bot"]) == 0
+    assert "revoked key 'newsroom-bot'" in capsys.readouterr().out
+    assert keys.verify(token) is None and keys.list() == [] and keys.configured()
+    assert main(["keys", "revoke", "nobody"]) == 1
+    assert "there is no key named 'nobody'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_assistant_mcp_over_stdio_on_the_sample_with_the_real_model(tmp_path: Path) -> None:
+    """The command a desktop assistant runs: `assistant mcp` (the sample collection, the default model)."""
+    from tests.helpers import child_env
+
+    async def run() -> None:
+        params = StdioServerParameters(command=str(Path(sys.executable).parent / "assistant"), args=["mcp"],
+                                       env=child_env(tmp_path), cwd=str(tmp_path))
+        async with Client(params, read_timeout_seconds=300) as client:
+            asked = (await client.call_tool("ask", {"question": "من نقل الرسائل بين طهران وواشنطن؟"})).structured_content
+            assert not asked["abstained"] and asked["lang"] == "ar"
+            first = asked["citations"][0]
+            article = (await client.call_tool("get_article", {"article_id": first["article_id"]})).structured_content
+            assert article["text"][first["start"]:first["end"]] == first["text"]
+            assert any(s["id"] == first["sentence_id"] for s in article["sentences"])
+            english = (await client.call_tool("ask", {"question": "Who carried messages between Tehran and Washington?"})
+                       ).structured_content
+            assert english["lang"] == "en" and english["citations"]
+
+    asyncio.run(run())
