@@ -91,7 +91,7 @@ def test_openai_client_asks_in_english_and_arabic_plain_and_streamed(server: Ser
     cited = last.model_extra["cited"]
     _exact(server, cited)
     assert cited["lang"] == "ar" and cited["citations"][0]["article_id"] == "hospitals"
-    assert content.startswith(cited["text"]) and "12" in content
+    assert content.startswith(cited["text"]) and "12" in content and "\n\n\n" not in content
 
 
 def test_openai_follow_up_and_a_filter_through_extra_body(server: Server) -> None:

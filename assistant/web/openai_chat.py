@@ -173,12 +173,14 @@ def _chunks(events: Iterator[Any], service: CollectionService, reply_id: str, cr
         return f"data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
+    sent = ""
     try:
         for event in events:
-            if event.answer is not None:
-                yield chunk({"content": sources_text(event.answer)})
+            if event.answer is not None:  # the sources after what was sent, one blank line between
+                yield chunk({"content": sources_text(event.answer)[1 if sent.endswith("\n") else 0:]})
                 yield chunk({}, "stop", cited=api_answer(event.answer))
             elif event.delta:
+                sent = event.delta
                 yield chunk({"content": event.delta})
     except AssistantError as e:
         yield f"data: {json.dumps({'error': {'message': service.public_message(e), 'type': 'server_error', 'param': None, 'code': type(e).__name__}}, ensure_ascii=False)}\n\n"
