@@ -67,6 +67,12 @@ class EmbeddingSettings(_Section):
     precision: Literal["bf16", "f32"] = Field(
         "bf16", description="openvino runtime: inference precision (bf16 falls back to f32 on a CPU without it)."
     )
+    device: Literal["auto", "cpu", "cuda", "mps"] = Field(
+        "auto",
+        description="Where the model runs (gemma and sentence-transformers backends): cuda / mps: torch on that "
+        "GPU in bf16 (float16 where it lacks bf16), the batch scaled to its memory; cpu: the CPU path "
+        "(`runtime`); auto: a GPU when torch sees one, else the CPU path. assistant/models/embedding/device.py.",
+    )
     batch_size: int = Field(32, ge=1, description="Texts per embedding call during ingest.")
     threads: int | None = Field(None, ge=1, description="CPU threads for the embedder (default: all cores).")
     adapter: str | None = Field(

@@ -229,3 +229,26 @@ def add_vectors(vs, kind: str, ids: list[str], texts: list[str], vectors, metada
     from assistant.store.nodes import text_node
 
     vs.add_nodes(kind, [text_node(i, t, m, [float(x) for x in v]) for i, t, v, m in zip(ids, texts, vectors, metadata)])
+
+
+def tiny_sentence_transformer(folder: Path) -> Path:
+    """A sentence-transformers model built here from a tiny random BERT config (2 layers, 32 wide, a word
+    vocabulary written here): no download, made in a second. Its vectors mean nothing; it is for testing
+    how a model is run (device, precision), never what it finds."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *"abcdefghijklmnopqrstuvwxyz",
+             "the", "ships", "harbour", "talks", "doha", "##s"]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "vocab.txt").write_text("\n".join(words), encoding="utf-8")
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(words), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    BertModel(config).save_pretrained(folder / "bert")
+    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder / "bert")
+    model = SentenceTransformer(modules=[Transformer(str(folder / "bert")), Pooling(32, "mean")], device="cpu")
+    model.save(str(folder / "st"))
+    return folder / "st"

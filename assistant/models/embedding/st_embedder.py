@@ -34,6 +34,8 @@ class SentenceTransformerEmbedder(FramedEmbedder):
         memo_size: int = 20000,
         adapter: Path | None = None,
         weights_digest: str | None = None,
+        device: str = "cpu",
+        dtype: str = "f32",
     ):
         try:
             from sentence_transformers import SentenceTransformer
@@ -57,6 +59,12 @@ class SentenceTransformerEmbedder(FramedEmbedder):
             from assistant.models.lora import load_adapter, merge_adapter
 
             merge_adapter(self._model[0].auto_model, load_adapter(adapter))
+        # on a GPU (assistant/models/embedding/device.py): merged in float32 on the CPU, then moved and cast
+        self.device, self.dtype = device, dtype
+        if device != "cpu" or dtype != "f32":
+            import torch
+
+            self._model.to(device=device, dtype={"bf16": torch.bfloat16, "f16": torch.float16}.get(dtype, torch.float32))
         self._frame(getattr(self._model, "prompts", {}) or {}, query_prompt, document_prompt, batch_size, memo_size)
         self._switches: dict[Path, Any] = {}
         self.weights_digest = weights_digest
@@ -64,6 +72,14 @@ class SentenceTransformerEmbedder(FramedEmbedder):
         self.dim = int(get_dim() or len(self.embed_query("x")))
         name = model_id or os.path.basename(os.path.normpath(model))
         self.model_id = f"sentence-transformers/{name}" + ("+title" if self._titled else "")
+
+    @property
+    def vector_id(self) -> str:
+        """The model id; on a GPU or in another precision, with them (``@torch-cuda-bf16``): an index is
+        keyed to what made its vectors."""
+        if self.device == "cpu" and self.dtype == "f32":
+            return self.model_id
+        return f"{self.model_id}@torch-{self.device}-{self.dtype}"
 
     @property
     def model(self) -> Any:
@@ -94,9 +110,10 @@ class SentenceTransformerEmbedder(FramedEmbedder):
             enc = self._model.tokenizer(texts, return_tensors="pt", return_offsets_mapping=True, padding=True,
                                         truncation=True, max_length=spec.max_tokens)
             offsets = enc.pop("offset_mapping").numpy()
-            with torch.inference_mode(), (switch or contextlib.nullcontext()), \
-                    torch.autocast("cpu", dtype=torch.bfloat16):
-                out = model(**enc, output_hidden_states=True)
-                hidden = torch.cat([out.hidden_states[i].float() for i in spec.layers], dim=-1).numpy()
-        mask = enc["attention_mask"].numpy().astype(bool)
+            mask = enc["attention_mask"].numpy().astype(bool)
+            # float32 weights run under bf16 autocast on the CPU; weights already in bf16/f16 run as they are
+            cast = torch.autocast("cpu", dtype=torch.bfloat16) if self.dtype == "f32" else contextlib.nullcontext()
+            with torch.inference_mode(), (switch or contextlib.nullcontext()), cast:
+                out = model(**enc.to(self.device), output_hidden_states=True)
+                hidden = torch.cat([out.hidden_states[i].float() for i in spec.layers], dim=-1).cpu().numpy()
         return [TokenStates(hidden[b, mask[b]], offsets[b, mask[b]].astype(np.int64)) for b in range(len(texts))]
