@@ -18,8 +18,10 @@ Tools (each returns structured content; a failure is a tool error whose message 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from mcp.server.mcpserver import MCPServer
@@ -50,50 +52,51 @@ def build_mcp(service: CollectionService, *, allow_writes: bool | None = None) -
     writes = service.settings.server.allow_writes if allow_writes is None else allow_writes
     mcp = MCPServer(name="cited-assistant", instructions=INSTRUCTIONS)
 
-    def tool_error(e: AssistantError) -> ToolError:
-        return ToolError(f"{type(e).__name__}: {service.public_message(e)}")
+    def tool(description: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+        """Register a tool; our errors become tool errors (their type and message without server paths)."""
 
-    @mcp.tool(description="The sentences of the collection that best match a query (hybrid dense + BM25 "
-                          "retrieval), best first, each with its score, article, sentence id and offsets.")
+        def register(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+            @functools.wraps(fn)
+            def call(*args: Any, **kwargs: Any) -> dict[str, Any]:
+                try:
+                    return fn(*args, **kwargs)
+                except AssistantError as e:
+                    raise ToolError(f"{type(e).__name__}: {service.public_message(e)}") from e
+
+            mcp.add_tool(call, description=description)
+            return call
+
+        return register
+
+    @tool("The sentences of the collection that best match a query (hybrid dense + BM25 retrieval), best "
+          "first, each with its score, article, sentence id and offsets.")
     def search(query: str, collection: str = "", k: int = 8, filters: Filters | None = None) -> dict[str, Any]:
-        try:
-            found = service.search(query, max(1, min(int(k), 50)), collection=collection, filters=filters)
-        except AssistantError as e:
-            raise tool_error(e) from e
+        found = service.search(query, max(1, min(int(k), 50)), collection=collection, filters=filters)
         return {"passages": [{"article_id": p.sentence.article_id, "sentence_id": p.sentence.id,
                               "text": p.sentence.text, "start": p.sentence.start, "end": p.sentence.end,
                               "score": p.score} for p in found]}
 
-    @mcp.tool(description="A cited answer, in the question's language (Arabic or English): text with [n] "
-                          "markers, the citations (article id, sentence id, start and end offsets into the "
-                          "article text, the sentence) and a short answer; abstained when the articles do not say.")
+    @tool("A cited answer, in the question's language (Arabic or English): text with [n] markers, the citations "
+          "(article id, sentence id, start and end offsets into the article text, the sentence) and a short answer; "
+          "abstained when the articles do not say.")
     def ask(question: str, collection: str = "", max_citations: int = 0, history: list[str] | None = None,
             filters: Filters | None = None) -> dict[str, Any]:
-        try:
-            options = AskOptions.of(collection=collection, max_citations=max(0, min(int(max_citations), 20)),
-                                    history=list(history or []), **(filters or Filters()).model_dump())
-            return api_answer(service.ask(question, options))
-        except AssistantError as e:
-            raise tool_error(e) from e
+        options = AskOptions.of(collection=collection, max_citations=max(0, min(int(max_citations), 20)),
+                                history=list(history or []), **(filters or Filters()).model_dump())
+        return api_answer(service.ask(question, options))
 
-    @mcp.tool(description="The articles of a collection: id, title, source, date, language, sentence count.")
+    @tool("The articles of a collection: id, title, source, date, language, sentence count.")
     def list_articles(collection: str = "") -> dict[str, Any]:
-        try:
-            return {"collection": collection or service.initial,
-                    "articles": [article_record(i) for i in service.articles(collection)]}
-        except AssistantError as e:
-            raise tool_error(e) from e
+        return {"collection": collection or service.initial,
+                "articles": [article_record(i) for i in service.articles(collection)]}
 
-    @mcp.tool(description="One article: its record, its text and its sentences (id, start, end, text). "
-                          "first_sentence/last_sentence (0-based, inclusive) give a range of sentences: then "
-                          "text is that range, and start/end its offsets in the article text.")
+    @tool("One article: its record, its text and its sentences (id, start, end, text). first_sentence/last_sentence "
+          "(0-based, inclusive) give a range of sentences: then text is that range, and start/end its offsets in "
+          "the article text.")
     def get_article(article_id: str, collection: str = "", first_sentence: int = 0,
                     last_sentence: int | None = None) -> dict[str, Any]:
-        try:
-            info, text = service.article(article_id, collection)
-            sentences = service.sentences(article_id, collection)
-        except AssistantError as e:
-            raise tool_error(e) from e
+        info, text = service.article(article_id, collection)
+        sentences = service.sentences(article_id, collection)
         last = len(sentences) - 1 if last_sentence is None else min(last_sentence, len(sentences) - 1)
         chosen = sentences[max(0, first_sentence): last + 1]
         start, end = (chosen[0].start, chosen[-1].end) if chosen else (0, 0)
@@ -104,16 +107,13 @@ def build_mcp(service: CollectionService, *, allow_writes: bool | None = None) -
                               for s in chosen]}
 
     if writes:
-        @mcp.tool(description="Add one article (plain text) to the collection; the same cleaning and checks as "
-                              "files. Returns the ingest report (added, replaced, unchanged, failed).")
+        @tool("Add one article (plain text) to the collection; the same cleaning and checks as files. Returns the "
+              "ingest report (added, replaced, unchanged, failed).")
         def add_article(text: str, title: str = "", source: str = "", date: str = "", lang: str = "",
                         article_id: str = "", collection: str = "") -> dict[str, Any]:
             article = Article(id=article_id, text=text, title=title or None, source=source or None,
                               date=date or None, lang=lang or None)
-            try:
-                return service.add_article(article, collection).to_dict()
-            except AssistantError as e:
-                raise tool_error(e) from e
+            return service.add_article(article, collection).to_dict()
 
     return mcp
 
