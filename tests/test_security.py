@@ -307,4 +307,6 @@ def test_links_that_are_not_ours_open_nothing(new_assistant: Assistant, tmp_path
         markup = app.open_ref(href)
         assert_safe(markup)
         assert 'role="alert"' in markup and "<script" not in markup
-    assert "not a collection name" in app.open_ref("#article/..%2F..%2Fetc/passwd")
+    # a name no collection can have is not one: nothing is looked up on disk, nothing is opened
+    assert "there is no collection &#x27;../../etc&#x27; on this server" in app.open_ref("#article/..%2F..%2Fetc/passwd")
+    assert list(app.collections.opened()) == ["fresh"]
