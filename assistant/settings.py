@@ -64,8 +64,10 @@ class EmbeddingSettings(_Section):
         "for this CPU (bf16 where it has it; 4-5x faster here, no torch on the query path). torch: "
         "sentence-transformers. auto: openvino when it is installed. The other backends always use torch/their own.",
     )
-    precision: Literal["bf16", "f32"] = Field(
-        "bf16", description="openvino runtime: inference precision (bf16 falls back to f32 on a CPU without it)."
+    precision: Literal["bf16", "f32", "int8"] = Field(
+        "bf16", description="openvino runtime: inference precision (bf16 falls back to f32 on a CPU without it). "
+        "int8: the sentence graph quantized once on this machine with NNCF (`pip install nncf`; "
+        "assistant/models/embedding/int8.py), ~1.9x faster here; an index is keyed to its precision.",
     )
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto",

@@ -26,9 +26,9 @@ SCRIPTS = sorted(f"{p.parent.name}.{p.stem}" for folder in ("bench", "tools") fo
 def test_the_scripts_are_split_by_kind() -> None:
     """tools/ holds the scripts that write files the package ships; everything else measures (bench/)."""
     assert {s for s in SCRIPTS if s.startswith("tools.")} == {
-        "tools.calibrate_abstention", "tools.generative_calibrate", "tools.train_embedder_lora",
-        "tools.train_span_reader"}
-    assert len(SCRIPTS) == 24
+        "tools.calibrate_abstention", "tools.generative_calibrate", "tools.int8_calibration",
+        "tools.train_embedder_lora", "tools.train_span_reader"}
+    assert len(SCRIPTS) == 25
     readme = (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
     for script in SCRIPTS:
         assert f"`{script.replace('.', '/')}.py`" in readme, f"bench/README.md does not list {script}"

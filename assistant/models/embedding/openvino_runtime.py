@@ -47,7 +47,10 @@ def openvino_available() -> bool:
 
 
 def effective_precision(precision: str) -> str:
-    """What ``precision`` becomes on this CPU: bf16 only where OpenVINO says the CPU has it."""
+    """What ``precision`` becomes on this CPU: bf16 only where OpenVINO says the CPU has it; int8 as asked
+    (its graph's other operations run in bf16 where the CPU has it)."""
+    if precision == "int8":
+        return "int8"
     if precision != "bf16":
         return "f32"
     caps = _openvino().Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
@@ -87,6 +90,13 @@ def sentence_graph(graphs: Path, model_path: Path, model_id: str, adapter: Path 
     weights for bf16), traced now if it is not there yet."""
     from assistant.models.embedding.gemma_graphs import build_sentence_graph
 
+    if precision == "int8":  # quantized from the bf16 graph (assistant/models/embedding/int8.py)
+        from assistant.models.embedding.int8 import quantize_sentence_graph
+
+        base = sentence_graph(graphs, model_path, model_id, adapter, "bf16")
+        xml = graphs / "sentence-int8.xml"
+        return _built(xml, f"the int8 OpenVINO graph of {model_id} (a few minutes; needs nncf)",
+                      lambda: quantize_sentence_graph(base, GemmaTokenizer(model_path), xml))
     xml = graphs / f"sentence-{_weights(precision)}.xml"
     return _built(xml, f"the OpenVINO graph of {model_id}", lambda: build_sentence_graph(
         _load_torch_model(model_path, adapter), xml, half=_weights(precision) == "f16"))
@@ -106,8 +116,8 @@ def states_graph(graphs: Path, model_path: Path, adapter: Path | None, spec: Sta
 def _weights(precision: str) -> str:
     """How a graph for ``precision`` inference stores its weights: float16 for bf16 (bf16 keeps fewer
     mantissa bits than float16, so nothing is lost; cosine to the float32 weights' vectors ≥ 0.999),
-    float32 for f32."""
-    return "f16" if precision == "bf16" else "f32"
+    float32 for f32. With int8 the span reader's states graph stays as for bf16."""
+    return "f16" if precision in ("bf16", "int8") else "f32"
 
 
 _BUILDING = threading.Lock()  # torch's tracer is not thread-safe: one graph is traced at a time in a process
@@ -129,7 +139,7 @@ class OpenVINORunner:
         ov = _openvino()
         core = ov.Core()
         core.set_property({"CACHE_DIR": str(xml.parent / "compiled")})
-        config = {"INFERENCE_PRECISION_HINT": precision, "PERFORMANCE_HINT": "LATENCY",
+        config = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "int8" else precision, "PERFORMANCE_HINT": "LATENCY",
                   "INFERENCE_NUM_THREADS": int(threads or os.cpu_count() or 1)}
         try:
             self._compiled = core.compile_model(str(xml), "CPU", config)
@@ -139,7 +149,7 @@ class OpenVINORunner:
         self._request = self._compiled.create_infer_request()
         got = str(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
         self.precision = "bf16" if "bf" in got.lower() else "f32"  # what the CPU gave, not what was asked
-        self.tag = f"openvino-{self.precision}"
+        self.tag = "openvino-int8" if precision == "int8" else f"openvino-{self.precision}"
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         out = self._request.infer({"input_ids": ids, "attention_mask": mask})

@@ -1,0 +1,59 @@
+"""The int8 sentence graph (``embedding.precision = int8``): NNCF's post-training quantization of the
+shipped f16 graph, built once on this machine (``assistant models fetch`` or first use, a few minutes) and
+kept beside it.
+
+Calibrated on ``int8-calibration.txt`` (300 TyDi QA sentences, Arabic and English, framed as documents;
+tools/int8_calibration.py), with SmoothQuant at alpha 0.95 on the MatMuls and the dense head after pooling
+kept in bf16: the variant `python -m bench.int8_graphs` found fastest (1.96x the bf16 graph's sentences/s
+on one core) with cosine 0.9946 mean / 0.979 min to bf16. Needs ``nncf`` (``pip install nncf``), which is
+not a dependency: int8 is a choice, measured against bf16 by the evaluator before it is trusted (README,
+"int8").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import EmbeddingError
+from assistant.resources import shipped
+
+__all__ = ["quantize_sentence_graph", "calibration_text", "SMOOTH_QUANT_ALPHA", "KEPT_BF16"]
+
+SMOOTH_QUANT_ALPHA = 0.95
+KEPT_BF16 = r".*dense.*"  # the projection head after pooling
+FRAME = "title: none | text: "  # a document without a title, as the embedder frames it
+
+
+def calibration_text() -> list[str]:
+    """The shipped calibration sentences, framed as documents."""
+    lines = shipped("models/embedding/int8-calibration.txt").read_text(encoding="utf-8").splitlines()
+    return [FRAME + line for line in lines if line.strip() and not line.startswith("#")]
+
+
+def quantize_sentence_graph(f16_xml: Path, tokenizer: Any, out: Path) -> None:
+    """Write the int8 graph of the sentence graph ``f16_xml`` to ``out`` (``tokenizer``: the model's
+    :class:`~assistant.models.embedding.openvino_runtime.GemmaTokenizer`)."""
+    try:
+        import nncf
+    except ImportError as e:
+        raise EmbeddingError("embedding.precision is 'int8' but nncf is not installed: `pip install nncf` (it "
+                             "builds the int8 graph once), or set embedding.precision = 'bf16'") from e
+    import openvino as ov
+
+    from assistant.models.embedding.openvino_runtime import padded
+
+    encodings = tokenizer.encode(calibration_text())
+    inputs = [padded(encodings, [i]) for i in range(len(encodings))]
+    model = nncf.quantize(
+        ov.Core().read_model(str(f16_xml)),
+        nncf.Dataset(inputs, lambda b: {"input_ids": b[0], "attention_mask": b[1]}),
+        model_type=nncf.ModelType.TRANSFORMER, subset_size=len(inputs),
+        ignored_scope=nncf.IgnoredScope(patterns=[KEPT_BF16], validate=False),
+        advanced_parameters=nncf.AdvancedQuantizationParameters(
+            smooth_quant_alphas=nncf.AdvancedSmoothQuantParameters(matmul=SMOOTH_QUANT_ALPHA)),
+    )
+    tmp = out.with_name(out.stem + ".part.xml")
+    ov.save_model(model, str(tmp))
+    tmp.with_suffix(".bin").replace(out.with_suffix(".bin"))
+    tmp.replace(out)
