@@ -12,6 +12,7 @@ not a dependency: int8 is a choice, measured against bf16 by the evaluator befor
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,8 @@ def quantize_sentence_graph(f16_xml: Path, tokenizer: Any, out: Path) -> None:
     import openvino as ov
 
     from assistant.models.embedding.openvino_runtime import padded
+
+    nncf.set_log_level(logging.WARNING)  # its progress bars stay; its INFO lines about every node do not
 
     encodings = tokenizer.encode(calibration_text())
     inputs = [padded(encodings, [i]) for i in range(len(encodings))]

@@ -95,8 +95,9 @@ def sentence_graph(graphs: Path, model_path: Path, model_id: str, adapter: Path 
 
         base = sentence_graph(graphs, model_path, model_id, adapter, "bf16")
         xml = graphs / "sentence-int8.xml"
-        return _built(xml, f"the int8 OpenVINO graph of {model_id} (a few minutes; needs nncf)",
-                      lambda: quantize_sentence_graph(base, GemmaTokenizer(model_path), xml))
+        return _built(xml, f"the int8 OpenVINO graph of {model_id}",
+                      lambda: quantize_sentence_graph(base, GemmaTokenizer(model_path), xml),
+                      takes="a few minutes; needs nncf")
     xml = graphs / f"sentence-{_weights(precision)}.xml"
     return _built(xml, f"the OpenVINO graph of {model_id}", lambda: build_sentence_graph(
         _load_torch_model(model_path, adapter), xml, half=_weights(precision) == "f16"))
@@ -123,11 +124,11 @@ def _weights(precision: str) -> str:
 _BUILDING = threading.Lock()  # torch's tracer is not thread-safe: one graph is traced at a time in a process
 
 
-def _built(xml: Path, what: str, build: Any) -> Path:
+def _built(xml: Path, what: str, build: Any, *, takes: str = "about a minute; needs torch") -> Path:
     if not xml.exists():
         with _BUILDING:
             if not xml.exists():
-                print(f"building {what} once (about a minute; needs torch) ...", file=sys.stderr, flush=True)
+                print(f"building {what} once ({takes}) ...", file=sys.stderr, flush=True)
                 build()
     return xml
 
