@@ -56,9 +56,10 @@ class AskOptions(AnswerOptions):
 
     @classmethod
     def of(cls, **fields: Any) -> AskOptions:
-        """The options from plain values (a form's, a Python caller's); ConfigError naming the field at fault."""
+        """The options from plain values (a form's, a Python caller's: 3.0 is taken for 3 here, unlike from
+        JSON); ConfigError naming the field at fault."""
         try:
-            return cls.model_validate(fields)
+            return cls.model_validate(fields, strict=False)
         except ValidationError as e:
             raise ConfigError("; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']} (got {err['input']!r})"
                                         for err in e.errors())) from None
