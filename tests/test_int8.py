@@ -34,4 +34,4 @@ def test_the_calibration_text_ships_with_the_package_in_both_languages() -> None
 def test_without_nncf_the_error_says_how_to_get_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "nncf", None)
     with pytest.raises(EmbeddingError, match=r"pip install nncf.*embedding.precision = 'bf16'"):
-        quantize_sentence_graph(tmp_path / "sentence-f16.xml", object(), tmp_path / "sentence-int8.xml")
+        quantize_sentence_graph(tmp_path / "sentence-f16.xml", [], tmp_path / "sentence-int8.xml")

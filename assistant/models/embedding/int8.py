@@ -32,9 +32,9 @@ def calibration_text() -> list[str]:
     return [FRAME + line for line in lines if line.strip() and not line.startswith("#")]
 
 
-def quantize_sentence_graph(f16_xml: Path, tokenizer: Any, out: Path) -> None:
-    """Write the int8 graph of the sentence graph ``f16_xml`` to ``out`` (``tokenizer``: the model's
-    :class:`~assistant.models.embedding.openvino_runtime.GemmaTokenizer`)."""
+def quantize_sentence_graph(f16_xml: Path, inputs: list[tuple[Any, Any]], out: Path) -> None:
+    """Write the int8 graph of the sentence graph ``f16_xml`` to ``out``, calibrated on ``inputs``: the
+    (input_ids, attention_mask) of :func:`calibration_text`, one text each."""
     try:
         import nncf
     except ImportError as e:
@@ -42,12 +42,7 @@ def quantize_sentence_graph(f16_xml: Path, tokenizer: Any, out: Path) -> None:
                              "builds the int8 graph once), or set embedding.precision = 'bf16'") from e
     import openvino as ov
 
-    from assistant.models.embedding.openvino_runtime import padded
-
     nncf.set_log_level(logging.WARNING)  # its progress bars stay; its INFO lines about every node do not
-
-    encodings = tokenizer.encode(calibration_text())
-    inputs = [padded(encodings, [i]) for i in range(len(encodings))]
     model = nncf.quantize(
         ov.Core().read_model(str(f16_xml)),
         nncf.Dataset(inputs, lambda b: {"input_ids": b[0], "attention_mask": b[1]}),

@@ -91,13 +91,16 @@ def sentence_graph(graphs: Path, model_path: Path, model_id: str, adapter: Path 
     from assistant.models.embedding.gemma_graphs import build_sentence_graph
 
     if precision == "int8":  # quantized from the bf16 graph (assistant/models/embedding/int8.py)
-        from assistant.models.embedding.int8 import quantize_sentence_graph
+        from assistant.models.embedding.int8 import calibration_text, quantize_sentence_graph
 
         base = sentence_graph(graphs, model_path, model_id, adapter, "bf16")
         xml = graphs / "sentence-int8.xml"
-        return _built(xml, f"the int8 OpenVINO graph of {model_id}",
-                      lambda: quantize_sentence_graph(base, GemmaTokenizer(model_path), xml),
-                      takes="a few minutes; needs nncf")
+
+        def quantize() -> None:
+            encodings = GemmaTokenizer(model_path).encode(calibration_text())
+            quantize_sentence_graph(base, [padded(encodings, [i]) for i in range(len(encodings))], xml)
+
+        return _built(xml, f"the int8 OpenVINO graph of {model_id}", quantize, takes="a few minutes; needs nncf")
     xml = graphs / f"sentence-{_weights(precision)}.xml"
     return _built(xml, f"the OpenVINO graph of {model_id}", lambda: build_sentence_graph(
         _load_torch_model(model_path, adapter), xml, half=_weights(precision) == "f16"))
