@@ -325,3 +325,45 @@ def test_assistant_mcp_over_stdio_on_the_sample_with_the_real_model(tmp_path: Pa
             assert english["lang"] == "en" and english["citations"]
 
     asyncio.run(run())
+
+
+def test_pages_of_other_sites_and_other_host_names_are_refused(server: Server) -> None:
+    """No cross-site request (CSRF) and, on an open loopback server, no DNS rebinding, at every door."""
+    evil = {"Origin": "https://evil.example"}
+    assert httpx.post(f"{server.root}/api/v1/ask", json={"question": "q"}, headers=evil).status_code == 403
+    assert httpx.post(f"{server.root}/v1/chat/completions", headers=evil, json={
+        "model": "cited/news", "messages": [{"role": "user", "content": "q"}]}).status_code == 403
+    assert httpx.post(f"{server.root}/mcp", headers=evil, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+                      ).status_code == 403
+    upload = httpx.post(f"{server.root}/api/v1/articles", headers=evil,
+                        files=[("files", ("x.txt", b"The dam holds water.", "text/plain"))])
+    assert upload.status_code == 403 and [i.id for i in server.a.articles()] == ["harbour", "hospitals"]
+    rebound = httpx.get(f"{server.root}/api/v1/health", headers={"Host": "evil.example"})
+    assert rebound.status_code == 403 and "this machine's own names" in rebound.json()["error"]["message"]
+    same = httpx.get(f"{server.root}/api/v1/health", headers={"Origin": server.root})
+    assert same.status_code == 200
+
+
+def test_a_broken_keys_file_is_a_server_error_not_an_open_door(server: Server) -> None:
+    keys = ApiKeys.of(server.a.settings)
+    keys.path.parent.mkdir(parents=True, exist_ok=True)
+    keys.path.write_text("{not json", encoding="utf-8")
+    assert httpx.get(f"{server.root}/api/v1/health").status_code == 401  # a keys file exists: closed
+    bearer = {"Authorization": "Bearer ca_anything"}
+    r = httpx.get(f"{server.root}/api/v1/health", headers=bearer)
+    assert r.status_code == 500 and r.json()["error"]["type"] == "InternalError"
+    assert str(keys.path) not in r.text
+    assert httpx.get(f"{server.root}/v1/models", headers=bearer).status_code == 500
+    assert httpx.post(f"{server.root}/mcp", headers=bearer, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+                      ).status_code == 500
+
+
+def test_upload_names_are_made_safe_and_kept_apart(server: Server) -> None:
+    files = [("files", ("..", b"The museum reopened in Mosul.", "text/plain")),
+             ("files", ("a/../../b.txt", b"Rain fell in Basra on Monday.", "text/plain"))]
+    r = httpx.post(f"{server.root}/api/v1/articles", files=files)
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["failed"] and report["failed"][0][0] in ("upload", "..", "upload.txt")
+    assert "b" in report["added"]
+    assert (server.a.path / "uploads" / "b.txt").is_file()

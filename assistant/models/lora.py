@@ -203,7 +203,7 @@ def _switched_class() -> Any:
         def forward(self, x: Any) -> Any:
             y = self.base(x)
             if self.switch.on:
-                y = y + (x @ self.lora_a.T.to(x.dtype)) @ self.lora_b.T.to(x.dtype)
+                y = y + (x @ self.lora_a.T.to(x)) @ self.lora_b.T.to(x)  # x's device and dtype (a GPU's too)
             return y
 
     _SWITCHED.append(SwitchedLoRA)

@@ -67,7 +67,7 @@ class ApiKeys:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._lock = FileLock(str(self.path) + ".lock")
-        self._cache: tuple[float, list[dict[str, Any]]] | None = None
+        self._cache: tuple[tuple[int, int, int], list[dict[str, Any]]] | None = None
         self._touched: dict[str, float] = {}
         self._mutex = threading.Lock()
 
@@ -78,11 +78,12 @@ class ApiKeys:
     # --- the file ---------------------------------------------------------------------------------------
     def _read(self) -> list[dict[str, Any]]:
         try:
-            mtime = self.path.stat().st_mtime_ns
+            st = self.path.stat()
         except FileNotFoundError:
             return []
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)  # a new file (os.replace) is a new inode
         with self._mutex:
-            if self._cache is not None and self._cache[0] == mtime:
+            if self._cache is not None and self._cache[0] == stamp:
                 return self._cache[1]
         try:
             rows = json.loads(self.path.read_text(encoding="utf-8"))["keys"]
@@ -91,15 +92,18 @@ class ApiKeys:
             raise ConfigError(f"cannot read the API keys file {self.path} ({e}); fix or delete it and create the "
                               "keys again (`assistant keys create NAME`)") from e
         with self._mutex:
-            self._cache = (mtime, rows)
+            self._cache = (stamp, rows)
         return rows
 
     def _write(self, rows: list[dict[str, Any]]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.part")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        tmp.unlink(missing_ok=True)  # a leftover keeps its mode: made anew, owner-only
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump({"keys": rows}, f, ensure_ascii=False, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, self.path)
 
     # --- what the command line does -----------------------------------------------------------------------

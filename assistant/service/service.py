@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from assistant.assistant import Assistant
 from assistant.errors import ArticleNotFoundError, ConfigError
 from assistant.ingest.fetching import is_url
 from assistant.service.collections import Collections
+from assistant.service.keys import keys_file
 from assistant.service.options import AskOptions, Filters
 from assistant.service.uploads import UPLOADS_DIR, drop_upload, store_uploads
 from assistant.settings import Settings
@@ -184,4 +186,13 @@ class CollectionService:
         for folder, name in folders:
             for form in dict.fromkeys([str(folder.resolve()), str(folder)]):  # the longer form first
                 message = message.replace(form + os.sep, "").replace(form, name or "the server's index folder")
+        # the server's other files: models, keys, logins, then anything under the home or temp folders
+        server = self.settings.server
+        others = [(self.settings.paths.models, "<models>"), (keys_file(self.settings), "<keys file>"),
+                  *([(Path(server.auth_file), "<auth file>")] if server.auth_file else []),
+                  (Path.home(), "~"), (Path(tempfile.gettempdir()), "<tmp>")]
+        for folder, name in others:
+            for form in dict.fromkeys([str(folder.resolve()), str(folder)]):
+                if len(form) > 1:
+                    message = message.replace(form, name)
         return message

@@ -1,7 +1,8 @@
 """Who may call the API doors (REST, OpenAI-compatible chat, MCP over HTTP), and how a door's endpoint
 turns failures into its protocol's errors: :class:`Access`, :func:`guard`, :func:`http_status`.
 
-A call is let in by an API key (``Authorization: Bearer <key>``, assistant/service/keys.py) or by HTTP
+A request from another site's page (its ``Origin`` is not this server) is refused whatever it carries,
+and an open server answers only to this machine's own names (no DNS rebinding). A call is let in by an API key (``Authorization: Bearer <key>``, assistant/service/keys.py) or by HTTP
 Basic credentials of one of the chat's accounts (assistant/web/auth.py). The doors are open without
 either only on loopback, when the server has no account and no keys file (``assistant keys create`` makes
 it; revoking every key leaves it, so the doors stay closed); beyond loopback the server has
@@ -15,10 +16,12 @@ import binascii
 import functools
 import hmac
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -32,11 +35,14 @@ from assistant.errors import (
 )
 from assistant.service.keys import ApiKeys
 from assistant.service.service import CollectionService
+from assistant.web.auth import is_loopback
 
-__all__ = ["Access", "Refused", "ErrorBody", "guard", "read_body", "http_status", "UNAUTHORIZED", "INTERNAL"]
+__all__ = ["Access", "Refused", "ErrorBody", "guard", "read_body", "http_status", "UNAUTHORIZED", "INTERNAL",
+           "CHALLENGE"]
 
 log = logging.getLogger(__name__)
 
+CHALLENGE = 'Basic realm="cited-assistant", Bearer realm="cited-assistant"'
 UNAUTHORIZED = ("this server needs a key or a login: send 'Authorization: Bearer <key>' (`assistant keys create "
                 "NAME`) or HTTP Basic credentials of one of its accounts")
 INTERNAL = "the server could not answer this request; see its log"
@@ -93,6 +99,27 @@ class Access:
         """False only on loopback with no account and no keys file (a key created later closes the doors)."""
         return bool(self.accounts) or not self.loopback or self.keys.configured()
 
+    def refusal(self, headers: Mapping[str, str]) -> tuple[int, str, str] | None:
+        """Why a request with these headers is refused, as (status, type, message), or None. Checks, in
+        order: a browser page of another site (an ``Origin`` that is not this server: no cross-site
+        request, whatever the credentials), a name that is not this machine's on an open loopback server
+        (DNS rebinding), then the credentials (:meth:`allows`). Reads the keys file: call it off the event
+        loop."""
+        host = headers.get("host", "")
+        origin = headers.get("origin")
+        if origin and origin != "null" and urlsplit(origin).netloc.lower() != host.lower():
+            return 403, "Forbidden", "requests from another site's page are refused (its Origin is not this server)"
+        if origin == "null":
+            return 403, "Forbidden", "requests from a page without an origin are refused"
+        if not self.required():
+            name = urlsplit(f"//{host}").hostname or ""
+            if not is_loopback(name):
+                return 403, "Forbidden", "this open server answers only on this machine's own names (127.0.0.1, localhost)"
+            return None
+        if not self.allows(headers.get("authorization")):
+            return 401, "Unauthorized", UNAUTHORIZED
+        return None
+
     def allows(self, authorization: str | None) -> bool:
         if not self.required():
             return True
@@ -123,9 +150,16 @@ def guard(access: Access, service: CollectionService, error: ErrorBody
     def wrap(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         @functools.wraps(fn)
         async def endpoint(request: Request, *args: Any, **kwargs: Any) -> Any:
-            if not access.allows(request.headers.get("authorization")):
-                r = error(401, "Unauthorized", UNAUTHORIZED, None)
-                r.headers["WWW-Authenticate"] = 'Basic realm="cited-assistant", Bearer realm="cited-assistant"'
+            try:
+                refused = await run_in_threadpool(access.refusal, request.headers)
+            except AssistantError as e:  # the keys file unreadable: the server's fault, said in its log
+                log.error("checking the credentials of %s %s failed: %s", request.method, request.url.path, e)
+                refused = (500, "InternalError", INTERNAL)
+            if refused is not None:
+                status, kind, message = refused
+                r = error(status, kind, message, None)
+                if status == 401:
+                    r.headers["WWW-Authenticate"] = CHALLENGE
                 return r
             try:
                 return await fn(request, *args, **kwargs)

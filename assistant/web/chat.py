@@ -209,7 +209,7 @@ class ChatApp:
             with path.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(feedback_record(turn, vote, comment), ensure_ascii=False) + "\n")
         except (AssistantError, OSError) as e:
-            return status_html(f"Could not save the feedback: {e}", "error")
+            return status_html(f"Could not save the feedback: {self.service.public_message(e)}", "error")
         thanks = {"up": "👍", "down": "👎"}.get(vote, vote)
         return status_html(f"Feedback saved ({thanks}) for answer {turn_index + 1}" + (" with your comment." if comment else "."))
 
@@ -315,7 +315,8 @@ class ChatApp:
             null): the short answer (text, article_id, sentence_id, start, end, n, confidence, method,
             translation), exact words of the article inside the sentence of citation n.
         """
-        options = AskOptions.of(collection=collection, mode=mode, max_citations=max_citations, history=history or [],
+        options = AskOptions.of(collection=collection or "", mode=mode or "", max_citations=max_citations or 0,
+                                history=history or [],
                                 **_filters(article_ids, sources, date_from, date_to, languages))
         return api_answer(self.service.ask(question, options))
 

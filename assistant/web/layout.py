@@ -278,15 +278,16 @@ def build_ui(assistant: Assistant, *, index_root: Path | None = None) -> "gr.Blo
 
         demo.load(on_load, [collection], [collection, articles, to_remove, only, only_sources], **private)
 
-        gr.api(_endpoint(app.api_ask), api_name="ask")
-        gr.api(_endpoint(app.api_articles), api_name="articles")
+        gr.api(_endpoint(app.api_ask, app.service.public_message), api_name="ask")
+        gr.api(_endpoint(app.api_articles, app.service.public_message), api_name="articles")
     demo.chat_app = app  # what launch() mounts the API doors on (assistant/web/api.py)
     return demo
 
 
-def _endpoint(method: Callable[..., Any]) -> Callable[..., Any]:
+def _endpoint(method: Callable[..., Any], public: Callable[[BaseException], str]) -> Callable[..., Any]:
     """An API endpoint of ``method``: the same parameters, types and docstring (Gradio documents the
-    endpoint from them), with AssistantError turned into a plain error message for the client."""
+    endpoint from them), with AssistantError turned into a plain error message for the client (``public``:
+    the message without server paths)."""
     import gradio as gr
 
     @functools.wraps(method)
@@ -294,6 +295,6 @@ def _endpoint(method: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return method(*args, **kwargs)
         except AssistantError as e:
-            raise gr.Error(str(e), print_exception=False) from e
+            raise gr.Error(public(e), print_exception=False) from e
 
     return endpoint

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import anyio.to_thread
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
@@ -33,7 +34,8 @@ from assistant.errors import AssistantError
 from assistant.service.options import AskOptions, Filters
 from assistant.service.service import CollectionService, article_record
 from assistant.types import Article
-from assistant.web.access import UNAUTHORIZED, Access
+from assistant.web.access import CHALLENGE, INTERNAL, Access
+from assistant.web.auth import is_loopback
 from assistant.web.conversation import api_answer
 
 __all__ = ["build_mcp", "mcp_http", "MCP_PATH"]
@@ -80,8 +82,8 @@ def build_mcp(service: CollectionService, *, allow_writes: bool | None = None) -
           "(article id, sentence id, start and end offsets into the article text, the sentence) and a short answer; "
           "abstained when the articles do not say.")
     def ask(question: str, collection: str = "", max_citations: int = 0, history: list[str] | None = None,
-            filters: Filters | None = None) -> dict[str, Any]:
-        options = AskOptions.of(collection=collection, max_citations=max(0, min(int(max_citations), 20)),
+            filters: Filters | None = None, mode: str = "") -> dict[str, Any]:
+        options = AskOptions.of(collection=collection, max_citations=max_citations, mode=mode,
                                 history=list(history or []), **(filters or Filters()).model_dump())
         return api_answer(service.ask(question, options))
 
@@ -95,6 +97,8 @@ def build_mcp(service: CollectionService, *, allow_writes: bool | None = None) -
           "the article text.")
     def get_article(article_id: str, collection: str = "", first_sentence: int = 0,
                     last_sentence: int | None = None) -> dict[str, Any]:
+        if first_sentence < 0 or (last_sentence is not None and last_sentence < first_sentence):
+            raise ToolError("first_sentence must be 0 or more and last_sentence at least first_sentence")
         info, text = service.article(article_id, collection)
         sentences = service.sentences(article_id, collection)
         last = len(sentences) - 1 if last_sentence is None else min(last_sentence, len(sentences) - 1)
@@ -123,7 +127,7 @@ class McpEndpoint:
     :func:`mcp_http`)."""
 
     def __init__(self, mcp: MCPServer, access: Access, *, host: str):
-        loopback = host in ("127.0.0.1", "localhost", "::1")
+        loopback = is_loopback(host)
         security = TransportSecuritySettings(
             enable_dns_rebinding_protection=loopback,
             allowed_hosts=["127.0.0.1:*", "localhost:*", "[::1]:*"] if loopback else [],
@@ -136,26 +140,38 @@ class McpEndpoint:
         self._running: list[asyncio.Task[None]] = []  # held, so the manager's task is not collected
 
     async def _run_manager(self, ready: asyncio.Future[None]) -> None:
-        async with self.manager.run():
-            ready.set_result(None)
-            await asyncio.Event().wait()  # until the server's loop ends
+        try:
+            async with self.manager.run():
+                if not ready.done():
+                    ready.set_result(None)
+                await asyncio.Event().wait()  # until the server's loop ends
+        except BaseException as e:  # a manager that could not start: the requests waiting get the error
+            if not ready.done():
+                ready.set_exception(e if isinstance(e, Exception) else RuntimeError("the MCP transport stopped"))
+            raise
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        if not self.access.allows(headers.get("authorization")):
-            body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": UNAUTHORIZED}})
-            await send({"type": "http.response.start", "status": 401, "headers": [
-                (b"content-type", b"application/json"),
-                (b"www-authenticate", b'Basic realm="cited-assistant", Bearer realm="cited-assistant"')]})
+        try:
+            refused = await anyio.to_thread.run_sync(self.access.refusal, headers)
+        except AssistantError as e:
+            log.error("checking an MCP request's credentials failed: %s", e)
+            refused = (500, "InternalError", INTERNAL)
+        if refused is not None:
+            status, _, message = refused
+            body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32001, "message": message}})
+            extra = [(b"www-authenticate", CHALLENGE.encode())] if status == 401 else []
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"application/json"), *extra]})
             await send({"type": "http.response.body", "body": body.encode()})
             return
         if self._started is None:
             loop = asyncio.get_running_loop()
             self._started = loop.create_future()
             self._running.append(loop.create_task(self._run_manager(self._started)))
-        await self._started
+        await asyncio.shield(self._started)  # a request cancelled while waiting does not cancel the start
         await self.manager.handle_request(scope, receive, send)
 
 

@@ -14,7 +14,10 @@ The reply's ``content`` is the answer with ``[n]`` markers, followed by its sour
 title: the cited sentence``). The structured answer is in the extra field ``cited`` of the message (and of
 the last stream chunk): ``Answer.to_dict()`` without the passages, i.e. ``text``, ``abstained``,
 ``citations`` (``n``, ``article_id``, ``sentence_id``, ``start``, ``end``, ``text``, ``title``, ...;
-``article_text[start:end] == text``) and ``short`` (the short answer). Errors have OpenAI's shape:
+``article_text[start:end] == text``) and ``short`` (the short answer). Streamed, the content deltas are
+the answer as it was written; in the generative mode the checked answer (``cited.text``, what the
+sources block numbers) may drop a sentence the check refused: ``cited`` is the answer of record. Errors
+have OpenAI's shape:
 ``{"error": {"message", "type", "param", "code"}}``. Credentials: assistant/web/access.py (the
 ``openai`` client's ``api_key`` is sent as a Bearer key).
 """

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,6 +43,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from assistant.errors import AssistantError
 from assistant.service.options import AskOptions
 from assistant.service.service import CollectionService, article_record
+from assistant.service.uploads import safe_filename
 from assistant.web.access import INTERNAL, Access, Refused, guard, http_status, read_body
 from assistant.web.conversation import api_answer
 
@@ -213,14 +213,15 @@ def rest_router(service: CollectionService, access: Access) -> APIRouter:
                 raise Refused(400, "InvalidRequest", f"{len(files)} files were sent; send at most {MAX_FILES} at a time")
             with tempfile.TemporaryDirectory(prefix="rest-upload-") as tmp:
                 paths = []
-                for f in files:
-                    name = os.path.basename(f.filename or "") or "upload.txt"
+                for i, f in enumerate(files):  # each part in its own folder, under a safe name
+                    name = safe_filename(f.filename or "") or "upload.txt"
                     data = await f.read()
                     if len(data) > max_upload:
                         raise Refused(413, "TooLarge", f"{name} is over the {max_upload / 1e6:.1f} MB upload "
                                       "limit (server.max_upload_mb)")
-                    (Path(tmp) / name).write_bytes(data)
-                    paths.append(str(Path(tmp) / name))
+                    (Path(tmp) / str(i)).mkdir()
+                    (Path(tmp) / str(i) / name).write_bytes(data)
+                    paths.append(str(Path(tmp) / str(i) / name))
                 report = await run_in_threadpool(service.upload, paths, collection)
         finally:
             await form.close()

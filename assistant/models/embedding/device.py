@@ -3,8 +3,8 @@ mps) and what this machine has.
 
 - ``cpu``: the CPU path as before: the OpenVINO runtime when it is installed (``embedding.runtime``), else
   torch in float32.
-- ``cuda`` / ``mps``: torch on that GPU, the weights in bf16 (float16 on a GPU without bf16, and on
-  Apple's), the batch scaled to the GPU's memory. Asked for and absent: an :class:`EmbeddingError` that
+- ``cuda`` / ``mps``: torch on that GPU, the weights in bf16 where the GPU has it natively, else float32
+  (never float16: EmbeddingGemma's activations overflow in it), the batch scaled to the GPU's memory. Asked for and absent: an :class:`EmbeddingError` that
   says what torch sees and how to fix it.
 - ``auto`` (the default): a GPU when torch sees one, else the CPU path.
 
@@ -62,7 +62,9 @@ def torch_has_cuda_build() -> bool:
 
 
 class Probe:
-    """What this machine's torch sees (each answer asked once, lazily)."""
+    """What this machine's torch sees (asked when the choice needs it; on a CPU-only torch build nothing is
+    imported). Note: the default pip torch on Linux is a CUDA build, so there ``auto`` imports torch to
+    ask, and an index built on the CPU is keyed apart from one built on the GPU (``assistant rebuild``)."""
 
     def cuda(self) -> tuple[bool, str]:
         """(usable, what torch says): a CUDA GPU torch can use, and its name and memory."""
@@ -82,7 +84,7 @@ class Probe:
     def cuda_bf16(self) -> bool:
         import torch
 
-        return bool(torch.cuda.is_bf16_supported())
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
 
     def mps(self) -> tuple[bool, str]:
         if platform.system() != "Darwin" or platform.machine() != "arm64":
@@ -111,7 +113,7 @@ def choose_device(requested: str, batch_size: int, probe: Probe | None = None) -
     if requested in ("auto", "cuda"):
         ok, said = probe.cuda()
         if ok:
-            dtype: DType = "bf16" if probe.cuda_bf16() else "f16"
+            dtype: DType = "bf16" if probe.cuda_bf16() else "f32"
             return DeviceChoice("cuda", dtype, _gpu_batch(probe.cuda_memory_gb(), batch_size), f"CUDA: {said}")
         if requested == "cuda":
             raise EmbeddingError(
@@ -122,7 +124,7 @@ def choose_device(requested: str, batch_size: int, probe: Probe | None = None) -
     if requested in ("auto", "mps"):
         ok, said = probe.mps()
         if ok:
-            return DeviceChoice("mps", "f16", max(batch_size, 64), said)
+            return DeviceChoice("mps", "f32", max(batch_size, 64), said)
         if requested == "mps":
             raise EmbeddingError(f"embedding.device is mps but {said}; set embedding.device = auto or cpu")
     return DeviceChoice("cpu", "f32", batch_size, f"no GPU ({cpu_why})")
