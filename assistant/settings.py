@@ -72,7 +72,7 @@ class EmbeddingSettings(_Section):
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto",
         description="Where the model runs (gemma and sentence-transformers backends): cuda / mps: torch on that "
-        "GPU in bf16 (float16 where it lacks bf16), the batch scaled to its memory; cpu: the CPU path "
+        "GPU in bf16 (float32 where it lacks bf16; never float16), the batch scaled to its memory; cpu: the CPU path "
         "(`runtime`); auto: a GPU when torch sees one, else the CPU path. assistant/models/embedding/device.py.",
     )
     batch_size: int = Field(32, ge=1, description="Texts per embedding call during ingest.")
