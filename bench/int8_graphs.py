@@ -27,20 +27,21 @@ from typing import Any
 
 import numpy as np
 
+from assistant.models.embedding.int8 import FRAME, quantize_sentence_graph
 from assistant.models.embedding.openvino_runtime import GemmaTokenizer, OpenVINORunner, by_length, padded
 from assistant.models.fetch import gemma_path
 from assistant.settings import Settings
 from assistant.text.sentences import split_article
 from bench.common import ROOT, arguments, shared_data, write_result
 
-FRAME = "title: none | text: "  # how a document without a title is framed for EmbeddingGemma
 CALIBRATION = ("train/mlqa-dev-ar.json", "train/tydiqa-goldp-en-train.json")
 DEV = ("qa/xquad-dev.ar.json", "qa/xquad-dev.en.json", "qa/arcd-train.json")
+# keyword arguments of quantize_sentence_graph (sq95: its defaults, what embedding.precision = int8 builds)
 VARIANTS: dict[str, dict[str, Any]] = {
-    "all": {},
-    "keep-down": {"ignore": r".*(mlp\.down_proj|dense).*"},
-    "keep-edges": {"ignore": r".*(layers\.(0|1|22|23)\.mlp\.down_proj|dense).*"},
-    "sq95": {"ignore": r".*dense.*", "smooth_quant": 0.95},
+    "all": {"kept_bf16": None, "smooth_quant": None},
+    "keep-down": {"kept_bf16": r".*(mlp\.down_proj|dense).*", "smooth_quant": None},
+    "keep-edges": {"kept_bf16": r".*(layers\.(0|1|22|23)\.mlp\.down_proj|dense).*", "smooth_quant": None},
+    "sq95": {},
 }
 
 
@@ -57,22 +58,9 @@ def sentences(data: Path, files: tuple[str, ...], n: int, seed: int) -> list[str
 
 def quantize(f16_xml: Path, tokenizer: GemmaTokenizer, calibration: list[str], variant: dict[str, Any], out: Path) -> float:
     """Write the int8 graph of ``variant`` to ``out``; returns the seconds it took."""
-    import nncf
-    import openvino as ov
-
     enc = tokenizer.encode(calibration)
-    batches = [padded(enc, [i]) for i in range(len(enc))]
-    kw: dict[str, Any] = {}
-    if "ignore" in variant:
-        kw["ignored_scope"] = nncf.IgnoredScope(patterns=[variant["ignore"]], validate=False)
-    if "smooth_quant" in variant:
-        kw["advanced_parameters"] = nncf.AdvancedQuantizationParameters(
-            smooth_quant_alphas=nncf.AdvancedSmoothQuantParameters(matmul=variant["smooth_quant"]))
     t = time.perf_counter()
-    model = nncf.quantize(ov.Core().read_model(str(f16_xml)),
-                          nncf.Dataset(batches, lambda b: {"input_ids": b[0], "attention_mask": b[1]}),
-                          model_type=nncf.ModelType.TRANSFORMER, subset_size=len(batches), **kw)
-    ov.save_model(model, str(out))
+    quantize_sentence_graph(f16_xml, [padded(enc, [i]) for i in range(len(enc))], out, **variant)
     return time.perf_counter() - t
 
 

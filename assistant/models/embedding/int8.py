@@ -19,7 +19,7 @@ from typing import Any
 from assistant.errors import EmbeddingError
 from assistant.resources import shipped
 
-__all__ = ["quantize_sentence_graph", "calibration_text", "SMOOTH_QUANT_ALPHA", "KEPT_BF16"]
+__all__ = ["quantize_sentence_graph", "calibration_text", "SMOOTH_QUANT_ALPHA", "KEPT_BF16", "FRAME"]
 
 SMOOTH_QUANT_ALPHA = 0.95
 KEPT_BF16 = r".*dense.*"  # the projection head after pooling
@@ -32,9 +32,12 @@ def calibration_text() -> list[str]:
     return [FRAME + line for line in lines if line.strip() and not line.startswith("#")]
 
 
-def quantize_sentence_graph(f16_xml: Path, inputs: list[tuple[Any, Any]], out: Path) -> None:
+def quantize_sentence_graph(f16_xml: Path, inputs: list[tuple[Any, Any]], out: Path, *,
+                            kept_bf16: str | None = KEPT_BF16, smooth_quant: float | None = SMOOTH_QUANT_ALPHA) -> None:
     """Write the int8 graph of the sentence graph ``f16_xml`` to ``out``, calibrated on ``inputs``: the
-    (input_ids, attention_mask) of :func:`calibration_text`, one text each."""
+    (input_ids, attention_mask) of :func:`calibration_text`, one text each. ``kept_bf16``: a pattern of the
+    operations left in bf16; ``smooth_quant``: SmoothQuant's alpha on MatMuls (None: NNCF's own; the
+    defaults are what ``embedding.precision = int8`` builds, bench/int8_graphs.py tries others)."""
     try:
         import nncf
     except ImportError as e:
@@ -43,13 +46,16 @@ def quantize_sentence_graph(f16_xml: Path, inputs: list[tuple[Any, Any]], out: P
     import openvino as ov
 
     nncf.set_log_level(logging.WARNING)  # its progress bars stay; its INFO lines about every node do not
+    options: dict[str, Any] = {}
+    if kept_bf16 is not None:
+        options["ignored_scope"] = nncf.IgnoredScope(patterns=[kept_bf16], validate=False)
+    if smooth_quant is not None:
+        options["advanced_parameters"] = nncf.AdvancedQuantizationParameters(
+            smooth_quant_alphas=nncf.AdvancedSmoothQuantParameters(matmul=smooth_quant))
     model = nncf.quantize(
         ov.Core().read_model(str(f16_xml)),
         nncf.Dataset(inputs, lambda b: {"input_ids": b[0], "attention_mask": b[1]}),
-        model_type=nncf.ModelType.TRANSFORMER, subset_size=len(inputs),
-        ignored_scope=nncf.IgnoredScope(patterns=[KEPT_BF16], validate=False),
-        advanced_parameters=nncf.AdvancedQuantizationParameters(
-            smooth_quant_alphas=nncf.AdvancedSmoothQuantParameters(matmul=SMOOTH_QUANT_ALPHA)),
+        model_type=nncf.ModelType.TRANSFORMER, subset_size=len(inputs), **options,
     )
     tmp = out.with_name(out.stem + ".part.xml")
     ov.save_model(model, str(tmp))
