@@ -69,21 +69,21 @@ class CollectionService:
     # --- asking ---------------------------------------------------------------------------------------
     def ask(self, question: str, options: AskOptions | None = None) -> Answer:
         """The cited answer (see :meth:`Assistant.ask`)."""
-        answer: Answer | None = None
-        for event in self.ask_stream(question, options):
-            if event.answer is not None:
-                answer = event.answer
-        assert answer is not None  # ask_stream always ends with the answer
-        return answer
+        a, kwargs = self._asking(options)
+        return a.ask(question, **kwargs)
 
     def ask_stream(self, question: str, options: AskOptions | None = None) -> Iterator[StreamEvent]:
         """Text deltas, then the final answer (see :meth:`Assistant.ask_stream`). Errors in the options
         (an unknown collection, a bad date) are raised before the first event."""
+        a, kwargs = self._asking(options)
+        return a.ask_stream(question, **kwargs)
+
+    def _asking(self, options: AskOptions | None) -> tuple[Assistant, dict[str, Any]]:
+        """The collection the options name and the facade's arguments for them (the filter built now,
+        so a bad date is an error before anything is asked)."""
         o = options or AskOptions()
-        a = self.collection(o.collection)
-        where = o.to_filter()
-        return a.ask_stream(question, mode=o.mode or None, max_citations=o.max_citations or None,
-                            history=o.history, where=where)
+        return self.collection(o.collection), {"mode": o.mode or None, "max_citations": o.max_citations or None,
+                                               "history": o.history, "where": o.to_filter()}
 
     def search(self, question: str, k: int = 10, *, collection: str = "", filters: Filters | None = None
                ) -> list[Passage]:

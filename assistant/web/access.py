@@ -103,7 +103,7 @@ class Access:
         """Why a request with these headers is refused, as (status, type, message), or None. Checks, in
         order: a browser page of another site (an ``Origin`` that is not this server: no cross-site
         request, whatever the credentials), a name that is not this machine's on an open loopback server
-        (DNS rebinding), then the credentials (:meth:`allows`). Reads the keys file: call it off the event
+        (DNS rebinding), then the credentials. Reads the keys file: call it off the event
         loop."""
         host = headers.get("host", "")
         origin = headers.get("origin")
@@ -116,13 +116,12 @@ class Access:
             if not is_loopback(name):
                 return 403, "Forbidden", "this open server answers only on this machine's own names (127.0.0.1, localhost)"
             return None
-        if not self.allows(headers.get("authorization")):
+        if not self._credentials(headers.get("authorization")):
             return 401, "Unauthorized", UNAUTHORIZED
         return None
 
-    def allows(self, authorization: str | None) -> bool:
-        if not self.required():
-            return True
+    def _credentials(self, authorization: str | None) -> bool:
+        """Whether ``authorization`` holds a valid API key or an account's Basic login."""
         scheme, _, value = (authorization or "").strip().partition(" ")
         if scheme.lower() == "bearer":
             return self.keys.verify(value.strip()) is not None
