@@ -25,6 +25,7 @@ from assistant.retrieve.search import Retriever
 from assistant.settings import Settings
 from assistant.store.index import Index, disk_full_is_typed
 from assistant.store.nodes import Prepared
+from assistant.store.pipeline import IngestPipeline
 from assistant.telemetry import quiet_telemetry
 from assistant.text.language import detect_language
 from assistant.types import (
@@ -136,50 +137,51 @@ class Assistant:
         Bad inputs land in ``report.failed`` with the reason; the
         rest is indexed. Unchanged articles are skipped; changed ones replace their old version.
 
-        Streams: files are read, split and embedded in batches, so memory stays bounded however many
-        files are given. ``progress(done, total, article_id)`` is called after each input (a file or an
-        Article; a JSON/JSONL file counts once) with the last article id seen.
+        Streams: files are read, split and embedded in batches of about ``embedding.batch_size * 4``
+        sentences, one batch embedding while the one before it is written (store/pipeline.py), so memory
+        stays bounded however many files are given. ``progress(done, total, article_id)`` is called for each
+        input (a file or an Article; a JSON/JSONL file counts once) with the last article id seen, once its
+        articles are committed (inputs share batches, so that may be a batch after it was read).
         """
         if isinstance(sources, (str, Path, Article)):
             sources = [sources]
         report = IngestReport()
         units = list(self._units(sources, report))
         seen: dict[str, str] = {}
-        batch: list[Prepared] = []
         existed: set[str] = set()
-        batch_sentences = max(64, self.settings.embedding.batch_size * 4)
+        waiting: list[tuple[int, str, int]] = []  # (input number, its last article id, articles put by then)
 
-        def flush() -> None:
-            if not batch:
-                return
-            try:
-                self.index.commit(batch, progress=lambda _n, _t, aid: (report.replaced if aid in existed else report.added).append(aid))
-            except IngestError as e:
-                report.failed.append((e.source, e.reason))
-            batch.clear()
+        def stored(batch: list[Prepared]) -> None:
+            for p in batch:
+                (report.replaced if p.article.id in existed else report.added).append(p.article.id)
 
         def committed() -> str:
             return (f"{len(report.added) + len(report.replaced)} article(s) of this call were committed before it "
                     "and are kept, as is everything indexed before")
 
+        def tell(pipeline: IngestPipeline) -> None:  # progress of the inputs whose articles are all committed
+            while progress and waiting and waiting[0][2] <= pipeline.stored_count:
+                done, last, _ = waiting.pop(0)
+                progress(done, len(units), last)
+
         with disk_full_is_typed(self.path, committed), self.index.writing():
             try:
-                for done, unit in enumerate(units, 1):
-                    last = ""
-                    for item in self._read_unit(unit):
-                        if isinstance(item, IngestError):
-                            report.failed.append((item.source, item.reason))
-                            continue
-                        last = item.id
-                        prepared = self._prepare(item, seen, existed, report)
-                        if prepared is not None:
-                            batch.append(prepared)
-                            if sum(len(p.sentences) for p in batch) >= batch_sentences:
-                                flush()
-                    if progress:
-                        flush()  # so "done" means committed
-                        progress(done, len(units), last)
-                flush()
+                with self.index.pipeline(max(64, self.settings.embedding.batch_size * 4), stored) as pipeline:
+                    for done, unit in enumerate(units, 1):
+                        last = ""
+                        for item in self._read_unit(unit):
+                            if isinstance(item, IngestError):
+                                report.failed.append((item.source, item.reason))
+                                continue
+                            last = item.id
+                            prepared = self._prepare(item, seen, existed, report)
+                            if prepared is not None:
+                                pipeline.put(prepared)
+                        if progress:
+                            waiting.append((done, last, pipeline.put_count))
+                            tell(pipeline)
+                    pipeline.finish()
+                    tell(pipeline)
             finally:
                 if report.added or report.replaced:
                     self.index.finish_write()

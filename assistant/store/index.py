@@ -40,6 +40,7 @@ from assistant.store.locking import WriteLock, opening
 from assistant.store.manifest import FORMAT_VERSION, TOKENIZER_VERSION, Manifest
 from assistant.store.marker import CrashMarker
 from assistant.store.nodes import Prepared
+from assistant.store.pipeline import IngestPipeline
 from assistant.store.vectors import VectorStore
 from assistant.store.writer import Progress, Writer
 from assistant.text.sentences import SPLITTER_VERSION
@@ -234,6 +235,11 @@ class Index:
     def commit(self, prepared: list[Prepared], progress: Progress | None = None) -> None:
         """Embed and store articles (see writer.py). Caller holds ``writing()``."""
         self._writer.commit(prepared, progress)
+
+    def pipeline(self, batch_sentences: int, stored: Callable[[list[Prepared]], None]) -> IngestPipeline:
+        """Commit many articles, a batch embedding while the one before it is stored (pipeline.py). Caller
+        holds ``writing()`` while it is open."""
+        return IngestPipeline(self._writer, batch_sentences, stored)
 
     def remove(self, article_id: str) -> bool:
         """Remove an article everywhere. Caller holds ``writing()``. False when it was not there."""

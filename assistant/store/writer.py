@@ -10,7 +10,9 @@ searchable or absent, never half there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -21,9 +23,19 @@ from assistant.store.lexical import LexicalFile
 from assistant.store.nodes import Prepared, chunk_nodes, sentence_nodes
 from assistant.store.vectors import VectorStore
 
-__all__ = ["Writer", "Progress"]
+__all__ = ["Writer", "Progress", "Embedded"]
 
 Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Embedded:
+    """Articles ready to store: their sentence nodes (embedded), the vectors as rows and their cache keys."""
+
+    prepared: list[Prepared]
+    nodes: list[list[Any]]
+    vectors: np.ndarray
+    keys: list[str]
 
 
 class Writer:
@@ -38,16 +50,25 @@ class Writer:
     def commit(self, prepared: list[Prepared], progress: Progress | None = None) -> None:
         """Embed (cached texts skip the model) and store articles, each atomically in the catalog, then
         their nodes in the vector store."""
+        self.store(self.embed(prepared), progress)
+
+    def embed(self, prepared: list[Prepared]) -> Embedded:
+        """The sentence nodes of some articles with their vectors (cached texts skip the model). Reads the
+        catalog, writes nothing: the ingest pipeline (pipeline.py) runs it beside :meth:`store`."""
         nodes = [sentence_nodes(p) for p in prepared]
         vecs, keys = self.cache.embed_nodes([n for ns in nodes for n in ns])
+        return Embedded(prepared, nodes, vecs, keys)
+
+    def store(self, embedded: Embedded, progress: Progress | None = None) -> None:
+        """Store embedded articles, each atomically in the catalog, then their nodes in the vector store."""
         at = 0
         now = datetime.now(UTC).isoformat(timespec="seconds")
         done: list[tuple[Prepared, list, np.ndarray]] = []
         old_s: set[str] = set()
         old_c: set[str] = set()
-        for p, ns in zip(prepared, nodes):
-            sv = vecs[at : at + len(p.sentences)]
-            sk = keys[at : at + len(p.sentences)]
+        for p, ns in zip(embedded.prepared, embedded.nodes):
+            sv = embedded.vectors[at : at + len(p.sentences)]
+            sk = embedded.keys[at : at + len(p.sentences)]
             at += len(p.sentences)
             old_s.update(self.catalog.sentence_ids_of(p.article.id))
             old_c.update(self.catalog.chunk_ids_of(p.article.id))
@@ -61,7 +82,7 @@ class Writer:
         self.write_nodes(done)
         if progress:
             for n, (p, _, _) in enumerate(done, 1):
-                progress(n, len(prepared), p.article.id)
+                progress(n, len(embedded.prepared), p.article.id)
 
     def write_nodes(self, items: list[tuple[Prepared, list, np.ndarray]]) -> None:
         """The sentence nodes (embedded) and chunk nodes of some articles, one ``add`` per kind."""

@@ -1,0 +1,108 @@
+"""The ingest pipeline (assistant/store/pipeline.py): one batch embeds while the one before it is stored;
+order, progress and failures as a sequential ingest had them. A real index (Chroma, SQLite, BM25) over the
+deterministic fake embedder (tests/fakes.py), wrapped where a test needs to see or steer the model's calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import Article, Assistant, Settings
+from assistant.errors import EmbeddingError
+from assistant.store.nodes import Prepared
+from tests.fakes import FakeEmbedder
+
+
+class Steered(FakeEmbedder):
+    """The fake embedder, recording each call's thread and running ``hooks[n]`` before its n-th call (from 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[int, str]] = []
+        self.hooks: dict[int, object] = {}
+
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+        n = len(self.calls) + 1
+        self.calls.append((len(texts), threading.current_thread().name))
+        hook = self.hooks.get(n)
+        if hook is not None:
+            hook()  # type: ignore[operator]
+        return super().embed_documents(texts, titles)
+
+
+def town(i: int) -> Article:
+    return Article(id=f"town-{i:02d}", title=f"Town {i}",
+                   text=f"The council of town {i} approved budget line {i * 37}. Road {i} opens in spring. "
+                        f"Its mayor said the river {i} rose.")
+
+
+@pytest.fixture
+def steered(tmp_path: Path, fake_settings: Settings):  # noqa: ANN201
+    emb = Steered()
+    # batches of 64 sentences (the floor): 3 sentences an article, so 22 articles a batch
+    a = Assistant.open(tmp_path / "piped", settings=fake_settings.replace(embedding={"batch_size": 8}), embedder=emb)
+    yield a, emb
+    a.close()
+
+
+def test_a_batch_embeds_in_a_worker_while_the_one_before_it_is_stored(steered) -> None:  # noqa: ANN001
+    a, emb = steered
+    second_started = threading.Event()
+    emb.hooks[2] = second_started.set
+    waited: list[bool] = []
+    stored: list[list[str]] = []
+
+    def on_stored(batch: list[Prepared]) -> None:
+        if not waited:  # the first batch is committed: the second must be embedding already
+            waited.append(second_started.wait(10))
+        stored.append([p.article.id for p in batch])
+
+    with a.index.writing(), a.index.pipeline(64, on_stored) as pipeline:
+        for i in range(60):
+            pipeline.put(Prepared(town(i), a.settings))
+    assert waited == [True]  # a sequential ingest embeds the second batch only after storing the first
+    assert stored == [[f"town-{i:02d}" for i in range(lo, hi)] for lo, hi in ((0, 22), (22, 44), (44, 60))]
+    assert all(name.startswith("ingest-embed") for _, name in emb.calls)
+    assert [n for n, _ in emb.calls] == [66, 66, 48]  # whole articles, cut at 64 sentences
+    assert a.index.catalog.count() == (60, 180)
+    assert a.index.vectors.count("sentences") == 180
+
+
+def test_add_goes_through_the_pipeline(steered) -> None:  # noqa: ANN001
+    a, emb = steered
+    rep = a.add([town(i) for i in range(60)])
+    assert sorted(rep.added) == [f"town-{i:02d}" for i in range(60)] and not rep.failed
+    assert [n for n, _ in emb.calls] == [66, 66, 48] and all(t.startswith("ingest-embed") for _, t in emb.calls)
+    found = a.search("budget line 629", 1)
+    assert found and found[0].sentence.article_id == "town-17"
+
+
+def test_progress_comes_only_for_committed_inputs_in_order(steered) -> None:  # noqa: ANN001
+    a, _ = steered
+    seen: list[tuple[int, int, str, bool]] = []
+    a.add([town(i) for i in range(50)],
+          progress=lambda d, t, aid: seen.append((d, t, aid, a.index.catalog.content_hash(aid) is not None)))
+    assert [(d, t, aid) for d, t, aid, _ in seen] == [(i + 1, 50, f"town-{i:02d}") for i in range(50)]
+    assert all(committed for *_, committed in seen)
+
+
+def test_a_batch_that_fails_to_embed_loses_nothing_committed_before_it(steered) -> None:  # noqa: ANN001
+    a, emb = steered
+    a.add([town(i) for i in range(5)])  # committed by an earlier call
+
+    def fail() -> None:
+        raise EmbeddingError("the model stopped")
+
+    emb.hooks[len(emb.calls) + 2] = fail  # the second batch of the next call
+    with pytest.raises(EmbeddingError, match="stopped"):
+        a.add([town(i) for i in range(5, 75)])
+    have = {i.id for i in a.articles()}
+    assert have == {f"town-{i:02d}" for i in range(5 + 22)}  # the earlier call and this call's first batch
+    assert a.index.vectors.count("sentences") == a.index.catalog.count()[1] == 3 * len(have)
+    assert not any(t.name.startswith("ingest-embed") for t in threading.enumerate())  # the worker is gone
+    rep = a.add([town(i) for i in range(75)])  # and the index takes the rest
+    assert len(rep.added) == 75 - len(have) and len(rep.unchanged) == len(have)
