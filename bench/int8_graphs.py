@@ -2,7 +2,7 @@
 
 Each variant is a post-training NNCF quantization of the shipped f16 graph (``nncf`` from PyPI, not a
 dependency: ``pip install nncf``), calibrated on training text only (``../shared/data/train``: sentences of
-MLQA Arabic and TyDi QA English contexts, framed as documents). It is then run beside the bf16 graph on the
+MLQA Arabic and TyDi QA English contexts, framed as documents with their titles). It is then run beside the bf16 graph on the
 same dev sentences (xquad-dev.ar, xquad-dev.en, arcd-train contexts) with the same thread count: sentences/s
 of each, the ratio, and the cosine of the int8 vectors to the bf16 ones (mean, min). Cosine is a filter,
 not the bar: a variant is only worth shipping if first-citation hit@1 and the reader's F1 hold on every dev
@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from assistant.models.embedding.int8 import FRAME, quantize_sentence_graph
+from assistant.models.embedding.framed import frame_document
+from assistant.models.embedding.int8 import quantize_sentence_graph
 from assistant.models.embedding.openvino_runtime import GemmaTokenizer, OpenVINORunner, by_length, padded
 from assistant.models.fetch import gemma_path
 from assistant.settings import Settings
@@ -46,14 +47,15 @@ VARIANTS: dict[str, dict[str, Any]] = {
 
 
 def sentences(data: Path, files: tuple[str, ...], n: int, seed: int) -> list[str]:
-    """``n`` sentences of the contexts of ``files``, shuffled with ``seed``, framed as documents."""
+    """``n`` sentences of the contexts of ``files``, shuffled with ``seed``, framed as documents with their
+    article's title (as the embedder frames them)."""
     found = []
     for name in files:
         for entry in json.loads((data / name).read_text(encoding="utf-8"))["data"]:
             for i, para in enumerate(entry["paragraphs"]):
-                found += [s.text for s in split_article(f"p{i}", para["context"])]
+                found += [frame_document(s.text, entry.get("title")) for s in split_article(f"p{i}", para["context"])]
     random.Random(seed).shuffle(found)
-    return [FRAME + t for t in found[:n]]
+    return found[:n]
 
 
 def quantize(f16_xml: Path, tokenizer: GemmaTokenizer, calibration: list[str], variant: dict[str, Any], out: Path) -> float:

@@ -11,7 +11,17 @@ import numpy as np
 from assistant.models.embedding.protocol import EmbedderBase, normalize_rows
 from assistant.text.characters import clean_text
 
-__all__ = ["FramedEmbedder"]
+__all__ = ["FramedEmbedder", "frame_document"]
+
+
+def frame_document(text: str, title: str | None) -> str:
+    """EmbeddingGemma's document format, with the article's real title instead of "none" (when it has one)."""
+    return f"title: {_title(title)} | text: {text}"
+
+
+def _title(title: str | None) -> str:
+    t = " ".join((title or "").split())
+    return t[:200] if t else "none"
 
 
 class FramedEmbedder(EmbedderBase):
@@ -56,21 +66,14 @@ class FramedEmbedder(EmbedderBase):
         return np.stack([found[k] for k in keys])
 
     def document_key(self, text: str, title: str | None) -> str:
-        return f"{self._title(title)}\x00{text}" if self._titled else text
-
-    @staticmethod
-    def _title(title: str | None) -> str:
-        t = " ".join((title or "").split())
-        return t[:200] if t else "none"
+        return f"{_title(title)}\x00{text}" if self._titled else text
 
     def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
         if self._titled:
             titles = titles or [None] * len(texts)
-            # EmbeddingGemma's document format, with the real title instead of "none".
-            framed = [f"title: {self._title(t)} | text: {x}" for x, t in zip(texts, titles)]
-            return self._encode(framed, None)
+            return self._encode([frame_document(x, t) for x, t in zip(texts, titles)], None)
         return self._encode(texts, self._document_prompt)
 
     def embed_query(self, text: str) -> np.ndarray:

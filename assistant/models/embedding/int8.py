@@ -2,34 +2,43 @@
 shipped f16 graph, built once on this machine (``assistant models fetch`` or first use, a few minutes) and
 kept beside it.
 
-Calibrated on ``int8-calibration.txt`` (300 TyDi QA sentences, Arabic and English, framed as documents;
-tools/int8_calibration.py), with SmoothQuant at alpha 0.95 on the MatMuls and the dense head after pooling
-kept in bf16: the variant `python -m bench.int8_graphs` found fastest (1.96x the bf16 graph's sentences/s
-on one core) with cosine 0.9946 mean / 0.979 min to bf16. Needs ``nncf`` (``pip install nncf``), which is
-not a dependency: int8 is a choice, measured against bf16 by the evaluator before it is trusted (README,
-"int8").
+Calibrated on ``int8-calibration.txt`` (600 TyDi QA sentences, Arabic and English, framed as documents
+with their article's title, as the embedder frames them; tools/int8_calibration.py), with SmoothQuant at
+alpha 0.95 on the MatMuls and the dense head after pooling kept in bf16: the variant
+`python -m bench.int8_graphs` found fastest (1.96x the bf16 graph's sentences/s on one core). Calibrating
+with the titles is what keeps the answers (README, "int8"). Needs ``nncf`` (``pip install nncf``), which
+is not a dependency. The graph's file is named after the calibration text's digest, and an index built on
+it records that digest, so another calibration builds another graph and is not mixed into the index.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import EmbeddingError
+from assistant.models.embedding.framed import frame_document
 from assistant.resources import shipped
 
-__all__ = ["quantize_sentence_graph", "calibration_text", "SMOOTH_QUANT_ALPHA", "KEPT_BF16", "FRAME"]
+__all__ = ["quantize_sentence_graph", "calibration_text", "calibration_digest", "SMOOTH_QUANT_ALPHA", "KEPT_BF16"]
 
 SMOOTH_QUANT_ALPHA = 0.95
 KEPT_BF16 = r".*dense.*"  # the projection head after pooling
-FRAME = "title: none | text: "  # a document without a title, as the embedder frames it
+CALIBRATION = "models/embedding/int8-calibration.txt"
 
 
 def calibration_text() -> list[str]:
-    """The shipped calibration sentences, framed as documents."""
-    lines = shipped("models/embedding/int8-calibration.txt").read_text(encoding="utf-8").splitlines()
-    return [FRAME + line for line in lines if line.strip() and not line.startswith("#")]
+    """The shipped calibration sentences (``title<TAB>sentence`` a line), framed as documents."""
+    lines = shipped(CALIBRATION).read_text(encoding="utf-8").splitlines()
+    return [frame_document(text, title) for title, _, text in
+            (line.partition("\t") for line in lines if line.strip() and not line.startswith("#"))]
+
+
+def calibration_digest() -> str:
+    """The first 12 hex digits of the calibration text's SHA-256: what the int8 graph is named after."""
+    return hashlib.sha256(shipped(CALIBRATION).read_bytes()).hexdigest()[:12]
 
 
 def quantize_sentence_graph(f16_xml: Path, inputs: list[tuple[Any, Any]], out: Path, *,

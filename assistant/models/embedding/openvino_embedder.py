@@ -8,6 +8,7 @@ for it (:attr:`ready` tells whether it has to).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from pathlib import Path
@@ -60,7 +61,7 @@ class OpenVINOEmbedder(FramedEmbedder):
                  weights_digest: str | None = None):
         self._path, self._name, self._adapter = model_path, model_id, adapter
         self._graphs = ovr.graph_dir(graphs_dir, model_path, model_id)
-        self.weights_digest = weights_digest
+        self.weights_digest = _with_calibration(weights_digest) if precision == "int8" else weights_digest
         self._threads, self._precision = threads, precision
         config = json.loads((model_path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self._frame(config.get("prompts") or {}, None, None, batch_size, memo_size)
@@ -126,6 +127,16 @@ class OpenVINOEmbedder(FramedEmbedder):
             encoded = self._tokenizer.encode_with_offsets(texts, spec.max_tokens)
             states = self._run(runner, [ids for ids, _ in encoded], per_token=True)
         return [TokenStates(s, offsets) for s, (_, offsets) in zip(states, encoded)]
+
+
+def _with_calibration(weights_digest: str | None) -> str | None:
+    """What an int8 index's vectors depend on besides the weights: the calibration text of the int8 graph
+    (the manifest records it, so an index is not filled by two calibrations)."""
+    if weights_digest is None:
+        return None
+    from assistant.models.embedding.int8 import calibration_digest
+
+    return hashlib.sha256(f"{weights_digest}+int8:{calibration_digest()}".encode()).hexdigest()
 
 
 def _output_dim(model_path: Path) -> int:

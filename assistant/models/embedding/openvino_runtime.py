@@ -91,10 +91,10 @@ def sentence_graph(graphs: Path, model_path: Path, model_id: str, adapter: Path 
     from assistant.models.embedding.gemma_graphs import build_sentence_graph
 
     if precision == "int8":  # quantized from the bf16 graph (assistant/models/embedding/int8.py)
-        from assistant.models.embedding.int8 import calibration_text, quantize_sentence_graph
+        from assistant.models.embedding.int8 import calibration_digest, calibration_text, quantize_sentence_graph
 
         base = sentence_graph(graphs, model_path, model_id, adapter, "bf16")
-        xml = graphs / "sentence-int8.xml"
+        xml = graphs / f"sentence-int8-{calibration_digest()}.xml"
 
         def quantize() -> None:
             encodings = GemmaTokenizer(model_path).encode(calibration_text())
