@@ -25,11 +25,13 @@ import argparse
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,6 +47,7 @@ __all__ = [
     "ROOT", "DEFAULT_DATA", "DEV_SETS", "TUNING_SET", "HELD_OUT", "XQUAD", "PAIR", "PARALLEL_GOLD", "TRANSLATED",
     "arguments", "shared_data", "set_file", "load_set", "english_questions", "index_path", "set_index",
     "pools_path", "StoredVectors", "stored_vectors", "unit", "write_result", "stamp", "in_other_tree", "free_port",
+    "worktree",
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -274,3 +277,20 @@ def in_other_tree(tree: Path | None, module: str, args: Sequence[str], env: dict
         subprocess.run([sys.executable, "-P", "-m", f"bench.{module}", *args, "--out", str(out)], cwd=ROOT,
                        env=env, check=True)
         return json.loads(out.read_text(encoding="utf-8"))["results"]
+
+
+@contextmanager
+def worktree(ref: str) -> Iterator[tuple[Path, str]]:
+    """A ``git worktree`` of ``ref`` in a temporary folder, removed after: (its folder, its commit)."""
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{ref}^{{commit}}"],
+                            capture_output=True, text=True, check=True).stdout.strip()
+    parent = Path(tempfile.mkdtemp(prefix="bench-worktree-"))
+    path = parent / "old"
+    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit], capture_output=True,
+                   text=True, check=True)
+    try:
+        yield path, commit
+    finally:
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], capture_output=True,
+                       check=False)
+        shutil.rmtree(parent, ignore_errors=True)

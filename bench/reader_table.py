@@ -44,13 +44,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +62,7 @@ from bench.common import (
     set_file,
     set_index,
     shared_data,
+    worktree,
     write_result,
 )
 
@@ -179,23 +176,6 @@ def measure(data: Path, sets: list[str], variants: list[Variant], *, limit: int 
             print(f"  {shown} {set_name}: {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         out[name] = conf
     return base, out
-
-
-@contextmanager
-def worktree(ref: str) -> Iterator[tuple[Path, str]]:
-    """A ``git worktree`` of ``ref`` in a temporary folder, removed after: (its folder, its commit)."""
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--verify", f"{ref}^{{commit}}"],
-                            capture_output=True, text=True, check=True).stdout.strip()
-    parent = Path(tempfile.mkdtemp(prefix="reader-table-"))
-    path = parent / "old"
-    subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(path), commit], capture_output=True,
-                   text=True, check=True)
-    try:
-        yield path, commit
-    finally:
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(path)], capture_output=True,
-                       check=False)
-        shutil.rmtree(parent, ignore_errors=True)
 
 
 def _cell(x: float | None, kind: str) -> str:
