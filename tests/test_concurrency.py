@@ -163,8 +163,12 @@ def test_twenty_questions_over_http_while_200_articles_are_uploaded(tmp_path: Pa
 
     feed = tmp_path / "feed"
     feed.mkdir()
-    texts = {f"station-{i:03d}": f"Weather station {i} in the {REGIONS[i % 4]} measured {i * 3 + 7} millimetres of rain."
-             for i in range(200)}
+    texts = {f"station-{i:03d}": f"Weather station {i} in the {REGIONS[i % 4]} measured {i * 3 + 7} millimetres of rain. "
+                                 f"Its gauge number {i} was read at dawn by an observer. Station {i} also logged wind "
+                                 f"from the {REGIONS[(i + 1) % 4]}. The readings of station {i} go to the ministry weekly. "
+                                 f"Station {i} stands {i + 20} metres above the sea. Its roof was mended in spring. "
+                                 f"A school visits station {i} every year. Its records begin in {1900 + i}."
+             for i in range(200)}  # 1,600 sentences: an ingest long enough for the 20 questions to be asked during it
     for aid, text in texts.items():
         (feed / f"{aid}.txt").write_text(text, encoding="utf-8")
     index = tmp_path / "indexes" / "live"
@@ -177,7 +181,7 @@ def test_twenty_questions_over_http_while_200_articles_are_uploaded(tmp_path: Pa
         # httpx's default 5 s is shorter than 19 answers on a loaded 2-core machine.
         client = Client(f"http://127.0.0.1:{port}/", verbose=False, httpx_kwargs={"timeout": 300})
         server.send("go")
-        server.wait_for("PROGRESS", timeout=120)
+        server.wait_for("INGEST-START", timeout=120)  # the first PROGRESS comes after a whole batch is committed
         questions = [
             *["كم عدد القوات الأجنبية في أفغانستان؟", "How many foreign troops are in Afghanistan?",
               "Who opposes easing sanctions on Iran?", "ماذا تريد إيران مقابل المحادثات؟"] * 2,

@@ -106,3 +106,37 @@ def test_a_batch_that_fails_to_embed_loses_nothing_committed_before_it(steered) 
     assert not any(t.name.startswith("ingest-embed") for t in threading.enumerate())  # the worker is gone
     rep = a.add([town(i) for i in range(75)])  # and the index takes the rest
     assert len(rep.added) == 75 - len(have) and len(rep.unchanged) == len(have)
+
+
+def test_a_question_waits_for_one_turn_of_the_model_not_for_the_ingest() -> None:
+    """The model's turns (assistant/models/embedding/turns.py): documents a turn at a time, a waiting
+    question before the next document turn. A real FramedEmbedder over a slow stand-in model (40 ms a call)."""
+    import time
+
+    from assistant.models.embedding.framed import FramedEmbedder
+    from assistant.models.embedding.turns import DOCUMENT_TURN
+
+    class Slow(FramedEmbedder):
+        def __init__(self) -> None:
+            self.model_id, self.dim = "slow", 4
+            self._frame({}, None, None, 32, 1000)
+            self.calls: list[tuple[str, float]] = []
+
+        def _forward(self, texts: list[str]) -> np.ndarray:
+            self.calls.append(("query" if texts[0].startswith("q") else "docs", time.perf_counter()))
+            time.sleep(0.04)
+            return np.ones((len(texts), 4), np.float32)
+
+    emb = Slow()
+    docs = [f"document {i}" for i in range(DOCUMENT_TURN * 30)]  # 30 turns, 1.2 s
+    ingest = threading.Thread(target=emb.embed_documents, args=(docs,))
+    ingest.start()
+    time.sleep(0.2)
+    t = time.perf_counter()
+    emb.embed_query("q: how much rain fell?")
+    waited = time.perf_counter() - t
+    ingest.join()
+    kinds = [k for k, _ in emb.calls]
+    assert kinds.count("docs") == 30 and kinds.count("query") == 1
+    assert 2 <= kinds.index("query") < 20  # between document turns, not after the ingest
+    assert waited < 0.5, waited  # one turn (40 ms) and a little, not the rest of the ingest (~1 s)

@@ -9,6 +9,7 @@ from collections import OrderedDict
 import numpy as np
 
 from assistant.models.embedding.protocol import EmbedderBase, normalize_rows
+from assistant.models.embedding.turns import DOCUMENT_TURN, ModelTurns
 from assistant.text.characters import clean_text
 
 __all__ = ["FramedEmbedder", "frame_document"]
@@ -40,7 +41,8 @@ class FramedEmbedder(EmbedderBase):
             document_prompt if document_prompt is not None else prompts.get("document", prompts.get("passage"))
         )
         self.batch_size = batch_size
-        self._lock = threading.Lock()  # one user of the model at a time (the span reader shares it)
+        self._lock = threading.Lock()  # the memo and the subclasses' tables
+        self._turns = ModelTurns()  # one user of the model at a time, questions first (the span reader shares it)
         self._memo: OrderedDict[str, np.ndarray] = OrderedDict()
         self._memo_size = memo_size
         self._titled = bool(self._document_prompt and self._document_prompt.startswith("title: none | text: "))
@@ -49,17 +51,25 @@ class FramedEmbedder(EmbedderBase):
         raise NotImplementedError
 
     def _encode(self, texts: list[str], prompt: str | None, memo: bool = True) -> np.ndarray:
-        """Encode; with ``memo`` the same text under the same prompt is embedded once per process."""
+        """Encode; with ``memo`` (documents) the same text under the same prompt is embedded once per
+        process, shortest first, a turn of the model (``DOCUMENT_TURN`` texts) at a time; without it
+        (questions) in one turn, ahead of waiting documents (turns.py)."""
         keys = [f"{prompt or ''}\x00{t}" for t in texts]
         with self._lock:
             found = {k: self._memo[k] for k in keys if memo and k in self._memo}
-            todo = list(dict.fromkeys(k for k in keys if k not in found))
-            if todo:
+        todo = list(dict.fromkeys(k for k in keys if k not in found))
+        step = DOCUMENT_TURN if memo else max(1, len(todo))
+        if memo:
+            todo.sort(key=len)  # a turn of similar lengths: little padding
+        for i in range(0, len(todo), step):
+            part = todo[i : i + step]
+            with self._turns.turn(urgent=not memo):
                 # what the model reads: without the invisible characters stored text may hold (text/characters.py)
-                m = self._forward([clean_text(k.replace("\x00", "", 1)) for k in todo])
-                for k, v in zip(todo, normalize_rows(m)):
-                    found[k] = v
-                    if memo:
+                rows = normalize_rows(self._forward([clean_text(k.replace("\x00", "", 1)) for k in part]))
+            found.update(zip(part, rows))
+            if memo:
+                with self._lock:
+                    for k, v in zip(part, rows):
                         self._memo[k] = v
                         if len(self._memo) > self._memo_size:
                             self._memo.popitem(last=False)

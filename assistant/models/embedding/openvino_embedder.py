@@ -123,7 +123,7 @@ class OpenVINOEmbedder(FramedEmbedder):
         """Hidden states of ``texts`` from the states graph of ``spec`` (its adapter merged)."""
         self.prepare_states(spec)
         runner = self._readers[spec.source].get()
-        with self._lock:
+        with self._turns.turn(urgent=True):  # part of answering a question
             encoded = self._tokenizer.encode_with_offsets(texts, spec.max_tokens)
             states = self._run(runner, [ids for ids, _ in encoded], per_token=True)
         return [TokenStates(s, offsets) for s, (_, offsets) in zip(states, encoded)]

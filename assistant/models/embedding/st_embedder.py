@@ -100,7 +100,7 @@ class SentenceTransformerEmbedder(FramedEmbedder):
         import torch
 
         model = self._model[0].auto_model
-        with self._lock:
+        with self._turns.turn(urgent=True):  # part of answering a question
             switch = self._switches.get(spec.source)
             if switch is None and spec.lora:
                 from assistant.models.lora import attach_switched
