@@ -42,10 +42,11 @@ class EmbeddingCache:
         return self.catalog.cached_vectors(keys, self.embedder.dim)
 
     def embed_nodes(self, nodes: list[Any]) -> tuple[np.ndarray, list[str]]:
-        """Fill ``node.embedding`` of sentence nodes (title in their metadata): cached vectors from the
-        catalog, the others through the llama-index adapter, each distinct text once. The title is then
-        dropped from the metadata (each metadata key is a row per node in Chroma; the catalog has the
-        title). Returns the vectors as rows and their cache keys (the caller stores them with the article)."""
+        """The vectors of sentence nodes (title in their metadata): cached vectors from the catalog, the
+        others through the llama-index adapter, each distinct text once. The title is then dropped from the
+        metadata (each metadata key is a row per node in Chroma; the catalog has the title). Returns the
+        vectors as rows, in the nodes' order, and their cache keys (the caller stores them with the article
+        and sets ``node.embedding`` from the rows when it writes the nodes)."""
         keys = [self.key(n.text, n.metadata.get("title") or None) for n in nodes]
         found = self.lookup(keys)
         todo: dict[str, Any] = {}
@@ -58,8 +59,10 @@ class EmbeddingCache:
         if not keys:
             return np.empty((0, self.embedder.dim), np.float32), keys
         vecs = np.stack([found[k] for k in keys])
-        for n, v in zip(nodes, vecs.tolist()):
-            n.embedding = v
+        for n in nodes:
+            # set from the rows when the nodes are written (Writer.write_nodes): a batch waiting in the ingest
+            # pipeline holds no lists of 768 Python floats a node (~25 kB each)
+            n.embedding = None
             n.metadata.pop("title", None)  # read by the embedder, not stored: the catalog has it
         return vecs, keys
 

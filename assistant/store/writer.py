@@ -85,11 +85,18 @@ class Writer:
                 progress(n, len(embedded.prepared), p.article.id)
 
     def write_nodes(self, items: list[tuple[Prepared, list, np.ndarray]]) -> None:
-        """The sentence nodes (embedded) and chunk nodes of some articles, one ``add`` per kind."""
+        """The sentence nodes (their vectors the rows beside them) and chunk nodes of some articles, one
+        ``add`` per kind."""
         if not items:
             return
+        for _, ns, sv in items:
+            for n, v in zip(ns, sv.tolist()):
+                n.embedding = v
         self.vectors.add_nodes("sentences", [n for _, ns, _ in items for n in ns])
         self.vectors.add_nodes("chunks", [n for p, _, sv in items for n in chunk_nodes(p, sv)])
+        for _, ns, _ in items:
+            for n in ns:
+                n.embedding = None  # written: the lists go now, not with the batch
 
     def remove(self, article_id: str) -> bool:
         """Remove an article everywhere. False when it was not there."""
