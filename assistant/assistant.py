@@ -141,7 +141,8 @@ class Assistant:
         sentences, one batch embedding while the one before it is written (store/pipeline.py), so memory
         stays bounded however many files are given. ``progress(done, total, article_id)`` is called for each
         input (a file or an Article; a JSON/JSONL file counts once) with the last article id seen, once its
-        articles are committed (inputs share batches, so that may be a batch after it was read).
+        articles are committed: the first input at once, the others a batch at a time (so a call may come
+        a batch after its input was read).
         """
         if isinstance(sources, (str, Path, Article)):
             sources = [sources]
@@ -179,6 +180,8 @@ class Assistant:
                                 pipeline.put(prepared)
                         if progress:
                             waiting.append((done, last, pipeline.put_count))
+                            if done == 1:  # the first input alone, so that a progress bar moves at once
+                                pipeline.finish()
                             tell(pipeline)
                     pipeline.finish()
                     tell(pipeline)

@@ -90,6 +90,12 @@ def test_progress_comes_only_for_committed_inputs_in_order(steered) -> None:  # 
     assert all(committed for *_, committed in seen)
 
 
+def test_with_progress_the_first_input_is_committed_alone_then_batches(steered) -> None:  # noqa: ANN001
+    a, emb = steered
+    a.add([town(i) for i in range(50)], progress=lambda *_: None)
+    assert [n for n, _ in emb.calls] == [3, 66, 66, 15]  # a progress bar moves after the first article
+
+
 def test_a_batch_that_fails_to_embed_loses_nothing_committed_before_it(steered) -> None:  # noqa: ANN001
     a, emb = steered
     a.add([town(i) for i in range(5)])  # committed by an earlier call
