@@ -128,7 +128,7 @@ def test_a_question_waits_for_one_turn_of_the_model_not_for_the_ingest() -> None
             self._frame({}, None, None, 32, 1000)
             self.calls: list[tuple[str, float]] = []
 
-        def _forward(self, texts: list[str]) -> np.ndarray:
+        def _forward(self, texts: list[str], documents: bool = False) -> np.ndarray:
             self.calls.append(("query" if texts[0].startswith("q") else "docs", time.perf_counter()))
             time.sleep(0.04)
             return np.ones((len(texts), 4), np.float32)

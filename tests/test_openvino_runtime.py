@@ -90,6 +90,20 @@ def test_openvino_vectors_are_torchs_to_within_bf16(embedder, torch_embedder) ->
 
 
 @needs_openvino
+def test_an_ingest_runs_on_two_streams_and_gets_the_question_graphs_vectors(embedder) -> None:  # noqa: ANN001
+    """Documents run on the graph compiled for throughput (two requests at once, in order), questions on
+    the latency one; the same text gives the same vector either way."""
+    texts = [t for t in _dev_texts(40)]
+    docs = embedder._forward(texts, documents=True)
+    runner = embedder._documents.get()
+    assert runner.streams == 2 and embedder._sentences.get().streams == 1
+    alone = embedder._forward(texts, documents=False)
+    assert docs.shape == alone.shape == (40, embedder.dim)
+    cos = (docs * alone).sum(1) / np.linalg.norm(docs, axis=1) / np.linalg.norm(alone, axis=1)
+    assert cos.min() > 0.9999, cos.min()  # each row is its own text's (run_all keeps the order)
+
+
+@needs_openvino
 def test_padding_and_the_sliding_window_leave_each_vector_as_it_is_alone(embedder, torch_embedder) -> None:  # noqa: ANN001
     """A batch mixes lengths: the short sentences are padded to a long one past the 257-token window of
     the sliding-attention layers. Each vector must be what it is alone, and the long one torch's."""

@@ -92,7 +92,7 @@ def build_embedder(settings: EmbeddingSettings, paths: PathSettings | None = Non
             return OpenVINOEmbedder(path, adapter_model_id(GEMMA, adapter), adapter=adapter,
                                     precision=settings.precision, threads=settings.threads,
                                     batch_size=settings.batch_size, weights_digest=digest,
-                                    graphs_dir=paths.models / "openvino")
+                                    graphs_dir=paths.models / "openvino", ingest_streams=settings.ingest_streams)
         return SentenceTransformerEmbedder(
             str(path), batch_size=settings.batch_size, threads=settings.threads,
             model_id=adapter_model_id(GEMMA, adapter), adapter=adapter, weights_digest=digest,

@@ -47,7 +47,8 @@ class FramedEmbedder(EmbedderBase):
         self._memo_size = memo_size
         self._titled = bool(self._document_prompt and self._document_prompt.startswith("title: none | text: "))
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
+    def _forward(self, texts: list[str], documents: bool = False) -> np.ndarray:
+        """Full texts → rows; ``documents``: an ingest's texts (a runtime may run them for throughput)."""
         raise NotImplementedError
 
     def _encode(self, texts: list[str], prompt: str | None, memo: bool = True) -> np.ndarray:
@@ -65,7 +66,7 @@ class FramedEmbedder(EmbedderBase):
             part = todo[i : i + step]
             with self._turns.turn(urgent=not memo):
                 # what the model reads: without the invisible characters stored text may hold (text/characters.py)
-                rows = normalize_rows(self._forward([clean_text(k.replace("\x00", "", 1)) for k in part]))
+                rows = normalize_rows(self._forward([clean_text(k.replace("\x00", "", 1)) for k in part], documents=memo))
             found.update(zip(part, rows))
             if memo:
                 with self._lock:

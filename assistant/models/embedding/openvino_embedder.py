@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -58,24 +59,25 @@ class OpenVINOEmbedder(FramedEmbedder):
 
     def __init__(self, model_path: Path, model_id: str, *, graphs_dir: Path, adapter: Path | None = None,
                  precision: str = "bf16", threads: int | None = None, batch_size: int = 32, memo_size: int = 20000,
-                 weights_digest: str | None = None):
+                 weights_digest: str | None = None, ingest_streams: int = 2):
         self._path, self._name, self._adapter = model_path, model_id, adapter
         self._graphs = ovr.graph_dir(graphs_dir, model_path, model_id)
         self.weights_digest = _with_calibration(weights_digest) if precision == "int8" else weights_digest
-        self._threads, self._precision = threads, precision
+        self._threads, self._precision, self._ingest_streams = threads, precision, ingest_streams
         config = json.loads((model_path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self._frame(config.get("prompts") or {}, None, None, batch_size, memo_size)
         self.model_id = f"sentence-transformers/{model_id}" + ("+title" if self._titled else "")
         self.dim = _output_dim(model_path)
         self.runtime = f"openvino-{ovr.effective_precision(precision)}"  # what the graph will run in
         self._readers: dict[Path, _Loading] = {}
+        self._documents: _Loading | None = None  # the graph compiled for throughput, at the first ingest
         self._tokenizer = ovr.GemmaTokenizer(model_path)
         self._sentences = _Loading(self._load)
 
-    def _load(self) -> ovr.OpenVINORunner:
+    def _load(self, streams: int = 1) -> ovr.OpenVINORunner:
         runner = ovr.OpenVINORunner(ovr.sentence_graph(self._graphs, self._path, self._name, self._adapter,
                                                         self._precision),
-                                    precision=self._precision, threads=self._threads)
+                                    precision=self._precision, threads=self._threads, streams=streams)
         if runner.tag != self.runtime:
             raise EmbeddingError(f"OpenVINO compiled the model for {runner.tag}, not {self.runtime}; set "
                                  "embedding.precision = 'f32'")
@@ -99,17 +101,30 @@ class OpenVINOEmbedder(FramedEmbedder):
 
     @staticmethod
     def _run(runner: Any, encodings: list[list[int]], *, per_token: bool) -> list[np.ndarray]:
-        """``runner`` over ``encodings`` in length-sorted micro-batches; per text its row (or, ``per_token``,
-        the rows of its real tokens)."""
+        """``runner`` over ``encodings`` in length-sorted micro-batches (as many at once as it has streams);
+        per text its row (or, ``per_token``, the rows of its real tokens)."""
         out: list[np.ndarray] = [np.empty(0)] * len(encodings)
-        for rows in ovr.by_length(encodings):
-            result = runner(*ovr.padded(encodings, rows))
+        groups = ovr.by_length(encodings)
+        for rows, result in zip(groups, runner.run_all([ovr.padded(encodings, rows) for rows in groups])):
             for i, r in enumerate(rows):
                 out[r] = result[i, : len(encodings[r])] if per_token else result[i]
         return out
 
-    def _forward(self, texts: list[str]) -> np.ndarray:
-        return np.stack(self._run(self._sentences.get(), self._tokenizer.encode(texts), per_token=False))
+    def _forward(self, texts: list[str], documents: bool = False) -> np.ndarray:
+        runner = self._document_runner() if documents else self._sentences.get()
+        return np.stack(self._run(runner, self._tokenizer.encode(texts), per_token=False))
+
+    def _document_runner(self) -> ovr.OpenVINORunner:
+        """The sentence graph compiled for an ingest's throughput (``embedding.ingest_streams`` streams), made
+        at the first one; with one stream, or a thread, the question graph."""
+        latency = self._sentences.get()
+        streams = min(self._ingest_streams, int(self._threads or os.cpu_count() or 1))
+        if streams < 2:
+            return latency
+        with self._lock:
+            if self._documents is None:
+                self._documents = _Loading(lambda: self._load(streams))
+        return self._documents.get()
 
     def prepare_states(self, spec: StatesSpec) -> None:
         """Start loading the states graph of ``spec`` (built once, then compiled) in the background."""
