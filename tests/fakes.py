@@ -59,7 +59,8 @@ class FakeEmbedder(EmbedderBase):
             return v
         return v / norm
 
-    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None, *,
+                        ingest: bool = False) -> np.ndarray:
         self.embedded.extend(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -94,9 +95,10 @@ class CountingEmbedder(EmbedderBase):
     def documents(self) -> int:
         return len(self.embedded)
 
-    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None, *,
+                        ingest: bool = False) -> np.ndarray:
         self.embedded.extend(texts)
-        return self.inner.embed_documents(texts, titles)
+        return self.inner.embed_documents(texts, titles, ingest=ingest)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)

@@ -25,13 +25,14 @@ class Steered(FakeEmbedder):
         self.calls: list[tuple[int, str]] = []
         self.hooks: dict[int, object] = {}
 
-    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None, *,
+                        ingest: bool = False) -> np.ndarray:
         n = len(self.calls) + 1
         self.calls.append((len(texts), threading.current_thread().name))
         hook = self.hooks.get(n)
         if hook is not None:
             hook()  # type: ignore[operator]
-        return super().embed_documents(texts, titles)
+        return super().embed_documents(texts, titles, ingest=ingest)
 
 
 def town(i: int) -> Article:
@@ -128,21 +129,37 @@ def test_a_question_waits_for_one_turn_of_the_model_not_for_the_ingest() -> None
             self._frame({}, None, None, 32, 1000)
             self.calls: list[tuple[str, float]] = []
 
-        def _forward(self, texts: list[str], documents: bool = False) -> np.ndarray:
+        def _forward(self, texts: list[str], ingest: bool = False) -> np.ndarray:
             self.calls.append(("query" if texts[0].startswith("q") else "docs", time.perf_counter()))
             time.sleep(0.04)
             return np.ones((len(texts), 4), np.float32)
 
     emb = Slow()
     docs = [f"document {i}" for i in range(DOCUMENT_TURN * 30)]  # 30 turns, 1.2 s
-    ingest = threading.Thread(target=emb.embed_documents, args=(docs,))
+    ingest = threading.Thread(target=emb.embed_documents, args=(docs,), kwargs={"ingest": True})
     ingest.start()
     time.sleep(0.2)
     t = time.perf_counter()
     emb.embed_query("q: how much rain fell?")
     waited = time.perf_counter() - t
+    t = time.perf_counter()
+    emb.embed_documents(["q-the sentence an answer cites, checked against the claim"])  # answering, not ingest
+    waited_check = time.perf_counter() - t
     ingest.join()
     kinds = [k for k, _ in emb.calls]
-    assert kinds.count("docs") == 30 and kinds.count("query") == 1
+    assert kinds.count("docs") == 30 and kinds.count("query") == 2
     assert 2 <= kinds.index("query") < 20  # between document turns, not after the ingest
-    assert waited < 0.5, waited  # one turn (40 ms) and a little, not the rest of the ingest (~1 s)
+    assert kinds[-1] == "docs"  # the answer's check too went before the rest of the ingest
+    assert waited < 0.5 and waited_check < 0.5, (waited, waited_check)  # a turn (40 ms) and a little, not ~1 s
+
+
+def test_an_embedder_without_the_ingest_keyword_still_ingests(tmp_path: Path, fake_settings: Settings) -> None:
+    """A user's embedder written to the protocol before ``ingest`` existed is called as it was."""
+
+    class Older(FakeEmbedder):
+        def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:  # type: ignore[override]
+            return super().embed_documents(texts, titles)
+
+    with Assistant.open(tmp_path / "older", settings=fake_settings, embedder=Older()) as a:
+        assert a.add([town(i) for i in range(3)]).added == ["town-00", "town-01", "town-02"]
+        assert a.search("budget line 37", 1)[0].sentence.article_id == "town-01"

@@ -94,10 +94,10 @@ def test_an_ingest_runs_on_two_streams_and_gets_the_question_graphs_vectors(embe
     """Documents run on the graph compiled for throughput (two requests at once, in order), questions on
     the latency one; the same text gives the same vector either way."""
     texts = [t for t in _dev_texts(40)]
-    docs = embedder._forward(texts, documents=True)
-    runner = embedder._documents.get()
+    docs = embedder._forward(texts, ingest=True)
+    runner = embedder._ingest_runner()
     assert runner.streams == 2 and embedder._sentences.get().streams == 1
-    alone = embedder._forward(texts, documents=False)
+    alone = embedder._forward(texts, ingest=False)
     assert docs.shape == alone.shape == (40, embedder.dim)
     cos = (docs * alone).sum(1) / np.linalg.norm(docs, axis=1) / np.linalg.norm(alone, axis=1)
     assert cos.min() > 0.9999, cos.min()  # each row is its own text's (run_all keeps the order)

@@ -318,8 +318,8 @@ class Loud:  # the real embedder (every member its own), saying when it has embe
         self.inner = inner
     def __getattr__(self, name):
         return getattr(self.inner, name)
-    def embed_documents(self, texts, titles=None):
-        vectors = self.inner.embed_documents(texts, titles)
+    def embed_documents(self, texts, titles=None, *, ingest=False):
+        vectors = self.inner.embed_documents(texts, titles, ingest=ingest)
         print("EMBEDDED", len(texts), flush=True)
         return vectors
 a = Assistant.open(path, embedder=Loud(build_embedder(settings.embedding, settings.paths)))

@@ -135,8 +135,9 @@ def test_nodes_are_embedded_through_the_llama_index_adapter_with_their_title() -
         def document_key(self, text: str, title: str | None) -> str:
             return f"{title}\x00{text}"
 
-        def embed_documents(self, texts, titles=None):  # noqa: ANN001, ANN201
-            return super().embed_documents([f"{t} | {x}" for x, t in zip(texts, titles or [None] * len(texts))])
+        def embed_documents(self, texts, titles=None, *, ingest=False):  # noqa: ANN001, ANN201
+            return super().embed_documents([f"{t} | {x}" for x, t in zip(texts, titles or [None] * len(texts))],
+                                           ingest=ingest)
 
     emb = Titled()
     p = Prepared(Article(id="a", title="Harbour", text="The port reopened on Sunday. Ships queued outside."), Settings())

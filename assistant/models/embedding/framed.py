@@ -47,26 +47,30 @@ class FramedEmbedder(EmbedderBase):
         self._memo_size = memo_size
         self._titled = bool(self._document_prompt and self._document_prompt.startswith("title: none | text: "))
 
-    def _forward(self, texts: list[str], documents: bool = False) -> np.ndarray:
-        """Full texts → rows; ``documents``: an ingest's texts (a runtime may run them for throughput)."""
+    def _forward(self, texts: list[str], ingest: bool = False) -> np.ndarray:
+        """Full texts → rows; ``ingest``: an ingest's texts (a runtime may run them for throughput)."""
         raise NotImplementedError
 
-    def _encode(self, texts: list[str], prompt: str | None, memo: bool = True) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str | None, memo: bool = True, ingest: bool = False) -> np.ndarray:
         """Encode; with ``memo`` (documents) the same text under the same prompt is embedded once per
-        process, shortest first, a turn of the model (``DOCUMENT_TURN`` texts) at a time; without it
-        (questions) in one turn, ahead of waiting documents (turns.py)."""
+        process. An ingest's texts (``ingest``) go shortest first, a turn of the model (``DOCUMENT_TURN``
+        texts) at a time, on the runtime's throughput path; anything else (questions, the sentences an
+        answer checks) in one turn, ahead of waiting ingest turns (turns.py)."""
         keys = [f"{prompt or ''}\x00{t}" for t in texts]
         with self._lock:
             found = {k: self._memo[k] for k in keys if memo and k in self._memo}
         todo = list(dict.fromkeys(k for k in keys if k not in found))
-        step = DOCUMENT_TURN if memo else max(1, len(todo))
-        if memo:
+        if not todo:
+            return np.stack([found[k] for k in keys])
+        step = DOCUMENT_TURN if ingest else len(todo)
+        if ingest:
             todo.sort(key=len)  # a turn of similar lengths: little padding
+            self._prepare_ingest()  # outside the turns: a question does not wait for it
         for i in range(0, len(todo), step):
             part = todo[i : i + step]
-            with self._turns.turn(urgent=not memo):
+            with self._turns.turn(urgent=not ingest):
                 # what the model reads: without the invisible characters stored text may hold (text/characters.py)
-                rows = normalize_rows(self._forward([clean_text(k.replace("\x00", "", 1)) for k in part], documents=memo))
+                rows = normalize_rows(self._forward([clean_text(k.replace("\x00", "", 1)) for k in part], ingest=ingest))
             found.update(zip(part, rows))
             if memo:
                 with self._lock:
@@ -76,16 +80,21 @@ class FramedEmbedder(EmbedderBase):
                             self._memo.popitem(last=False)
         return np.stack([found[k] for k in keys])
 
+    def _prepare_ingest(self) -> None:
+        """Make ready what an ingest runs on, if it differs from the question path (the OpenVINO runtime's
+        throughput graph); called before taking a turn of the model."""
+
     def document_key(self, text: str, title: str | None) -> str:
         return f"{_title(title)}\x00{text}" if self._titled else text
 
-    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None, *,
+                        ingest: bool = False) -> np.ndarray:
         if not texts:
             return np.empty((0, self.dim), dtype=np.float32)
         if self._titled:
             titles = titles or [None] * len(texts)
-            return self._encode([frame_document(x, t) for x, t in zip(texts, titles)], None)
-        return self._encode(texts, self._document_prompt)
+            return self._encode([frame_document(x, t) for x, t in zip(texts, titles)], None, ingest=ingest)
+        return self._encode(texts, self._document_prompt, ingest=ingest)
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._encode([text], self._query_prompt, memo=False)[0]

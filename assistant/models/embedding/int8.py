@@ -2,7 +2,7 @@
 shipped f16 graph, built once on this machine (``assistant models fetch`` or first use, a few minutes) and
 kept beside it.
 
-Calibrated on ``int8-calibration.txt`` (600 TyDi QA sentences, Arabic and English, framed as documents
+Calibrated on ``int8-calibration.txt`` (600 sentences of MLQA Arabic and TyDi QA English, framed as documents
 with their article's title, as the embedder frames them; tools/int8_calibration.py), with SmoothQuant at
 alpha 0.95 on the MatMuls and the dense head after pooling kept in bf16: the variant
 `python -m bench.int8_graphs` found fastest (1.96x the bf16 graph's sentences/s on one core). Calibrating

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from typing import Any
 
 from assistant.models.embedding.protocol import Embedder
@@ -29,10 +30,14 @@ def _adapter_class() -> Any:
 
     class EmbedderAdapter(BaseEmbedding):
         _inner: Any = PrivateAttr()
+        _ingest: dict = PrivateAttr()
 
         def __init__(self, inner: Embedder):
             super().__init__(model_name=inner.model_id, embed_batch_size=max(1, inner.batch_size))
             self._inner = inner
+            # an embedder written before ``ingest`` existed (a user's own) is called as it was
+            takes = "ingest" in inspect.signature(inner.embed_documents).parameters
+            self._ingest = {"ingest": True} if takes else {}
 
         @classmethod
         def class_name(cls) -> str:
@@ -56,7 +61,7 @@ def _adapter_class() -> Any:
                 return nodes
             texts = [n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes]
             titles = [n.metadata.get("title") or None for n in nodes]
-            for n, v in zip(nodes, self._inner.embed_documents(texts, titles).tolist()):
+            for n, v in zip(nodes, self._inner.embed_documents(texts, titles, **self._ingest).tolist()):
                 n.embedding = v
             return nodes
 

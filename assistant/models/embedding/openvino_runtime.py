@@ -176,14 +176,24 @@ class OpenVINORunner:
         if self._queue is None:
             self._queue = _openvino().AsyncInferQueue(self._compiled, self.streams)
         out: list[np.ndarray] = [np.empty(0)] * len(inputs)
+        failed: list[BaseException] = []
 
-        def done(request: Any, i: int) -> None:
-            out[i] = np.array(request.get_output_tensor(0).data, dtype=np.float32)  # a copy: the request is reused
+        def done(request: Any, i: int) -> None:  # an exception here would stay in the queue for good: kept, raised below
+            try:
+                out[i] = np.array(request.get_output_tensor(0).data, dtype=np.float32)  # a copy: the request is reused
+            except BaseException as e:  # noqa: BLE001
+                failed.append(e)
 
         self._queue.set_callback(done)
-        for i, (ids, mask) in enumerate(inputs):
-            self._queue.start_async({"input_ids": ids, "attention_mask": mask}, i)
-        self._queue.wait_all()
+        try:
+            for i, (ids, mask) in enumerate(inputs):
+                self._queue.start_async({"input_ids": ids, "attention_mask": mask}, i)
+            self._queue.wait_all()
+        except BaseException:
+            self._queue = None  # a new queue next time
+            raise
+        if failed:
+            raise EmbeddingError(f"OpenVINO's output could not be read ({failed[0]!r})") from failed[0]
         return out
 
 

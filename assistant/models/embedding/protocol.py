@@ -47,8 +47,11 @@ class Embedder(Protocol):
         """Wait until the model has loaded (raises what loading it raised)."""
         ...
 
-    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None) -> np.ndarray:
-        """Vectors of sentences; ``titles`` (one per text) are used by models that read a title."""
+    def embed_documents(self, texts: list[str], titles: list[str | None] | None = None, *,
+                        ingest: bool = False) -> np.ndarray:
+        """Vectors of sentences; ``titles`` (one per text) are used by models that read a title. ``ingest``:
+        they are an ingest's (the index's write path), which may run for throughput and wait while a
+        question uses the model; otherwise they are part of answering one."""
         ...
 
     def embed_query(self, text: str) -> np.ndarray: ...

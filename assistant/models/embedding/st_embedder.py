@@ -87,7 +87,7 @@ class SentenceTransformerEmbedder(FramedEmbedder):
         reader's trainer adapts)."""
         return self._model
 
-    def _forward(self, texts: list[str], documents: bool = False) -> np.ndarray:
+    def _forward(self, texts: list[str], ingest: bool = False) -> np.ndarray:
         return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
                                   convert_to_numpy=True, show_progress_bar=False)
 

@@ -5,7 +5,8 @@ states) and its ingest (documents, embedded in the ingest pipeline's worker thre
 runs one call at a time. An ingest embeds its batch a turn at a time (``DOCUMENT_TURN`` texts), and
 before each turn it lets every waiting question go first, so a question asked during an ingest waits for
 one turn (at most about 1.5 s on two cores in bf16), not for the ingest. A plain lock would not do that: the
-thread that releases it usually takes it again before a waiting one wakes.
+thread that releases it usually takes it again before a waiting one wakes. The other way round, an ingest
+waits while questions keep coming: a server answers first and indexes in between.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ class ModelTurns:
             finally:
                 if urgent:
                     self._waiting_questions -= 1
+                    if not self._waiting_questions:
+                        self._cond.notify_all()  # a question leaving by an exception wakes the waiting turns
             self._busy = True
         try:
             yield
