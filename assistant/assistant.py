@@ -25,7 +25,6 @@ from assistant.retrieve.search import Retriever
 from assistant.settings import Settings
 from assistant.store.index import Index, disk_full_is_typed
 from assistant.store.nodes import Prepared
-from assistant.store.pipeline import IngestPipeline
 from assistant.telemetry import quiet_telemetry
 from assistant.text.language import detect_language
 from assistant.types import (
@@ -141,8 +140,8 @@ class Assistant:
         sentences, one batch embedding while the one before it is written (store/pipeline.py), so memory
         stays bounded however many files are given. ``progress(done, total, article_id)`` is called for each
         input (a file or an Article; a JSON/JSONL file counts once) with the last article id seen, once its
-        articles are committed: the first input at once, the others a batch at a time (so a call may come
-        a batch after its input was read).
+        articles are committed: the first input at once, the others as their batch commits (so a call may
+        come a batch after its input was read, and while a later one is being read).
         """
         if isinstance(sources, (str, Path, Article)):
             sources = [sources]
@@ -151,17 +150,21 @@ class Assistant:
         seen: dict[str, str] = {}
         existed: set[str] = set()
         waiting: list[tuple[int, str, int]] = []  # (input number, its last article id, articles put by then)
+        stored_count = 0
 
-        def stored(batch: list[Prepared]) -> None:
+        def stored(batch: list[Prepared]) -> None:  # a batch is committed (while an input may still be read)
+            nonlocal stored_count
             for p in batch:
                 (report.replaced if p.article.id in existed else report.added).append(p.article.id)
+            stored_count += len(batch)
+            tell()
 
         def committed() -> str:
             return (f"{len(report.added) + len(report.replaced)} article(s) of this call were committed before it "
                     "and are kept, as is everything indexed before")
 
-        def tell(pipeline: IngestPipeline) -> None:  # progress of the inputs whose articles are all committed
-            while progress and waiting and waiting[0][2] <= pipeline.stored_count:
+        def tell() -> None:  # progress of the inputs whose articles are all committed
+            while progress and waiting and waiting[0][2] <= stored_count:
                 done, last, _ = waiting.pop(0)
                 progress(done, len(units), last)
 
@@ -182,9 +185,8 @@ class Assistant:
                             waiting.append((done, last, pipeline.put_count))
                             if done == 1:  # the first input alone, so that a progress bar moves at once
                                 pipeline.finish()
-                            tell(pipeline)
+                            tell()
                     pipeline.finish()
-                    tell(pipeline)
             finally:
                 if report.added or report.replaced:
                     self.index.finish_write()

@@ -91,6 +91,22 @@ def test_progress_comes_only_for_committed_inputs_in_order(steered) -> None:  # 
     assert all(committed for *_, committed in seen)
 
 
+def test_an_input_is_reported_as_its_batch_commits_while_a_long_one_is_read(steered, tmp_path: Path) -> None:  # noqa: ANN001
+    import json
+
+    a, _ = steered
+    feed = tmp_path / "many.jsonl"
+    feed.write_text("\n".join(json.dumps({"id": f"jsonl-{i:03d}", "text": town(i + 10).text}) for i in range(150)),
+                    encoding="utf-8")
+    seen: list[tuple[int, int]] = []  # (input, articles in the index when it was reported)
+    a.add([town(0), town(1), feed], progress=lambda d, t, aid: seen.append((d, a.index.catalog.count()[0])))
+    assert [d for d, _ in seen] == [1, 2, 3]
+    # the second input's batch (it and 21 of the file's articles) is reported when it commits, while the
+    # third input (150 articles) is still being read, not when that input ends
+    assert seen[1][1] == 1 + 22
+    assert seen[2][1] == 152
+
+
 def test_with_progress_the_first_input_is_committed_alone_then_batches(steered) -> None:  # noqa: ANN001
     a, emb = steered
     a.add([town(i) for i in range(50)], progress=lambda *_: None)

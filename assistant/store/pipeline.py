@@ -42,7 +42,6 @@ class IngestPipeline:
         self._embedding: Future[Embedded] | None = None
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="ingest-embed")
         self.put_count = 0  # articles put so far
-        self.stored_count = 0  # articles committed so far
 
     def put(self, prepared: Prepared) -> None:
         self._open.append(prepared)
@@ -70,7 +69,6 @@ class IngestPipeline:
     def _store(self, embedding: Future[Embedded]) -> None:
         embedded = embedding.result()
         self._writer.store(embedded)
-        self.stored_count += len(embedded.prepared)
         self._stored(embedded.prepared)
 
     def __enter__(self) -> IngestPipeline:
