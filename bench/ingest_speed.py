@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -78,46 +78,43 @@ def timers(spent: dict[str, float]) -> Iterator[None]:
                 spent[name] += time.perf_counter() - t
         return run
 
-    patches = [(facade.Assistant, "_prepare", "reading and splitting"),
-               (writer, "sentence_nodes", "nodes"), (writer, "chunk_nodes", "nodes"),
-               (Catalog, "transaction", None), (Catalog, "sentence_ids_of", "SQLite"),
-               (Catalog, "chunk_ids_of", "SQLite"),
-               (VectorStore, "add_nodes", "vector store"), (VectorStore, "delete", "vector store"),
-               (writer.Writer, "refresh_lexical", "BM25 rebuild"), (writer.Writer, "embed", "model (worker thread)"),
-               (pipeline.IngestPipeline, "_store", "main thread: waiting + storing"),
-               (writer.Writer, "store", "storing")]
-    saved = [(owner, attr, owner.__dict__[attr]) for owner, attr, _ in patches]
+    def timed_block(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:  # a context manager, enter to exit
+        @contextmanager
+        def run(*a: Any, **k: Any) -> Iterator[Any]:
+            t = time.perf_counter()
+            try:
+                with fn(*a, **k) as got:
+                    yield got
+            finally:
+                spent[name] += time.perf_counter() - t
+        return run
+
+    patches = [(facade.Assistant, "_prepare", "reading and splitting", timed),
+               (writer, "sentence_nodes", "nodes", timed), (writer, "chunk_nodes", "nodes", timed),
+               (Catalog, "transaction", "SQLite", timed_block), (Catalog, "sentence_ids_of", "SQLite", timed),
+               (Catalog, "chunk_ids_of", "SQLite", timed),
+               (VectorStore, "add_nodes", "vector store", timed), (VectorStore, "delete", "vector store", timed),
+               (writer.Writer, "refresh_lexical", "BM25 rebuild", timed),
+               (writer.Writer, "embed", "model (worker thread)", timed),
+               (pipeline.IngestPipeline, "_store", "main thread: waiting + storing", timed),
+               (writer.Writer, "store", "storing", timed)]
+    saved = [(owner, attr, owner.__dict__[attr]) for owner, attr, _, _ in patches]
     try:
-        for owner, attr, name in patches:
+        for owner, attr, name, wrap in patches:
             fn = owner.__dict__[attr]
-            if name is None:  # a context manager: timed from enter to exit
-                setattr(owner, attr, _timed_cm(fn, spent, "SQLite"))
-            elif isinstance(fn, staticmethod):
-                setattr(owner, attr, staticmethod(timed(name, fn.__func__)))
+            if isinstance(fn, staticmethod):
+                setattr(owner, attr, staticmethod(wrap(name, fn.__func__)))
             else:
-                setattr(owner, attr, timed(name, fn))
+                setattr(owner, attr, wrap(name, fn))
         yield
     finally:
         for owner, attr, fn in saved:
             setattr(owner, attr, fn)
 
 
-def _timed_cm(fn: Callable[..., Any], spent: dict[str, float], name: str) -> Callable[..., Any]:
-    @contextmanager
-    def run(*a: Any, **k: Any) -> Iterator[Any]:
-        t = time.perf_counter()
-        try:
-            with fn(*a, **k) as got:
-                yield got
-        finally:
-            spent[name] += time.perf_counter() - t
-    return run
-
-
 def measure(path: str, arts: list[Article], split: bool) -> dict[str, Any]:
     """``Assistant.add`` of ``arts`` into a fresh index on ``path``'s settings: seconds, sentences/s."""
-    settings = Settings()
-    settings = settings.replace(embedding=PATHS[path], answer={"short_producer": "none"})
+    settings = Settings().replace(embedding=PATHS[path], answer={"short_producer": "none"})
     embedder = build_embedder(settings.embedding, settings.paths)
     spent: dict[str, float] = defaultdict(float)
     with tempfile.TemporaryDirectory(prefix="ingest-speed-") as tmp:
@@ -125,7 +122,7 @@ def measure(path: str, arts: list[Article], split: bool) -> dict[str, Any]:
         with Assistant.open("warm", settings=settings, embedder=embedder) as a:
             a.add([Article(id="warm", text="A warm-up sentence, so the model is loaded and run once.")])
         with Assistant.open("speed", settings=settings, embedder=embedder) as a:
-            with timers(spent) if split else _nothing():
+            with timers(spent) if split else nullcontext():
                 t = time.perf_counter()
                 report = a.add(arts)
                 took = time.perf_counter() - t
@@ -146,11 +143,6 @@ def measure(path: str, arts: list[Article], split: bool) -> dict[str, Any]:
                                                        - spent.get("storing", 0.0))
         row["split"] = {k: round(v, 2) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])}
     return row
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield
 
 
 def main(argv: list[str] | None = None) -> int:

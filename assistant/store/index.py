@@ -42,7 +42,7 @@ from assistant.store.marker import CrashMarker
 from assistant.store.nodes import Prepared
 from assistant.store.pipeline import IngestPipeline
 from assistant.store.vectors import VectorStore
-from assistant.store.writer import Progress, Writer
+from assistant.store.writer import Writer
 from assistant.text.sentences import SPLITTER_VERSION
 from assistant.types import Article
 
@@ -231,10 +231,6 @@ class Index:
 
     def unchanged(self, article: Article) -> bool:
         return self.catalog.content_hash(article.id) == content_hash(article)
-
-    def commit(self, prepared: list[Prepared], progress: Progress | None = None) -> None:
-        """Embed and store articles (see writer.py). Caller holds ``writing()``."""
-        self._writer.commit(prepared, progress)
 
     def pipeline(self, batch_sentences: int, stored: Callable[[list[Prepared]], None]) -> IngestPipeline:
         """Commit many articles, a batch embedding while the one before it is stored (pipeline.py). Caller

@@ -9,7 +9,6 @@ searchable or absent, never half there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,14 +22,13 @@ from assistant.store.lexical import LexicalFile
 from assistant.store.nodes import Prepared, chunk_nodes, sentence_nodes
 from assistant.store.vectors import VectorStore
 
-__all__ = ["Writer", "Progress", "Embedded"]
-
-Progress = Callable[[int, int, str], None]
+__all__ = ["Writer", "Embedded"]
 
 
 @dataclass(frozen=True)
 class Embedded:
-    """Articles ready to store: their sentence nodes (embedded), the vectors as rows and their cache keys."""
+    """Articles ready to store: their sentence nodes, their vectors as rows (in the nodes' order) and the
+    vectors' cache keys."""
 
     prepared: list[Prepared]
     nodes: list[list[Any]]
@@ -47,10 +45,10 @@ class Writer:
         self.lexical = lexical
         self.settings = settings
 
-    def commit(self, prepared: list[Prepared], progress: Progress | None = None) -> None:
+    def commit(self, prepared: list[Prepared]) -> None:
         """Embed (cached texts skip the model) and store articles, each atomically in the catalog, then
         their nodes in the vector store."""
-        self.store(self.embed(prepared), progress)
+        self.store(self.embed(prepared))
 
     def embed(self, prepared: list[Prepared]) -> Embedded:
         """The sentence nodes of some articles with their vectors (cached texts skip the model). Reads the
@@ -59,7 +57,7 @@ class Writer:
         vecs, keys = self.cache.embed_nodes([n for ns in nodes for n in ns])
         return Embedded(prepared, nodes, vecs, keys)
 
-    def store(self, embedded: Embedded, progress: Progress | None = None) -> None:
+    def store(self, embedded: Embedded) -> None:
         """Store embedded articles, each atomically in the catalog, then their nodes in the vector store."""
         at = 0
         now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -80,9 +78,6 @@ class Writer:
         self.vectors.delete("sentences", old_s)
         self.vectors.delete("chunks", old_c)
         self.write_nodes(done)
-        if progress:
-            for n, (p, _, _) in enumerate(done, 1):
-                progress(n, len(embedded.prepared), p.article.id)
 
     def write_nodes(self, items: list[tuple[Prepared, list, np.ndarray]]) -> None:
         """The sentence nodes (their vectors the rows beside them) and chunk nodes of some articles, one

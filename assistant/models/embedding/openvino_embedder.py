@@ -73,7 +73,7 @@ class OpenVINOEmbedder(FramedEmbedder):
         self.dim = _output_dim(model_path)
         self.runtime = f"openvino-{ovr.effective_precision(precision)}"  # what the graph will run in
         self._readers: dict[Path, _Loading] = {}
-        self._documents: _Loading | None = None  # the graph compiled for throughput, at the first ingest
+        self._ingest_graph: _Loading | None = None  # the graph compiled for throughput, at the first ingest
         self._tokenizer = ovr.GemmaTokenizer(model_path)
         self._sentences = _Loading(self._load)
 
@@ -128,16 +128,16 @@ class OpenVINOEmbedder(FramedEmbedder):
         if streams < 2:
             return latency
         with self._lock:
-            if self._documents is None:
-                self._documents = _Loading(lambda: self._load(streams))
+            if self._ingest_graph is None:
+                self._ingest_graph = _Loading(lambda: self._load(streams))
         try:
-            return self._documents.get()
+            return self._ingest_graph.get()
         except Exception as e:  # noqa: BLE001 - the question graph serves instead, said once
             with self._lock:
-                if self._documents is not None:
+                if self._ingest_graph is not None:
                     log.warning("the ingest graph (%s streams) could not be made (%s); ingesting on the question "
                                 "graph (embedding.ingest_streams = 1 says so)", streams, e)
-                    self._ingest_streams, self._documents = 1, None
+                    self._ingest_streams, self._ingest_graph = 1, None
             return latency
 
     def prepare_states(self, spec: StatesSpec) -> None:
