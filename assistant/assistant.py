@@ -23,6 +23,7 @@ from assistant.retrieve.filters import ArticleFilter, FilterKeywords
 from assistant.retrieve.refusal import Abstention
 from assistant.retrieve.search import Retriever
 from assistant.settings import Settings
+from assistant.store.home import served_collections
 from assistant.store.index import Index, disk_full_is_typed
 from assistant.store.nodes import Prepared
 from assistant.telemetry import quiet_telemetry
@@ -85,6 +86,11 @@ class Assistant:
 
     def _article_infos(self, article_ids: Iterable[str]) -> dict[str, ArticleInfo]:
         return self.index.catalog.article_infos(article_ids)
+
+    @staticmethod
+    def served_collections(settings: Settings) -> list[str]:
+        """The collections in the PostgreSQL database of ``store.catalog_url`` (none when it is not set)."""
+        return served_collections(settings.store)
 
     @classmethod
     def open(
@@ -168,7 +174,7 @@ class Assistant:
                 done, last, _ = waiting.pop(0)
                 progress(done, len(units), last)
 
-        with disk_full_is_typed(self.path, committed), self.index.writing():
+        with disk_full_is_typed(self.path, committed), self.index.ingesting():
             try:
                 with self.index.pipeline(max(64, self.settings.embedding.batch_size * 4), stored) as pipeline:
                     for done, unit in enumerate(units, 1):

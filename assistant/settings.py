@@ -210,6 +210,16 @@ class StoreSettings(_Section):
         None, description="URL of a Chroma server (`chroma run`); None: embedded Chroma in the index folder."
     )
     chroma_token: SecretStr | None = Field(None, description="Token for the Chroma server, if it needs one.")
+    qdrant_url: str | None = Field(
+        None, description="URL of a Qdrant server or cluster (store.backend qdrant); None: local mode in the index "
+        "folder.")
+    qdrant_api_key: SecretStr | None = Field(None, description="API key of the Qdrant server, if it needs one.")
+    catalog_url: SecretStr | None = Field(
+        None, description="PostgreSQL URL (postgresql://user:password@host:5432/db) for the catalog, BM25, the "
+        "write lock and the crash marker, so that app servers and ingesters on many machines share one "
+        "collection (a schema per collection; needs served vectors too: chroma_url or qdrant_url; "
+        "`pip install cited-assistant[postgres]`). None: SQLite and files in the index folder.",
+    )
     lock_timeout: float = Field(
         30.0, ge=0, description="Seconds a write waits while another process writes the same index, before "
         "it gives up with IndexLockedError naming that process.",

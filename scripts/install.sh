@@ -27,7 +27,7 @@ pip install -q --upgrade pip
 # torch first, pinned: an unpinned torch (pulled in by sentence-transformers) would be a multi-GB CUDA build.
 python -c "import torch" 2>/dev/null || pip install -q "torch==2.13.0"
 if [ "$want_test" = 1 ]; then
-  pip install -q -e ".[test,eval,llm,qdrant]"
+  pip install -q -e ".[test,eval,llm,qdrant,postgres]"
 else
   pip install -q -e ".[eval,llm]"
 fi

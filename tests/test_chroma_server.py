@@ -7,62 +7,25 @@ manifest stay in the index folder; the vectors live in the server.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant import Article, Assistant, ConfigError, Settings
 from tests.helpers import SAMPLE_ID, assert_consistent, free_port
+from tests.services import start_chroma, stop_process
 
 pytestmark = pytest.mark.slow
 
 TROOPS = "20 ألف جندي"
-CHROMA = Path(sys.executable).with_name("chroma")
-
-
-def start_server(folder: Path, port: int) -> tuple[subprocess.Popen, str]:
-    """``chroma run`` on loopback with its data in ``folder/data``; returns once it answers."""
-    if not CHROMA.exists():
-        pytest.fail(f"{CHROMA} is missing; it comes with the chromadb package (pip install chromadb)")
-    log = (folder / "server.log").open("a")
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(folder / "data"), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=5).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_server(proc)
-            pytest.fail(f"chroma run did not come up: {(folder / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.3)
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    proc, url = start_server(tmp_path_factory.mktemp("chroma-server"), free_port())
+    proc, url = start_chroma(tmp_path_factory.mktemp("chroma-server"), free_port())
     try:
         yield url
     finally:
-        stop_server(proc)
+        stop_process(proc)
 
 
 def server_counts(url: str, uid: str) -> dict[str, int]:
@@ -129,7 +92,7 @@ def test_the_server_going_away_during_questions_and_coming_back(tmp_path: Path, 
 
     folder, port = tmp_path / "server", free_port()
     folder.mkdir()
-    proc, url = start_server(folder, port)
+    proc, url = start_chroma(folder, port)
     s = settings.replace(store={"chroma_url": url})
     a = Assistant.open(tmp_path / "idx", settings=s, embedder=embedder)
     try:
@@ -137,14 +100,14 @@ def test_the_server_going_away_during_questions_and_coming_back(tmp_path: Path, 
         before = a.ask("كم عدد القوات الأجنبية في أفغانستان؟")
         assert any(TROOPS in c.text for c in before.citations)
         counts = server_counts(url, a.index.catalog.uid())
-        stop_server(proc)
+        stop_process(proc)
         with pytest.raises(StoreUnavailableError, match=f"the Chroma server at {url} is not answering.*chroma run"):
             a.ask("كم عدد القوات الأجنبية في أفغانستان؟")
-        proc, _ = start_server(folder, port)
+        proc, _ = start_chroma(folder, port)
         after = a.ask("كم عدد القوات الأجنبية في أفغانستان؟")
         assert [c.sentence_id for c in after.citations] == [c.sentence_id for c in before.citations]
         assert server_counts(url, a.index.catalog.uid()) == counts
         assert [i.id for i in a.articles()] == ["troops"]
     finally:
         a.close()
-        stop_server(proc)
+        stop_process(proc)

@@ -1,4 +1,5 @@
-"""The collections a server holds: index folders under ``index_root``, opened on first use."""
+"""The collections a server holds: index folders under ``index_root`` and, with a served catalog
+(``store.catalog_url``), the collections in its database; opened on first use."""
 
 import re
 import threading
@@ -27,7 +28,7 @@ class Collections:
 
     def names(self) -> list[str]:
         """Every collection: the open ones and the index folders under the root, the initial one first."""
-        found = set(self._open)
+        found = set(self._open) | set(Assistant.served_collections(self.settings))
         if self.root.is_dir():
             found |= {p.name for p in self.root.iterdir() if (p / "manifest.json").is_file()}
         return [self.initial] + sorted(found - {self.initial})
@@ -39,7 +40,8 @@ class Collections:
             if name in self._open:
                 return self._open[name]
             path = self.root / name
-            if not _NAME.match(name or "") or not (path / "manifest.json").is_file():
+            known = (path / "manifest.json").is_file() or name in Assistant.served_collections(self.settings)
+            if not _NAME.match(name or "") or not known:
                 raise CollectionNotFoundError(f"there is no collection {name!r} on this server; the collections are "
                                               f"{', '.join(self.names())}")
             return self._open_locked(name, path)

@@ -1,4 +1,5 @@
-"""The catalog: articles, sentences and chunks in SQLite, the index's source of truth.
+"""The catalog: articles, sentences and chunks, the index's source of truth, in SQLite (embedded) or
+PostgreSQL (served, ``store.catalog_url``): one code path over database.py.
 
 Chroma (vectors) and BM25 (tokens) are derived from it and repaired to match it after a crash.
 An article is in the index exactly when its catalog transaction committed. The embedding cache
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -17,9 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.errors import IndexMismatchError
+from assistant.store.database import Database, SQLiteDatabase, Transaction
 from assistant.types import Article, ArticleInfo, Sentence
 
-__all__ = ["Catalog", "Chunk", "text_key"]
+__all__ = ["Catalog", "Chunk", "text_key", "SCHEMA_VERSION"]
+
+# The catalog's schema; a later version adds a step to _MIGRATIONS. Recorded in meta('schema_version').
+SCHEMA_VERSION = 1
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles(
@@ -28,7 +33,7 @@ CREATE TABLE IF NOT EXISTS articles(
 );
 CREATE TABLE IF NOT EXISTS sentences(
     id TEXT PRIMARY KEY, article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL, start INTEGER NOT NULL, end INTEGER NOT NULL, text TEXT NOT NULL,
+    idx INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL,
     chunk_id TEXT NOT NULL, tokens TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS sentences_by_article ON sentences(article_id, idx);
@@ -42,6 +47,10 @@ CREATE INDEX IF NOT EXISTS chunks_by_article ON chunks(article_id);
 CREATE TABLE IF NOT EXISTS vectors(key TEXT PRIMARY KEY, vec BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+def _schema(kind: str) -> str:
+    return _SCHEMA.replace("BLOB", "BYTEA") if kind == "postgres" else _SCHEMA
 
 
 def text_key(model_id: str, text: str) -> str:
@@ -60,49 +69,62 @@ class Chunk:
 
 
 class Catalog:
-    """SQLite store of articles, sentences, chunks and cached embeddings. Thread-safe."""
+    """Articles, sentences, chunks and cached embeddings in one database (SQLite file, or a PostgreSQL
+    schema). Thread-safe."""
 
-    def __init__(self, path: Path):
-        self.path = path
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(_SCHEMA)
-        self._lock = threading.RLock()
+    def __init__(self, db: Database | Path):
+        self.db = SQLiteDatabase(db) if isinstance(db, Path) else db
+        try:
+            self.db.script(_schema(self.db.kind))
+            self._check_version()
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _check_version(self) -> None:
+        with self.transaction() as tx:
+            row = tx.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if row is None:
+                tx.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?) ON CONFLICT(key) DO NOTHING",
+                           (str(SCHEMA_VERSION),))
+            elif int(row[0]) > SCHEMA_VERSION:
+                raise IndexMismatchError(
+                    f"the catalog at {self.db.where} has schema version {row[0]}, newer than this release reads "
+                    f"({SCHEMA_VERSION}); upgrade cited-assistant on this machine")
 
     def close(self) -> None:
-        with self._lock:
-            self._conn.close()
+        self.db.close()
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Transaction]:
         """One atomic write: all of it commits, or none of it (also on a crash)."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with self.db.transaction() as tx:
+            yield tx
 
     def _query(self, sql: str, params: Iterable[object] = ()) -> list[tuple]:
-        with self._lock:
-            return self._conn.execute(sql, tuple(params)).fetchall()
+        return self.db.query(sql, params)
 
     # --- meta -------------------------------------------------------------------------------------
     def uid(self) -> str:
         """A random id fixed when the index is created: names its Chroma collections, survives moves."""
         import uuid
 
-        with self.transaction() as conn:
-            row = conn.execute("SELECT value FROM meta WHERE key='uid'").fetchone()
-            if row:
-                return str(row[0])
-            uid = uuid.uuid4().hex[:16]
-            conn.execute("INSERT INTO meta(key, value) VALUES('uid', ?)", (uid,))
-            return uid
+        with self.transaction() as conn:  # two processes creating it at once: the first insert wins
+            conn.execute("INSERT INTO meta(key, value) VALUES('uid', ?) ON CONFLICT(key) DO NOTHING",
+                         (uuid.uuid4().hex[:16],))
+            return str(conn.execute("SELECT value FROM meta WHERE key='uid'").fetchone()[0])
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._query("SELECT value FROM meta WHERE key=?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    @staticmethod
+    def set_meta(conn: Transaction, key: str, value: str | None) -> None:
+        if value is None:
+            conn.execute("DELETE FROM meta WHERE key=?", (key,))
+        else:
+            conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                         (key, value))
 
     def generation(self) -> int:
         """A counter bumped by every committed change of articles."""
@@ -110,10 +132,10 @@ class Catalog:
         return int(rows[0][0]) if rows else 0
 
     @staticmethod
-    def bump_generation(conn: sqlite3.Connection) -> None:
+    def bump_generation(conn: Transaction) -> None:
         conn.execute(
             "INSERT INTO meta(key, value) VALUES('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1"
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"
         )
 
     # --- articles ---------------------------------------------------------------------------------
@@ -158,7 +180,7 @@ class Catalog:
 
     @staticmethod
     def put_article(
-        conn: sqlite3.Connection,
+        conn: Transaction,
         article: Article,
         lang: str,
         chash: str,
@@ -177,7 +199,7 @@ class Catalog:
              len(sentences), added_at),
         )
         conn.executemany(
-            "INSERT INTO sentences(id, article_id, idx, start, end, text, chunk_id, tokens) VALUES(?,?,?,?,?,?,?,?)",
+            'INSERT INTO sentences(id, article_id, idx, start, "end", text, chunk_id, tokens) VALUES(?,?,?,?,?,?,?,?)',
             [(s.id, s.article_id, s.index, s.start, s.end, s.text, c, t)
              for s, c, t in zip(sentences, chunk_of, tokens)],
         )
@@ -187,12 +209,12 @@ class Catalog:
         )
 
     @staticmethod
-    def delete_article(conn: sqlite3.Connection, article_id: str) -> bool:
+    def delete_article(conn: Transaction, article_id: str) -> bool:
         cur = conn.execute("DELETE FROM articles WHERE id=?", (article_id,))
         return cur.rowcount > 0
 
     # --- sentences and chunks ---------------------------------------------------------------------
-    _SENT_COLS = "id, article_id, idx, start, end, text"
+    _SENT_COLS = 'id, article_id, idx, start, "end", text'
 
     def sentence_ids_of(self, article_id: str) -> list[str]:
         return [r[0] for r in self._query("SELECT id FROM sentences WHERE article_id=? ORDER BY idx", (article_id,))]
@@ -275,15 +297,15 @@ class Catalog:
             part = uniq[i : i + 500]
             rows = self._query(f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(part))})", part)
             for k, blob in rows:
-                v = np.frombuffer(blob, dtype=np.float32)
+                v = np.frombuffer(bytes(blob), dtype=np.float32)
                 if v.shape[0] == dim:
                     out[k] = v
         return out
 
     @staticmethod
-    def put_vectors(conn: sqlite3.Connection, items: dict[str, np.ndarray]) -> None:
+    def put_vectors(conn: Transaction, items: dict[str, np.ndarray]) -> None:
         conn.executemany(
-            "INSERT OR REPLACE INTO vectors(key, vec) VALUES(?, ?)",
+            "INSERT INTO vectors(key, vec) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET vec = excluded.vec",
             [(k, np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
         )
 
@@ -304,14 +326,14 @@ class Catalog:
             except sqlite3.Error:
                 continue
             with self.transaction() as conn:
-                conn.executemany("INSERT OR IGNORE INTO vectors(key, vec) VALUES(?, ?)", rows)
+                conn.executemany("INSERT INTO vectors(key, vec) VALUES(?, ?) ON CONFLICT(key) DO NOTHING", rows)
             offered += len(rows)
         return offered
 
     def prune_vectors(self, keep: set[str]) -> int:
         """Drop cached vectors whose key is not in ``keep``; returns how many were dropped."""
         with self.transaction() as conn:
-            keys = [r[0] for r in conn.execute("SELECT key FROM vectors")]
+            keys = [r[0] for r in conn.execute("SELECT key FROM vectors").fetchall()]
             gone = [k for k in keys if k not in keep]
             conn.executemany("DELETE FROM vectors WHERE key=?", [(k,) for k in gone])
         return len(gone)

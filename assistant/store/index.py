@@ -1,6 +1,6 @@
-"""One index on disk: catalog (SQLite) + vectors (Chroma or Qdrant through llama-index) + BM25, and a manifest.
+"""One index: catalog + vectors (Chroma or Qdrant through llama-index) + BM25, and a manifest.
 
-Layout of ``indexes/<name>/``::
+Embedded (the default), all of it in ``indexes/<name>/``::
 
     manifest.json     what built it (embedding model, splitter, chunking)
     catalog.sqlite    articles, sentences, chunks, cached embeddings: the source of truth
@@ -8,6 +8,10 @@ Layout of ``indexes/<name>/``::
     bm25/             BM25 over normalized tokens, stamped with the catalog generation
     .dirty            present while a write is in flight; on open, the vectors and BM25 are repaired (marker.py)
     .lock             the write lock (locking.py); .lock.owner names the pid that writes
+
+Served (``store.catalog_url``: home.py), the catalog, BM25, manifest, write lock and crash marker live in
+the collection's PostgreSQL schema and the vectors on a Chroma (or Qdrant) server: the folder holds nothing
+the processes share, and any number of them, on any machines, read and write one collection.
 
 This module opens an index (checks the manifest, settles after a crash) and keeps this process's view
 current with what other processes commit. The rest is in the modules beside it: writer.py (commit,
@@ -35,10 +39,11 @@ from assistant.store import repair as _repair
 from assistant.store.catalog import Catalog
 from assistant.store.embedding_cache import EmbeddingCache
 from assistant.store.hashing import content_hash
-from assistant.store.lexical import LexicalFile, LexicalIndex
+from assistant.store.home import open_home
+from assistant.store.lexical import LexicalIndex
+from assistant.store.lexical_sql import SqlLexical
 from assistant.store.locking import WriteLock, opening
 from assistant.store.manifest import FORMAT_VERSION, TOKENIZER_VERSION, Manifest
-from assistant.store.marker import CrashMarker
 from assistant.store.nodes import Prepared
 from assistant.store.pipeline import IngestPipeline
 from assistant.store.vectors import VectorStore
@@ -56,7 +61,7 @@ class Snapshot:
 
     catalog: Catalog
     vectors: VectorStore
-    lexical: LexicalIndex | None
+    lexical: LexicalIndex | SqlLexical | None
     cache: EmbeddingCache
 
 
@@ -101,8 +106,9 @@ class Index:
         self.settings = settings
         self.embedder = embedder
         path.mkdir(parents=True, exist_ok=True)
-        self._lock = WriteLock(path)
-        self._marker = CrashMarker(path)
+        self.home = open_home(path, settings.store)
+        self.served = self.home.served
+        self._lock = WriteLock(self.home.write_lock(), self.home.where)
         self._found_dirty = False  # the last writing() found a crash marker from a writer that died
         self._closed = False
         self.manifest = Manifest(
@@ -116,29 +122,38 @@ class Index:
             max_sentence_chars=settings.chunking.max_sentence_chars,
             embedding_digest=embedder.weights_digest,
         )
-        manifest_path = path / "manifest.json"
-        stale = False
-        if manifest_path.exists():
-            old = Manifest.load(manifest_path)
-            if rebuild:
-                stale = old != self.manifest
-            else:
-                old.check_compatible(self.manifest, path)
-        with opening(path, settings.store.lock_timeout):  # one process at a time creates the stores
-            self.catalog = Catalog(path / "catalog.sqlite")
-            self._vectors = VectorStore(path, self.catalog.uid(), settings.store, embedder.dim)
-        self._generation = self.catalog.generation()  # what this process's vector client and BM25 reflect
-        self._lexical = LexicalFile(path / "bm25")
-        self.cache = EmbeddingCache(self.catalog, embedder)
-        self._writer = Writer(self.catalog, self._vectors, self.cache, self._lexical, settings)
-        if stale:
-            with self.writing():
-                _repair.rebuild(self._writer)
-        self._vectors.check(embedder.dim)
-        if not manifest_path.exists() or stale:
-            self.manifest.save(manifest_path)
-        self._lexical.load_newer()
-        self._settle()
+        # one process at a time creates the stores
+        with opening(self.home.open_lock(), self.home.where, settings.store.lock_timeout):
+            self.catalog = self.home.catalog()
+            try:
+                old = self.home.load_manifest(self.catalog)
+                stale = False
+                if old is not None:
+                    if rebuild:
+                        stale = old != self.manifest
+                    else:
+                        old.check_compatible(self.manifest, self.home.where)
+                self._vectors = VectorStore(path, self.catalog.uid(), settings.store, embedder.dim)
+            except BaseException:
+                self.catalog.close()
+                raise
+        try:
+            self._marker = self.home.marker(self.catalog)
+            self._generation = self.catalog.generation()  # what this process's vector client and BM25 reflect
+            self._lexical = self.home.lexical(self.catalog)
+            self.cache = EmbeddingCache(self.catalog, embedder)
+            self._writer = Writer(self.catalog, self._vectors, self.cache, self._lexical, settings)
+            if stale:
+                with self.writing():
+                    _repair.rebuild(self._writer)
+            self._vectors.check(embedder.dim)
+            if old is None or stale:
+                self.home.save_manifest(self.catalog, self.manifest)
+            self._lexical.load_newer()
+            self._settle()
+        except BaseException:
+            self.close()
+            raise
 
     def _settle(self) -> None:
         """On open: repair after a writer that died, or bring BM25 up to date; skipped (not waited for)
@@ -167,7 +182,7 @@ class Index:
         return self._vectors
 
     @property
-    def lexical(self) -> LexicalIndex | None:
+    def lexical(self) -> LexicalIndex | SqlLexical | None:
         """The BM25 snapshot, as of this process's last sync (no sync here; see :meth:`snapshot`)."""
         return self._lexical.current
 
@@ -182,6 +197,7 @@ class Index:
                 return
             self._closed = True
             self._vectors.close()
+            self._lock.close()
             self.catalog.close()
 
     # --- other processes --------------------------------------------------------------------------
@@ -232,18 +248,31 @@ class Index:
     def unchanged(self, article: Article) -> bool:
         return self.catalog.content_hash(article.id) == content_hash(article)
 
+    @contextmanager
+    def ingesting(self) -> Iterator[None]:
+        """Held around a whole add. Embedded: the write lock for all of it (one writer at a time). Served:
+        nothing; each batch takes the lock while it is stored (:meth:`pipeline`), so ingesters on several
+        machines embed at once and take turns to write."""
+        if self.served:
+            yield
+        else:
+            with self.writing():
+                yield
+
     def pipeline(self, batch_sentences: int, stored: Callable[[list[Prepared]], None]) -> IngestPipeline:
-        """Commit many articles, a batch embedding while the one before it is stored (pipeline.py). Caller
-        holds ``writing()`` while it is open."""
-        return IngestPipeline(self._writer, batch_sentences, stored)
+        """Commit many articles, a batch embedding while the one before it is stored (pipeline.py); each
+        batch is stored holding the write lock. Open it inside :meth:`ingesting`."""
+        return IngestPipeline(self._writer, batch_sentences, stored, self.writing)
 
     def remove(self, article_id: str) -> bool:
         """Remove an article everywhere. Caller holds ``writing()``. False when it was not there."""
         return self._writer.remove(article_id)
 
     def finish_write(self) -> None:
-        """Bring BM25 up to date after a batch of commits/removals. Caller holds ``writing()``."""
-        self._writer.refresh_lexical()
+        """Bring BM25 up to date after a batch of commits/removals (served: it already is)."""
+        if not self.served:
+            with self.writing():
+                self._writer.refresh_lexical()
 
     def repair(self) -> dict[str, int]:
         """Make the vectors and BM25 match the catalog (after a crash). Caller holds ``writing()``."""

@@ -10,14 +10,20 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-__all__ = ["LexicalIndex", "LexicalFile"]
+if TYPE_CHECKING:
+    from assistant.store.catalog import Catalog
+    from assistant.store.database import Transaction
 
-_EMPTY = "\u2400"  # the token of a sentence with no searchable words
+__all__ = ["LexicalIndex", "LexicalFile", "EMPTY_TOKEN", "K1", "B"]
+
+EMPTY_TOKEN = "\u2400"  # the token of a sentence with no searchable words
+K1, B = 1.2, 0.75  # bm25s's BM25 ("lucene" idf); lexical_sql.py computes the same score in SQL
 
 
 class LexicalIndex:
@@ -36,8 +42,8 @@ class LexicalIndex:
 
         if not rows:
             return cls([], [], None, generation)
-        corpus = [(toks.split() or [_EMPTY]) for _, _, toks in rows]
-        model = bm25s.BM25(k1=1.2, b=0.75)
+        corpus = [(toks.split() or [EMPTY_TOKEN]) for _, _, toks in rows]
+        model = bm25s.BM25(k1=K1, b=B)
         model.index(corpus, show_progress=False)
         return cls([r[0] for r in rows], [r[1] for r in rows], model, generation)
 
@@ -117,6 +123,19 @@ class LexicalFile:
             if lex is not None and (self.current is None or lex.generation >= self.current.generation):
                 self.current = lex
         return self.current
+
+    def refresh(self, catalog: Catalog) -> None:
+        """Rebuild from every sentence's stored tokens, stamped with the catalog's generation."""
+        gen = catalog.generation()
+        self.rebuild([r for batch in catalog.iter_sentence_rows("tokens") for r in batch], gen)
+
+    @staticmethod
+    def forget(tx: Transaction, article_id: str) -> None:
+        """Nothing inside the transaction: the file is rebuilt after the batch (:meth:`refresh`)."""
+
+    @staticmethod
+    def put(tx: Transaction, article_id: str, sentence_ids: Sequence[str], tokens: Sequence[str]) -> None:
+        """Nothing inside the transaction: the file is rebuilt after the batch (:meth:`refresh`)."""
 
     def rebuild(self, rows: list[tuple[str, str, str]], generation: int) -> LexicalIndex:
         """Index ``rows`` (see :meth:`LexicalIndex.build`), save and keep it."""

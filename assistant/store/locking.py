@@ -1,51 +1,154 @@
 """The write lock of one index: threads of this process and other processes, one writer at a time.
 
-Portable: the inter-process lock is ``filelock`` on ``<index>/.lock`` (flock on POSIX, msvcrt on
-Windows; the kernel drops it when the holder dies, even by SIGKILL). filelock may truncate the lock
-file while it waits, so the holder writes its pid in a sidecar ``.lock.owner`` for the message the
-others get. A writer that cannot have the lock within ``wait`` seconds gets IndexLockedError naming
-that pid and the setting (``store.lock_timeout``) that says how long to wait.
+Between processes, one of two locks:
+
+- embedded: ``filelock`` on ``<index>/.lock`` (flock on POSIX, msvcrt on Windows; the kernel drops it
+  when the holder dies, even by SIGKILL). filelock may truncate the lock file while it waits, so the
+  holder writes its pid in a sidecar ``.lock.owner`` for the message the others get.
+- served (the catalog on PostgreSQL): a session-level advisory lock on a connection of its own, so
+  processes on any machine take turns; the server drops it when the holder's connection goes (a killed
+  process, a lost machine). The holder is named by its connection's application name (host and pid).
+
+A writer that cannot have the lock within ``wait`` seconds gets IndexLockedError naming the holder and
+the setting (``store.lock_timeout``) that says how long to wait.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 from filelock import FileLock, Timeout
 
 from assistant.errors import IndexLockedError
 
-__all__ = ["WriteLock", "opening"]
+__all__ = ["WriteLock", "ProcessLock", "FileProcessLock", "AdvisoryLock", "opening", "holder_name"]
+
+
+def holder_name() -> str:
+    """How this process is named to the others waiting for a lock it holds."""
+    return f"{socket.gethostname()} pid {os.getpid()}"
+
+
+class ProcessLock(Protocol):
+    """A lock between processes: acquire within ``timeout`` seconds (False when not), release, and who
+    holds it (" (host pid N)", or "")."""
+
+    def acquire(self, timeout: float) -> bool: ...
+
+    def release(self) -> None: ...
+
+    def holder(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class FileProcessLock:
+    """``filelock`` on a file, with its holder's pid in a sidecar ``<file>.owner``."""
+
+    def __init__(self, path: Path):
+        self._file = FileLock(str(path), thread_local=False)
+        self._owner = path.with_name(path.name + ".owner")
+
+    def acquire(self, timeout: float) -> bool:
+        try:
+            self._file.acquire(timeout=timeout, poll_interval=0.1)
+        except Timeout:
+            return False
+        try:
+            tmp = self._owner.with_name(f"{self._owner.name}.{os.getpid()}")
+            tmp.write_text(f"{os.getpid()}\n", encoding="ascii")
+            tmp.replace(self._owner)
+        except BaseException:
+            self._file.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            self._owner.unlink(missing_ok=True)
+        finally:
+            self._file.release()
+
+    def close(self) -> None:
+        """Nothing to close (the lock file stays)."""
+
+    def holder(self) -> str:
+        try:
+            pid = self._owner.read_text(encoding="ascii", errors="replace").strip()
+        except OSError:
+            return ""
+        return f" (pid {pid})" if pid.isdigit() else ""
+
+
+class AdvisoryLock:
+    """A PostgreSQL session-level advisory lock named by ``key``, on a connection of its own (opened at
+    the first acquire and kept). ``db`` is a PostgresDatabase."""
+
+    def __init__(self, db: Any, key: str):
+        self._db = db
+        self._key = key
+        self._conn: Any = None
+
+    def _connection(self) -> Any:
+        if self._conn is None or self._conn.closed:
+            self._conn = self._db.connect(application=f"assistant lock {holder_name()}")
+        return self._conn
+
+    def acquire(self, timeout: float) -> bool:
+        conn = self._connection()
+        deadline = time.monotonic() + timeout
+        while True:
+            if conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self._key,)).fetchone()[0]:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+    def release(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self._key,))
+
+    def holder(self) -> str:
+        rows = self._connection().execute(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = (hashtext(%s)::bigint & 4294967295)::oid",
+            (self._key,)).fetchall()
+        name = rows[0][0].removeprefix("assistant lock ") if rows and rows[0][0] else ""
+        return f" ({name})" if name else ""
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
 
 
 @contextmanager
-def opening(folder: Path, wait: float) -> Iterator[None]:
-    """Held while an index's stores are opened (``<index>/.open.lock``, only for that: never during a
-    write, so opening never waits for an ingest). Two processes creating a new index at once would
-    otherwise both create Chroma's tables ("table collections already exists")."""
-    lock = FileLock(str(folder / ".open.lock"), thread_local=False)
-    try:
-        lock.acquire(timeout=wait)
-    except Timeout as e:
-        raise IndexLockedError(f"another process has been opening the index at {folder} for {wait:g} s; "
-                               "try again (store.lock_timeout)") from e
+def opening(lock: ProcessLock, where: str, wait: float) -> Iterator[None]:
+    """Held while an index's stores are opened (only for that: never during a write, so opening never
+    waits for an ingest). Two processes creating a new index at once would otherwise both create
+    Chroma's tables ("table collections already exists")."""
+    if not lock.acquire(wait):
+        raise IndexLockedError(f"another process{lock.holder()} has been opening the index at {where} for "
+                               f"{wait:g} s; try again (store.lock_timeout)")
     try:
         yield
     finally:
         lock.release()
+        lock.close()
 
 
 class WriteLock:
     """Re-entrant in the thread that holds it; ``hold`` yields True for the outermost hold only."""
 
-    def __init__(self, folder: Path):
-        self.folder = folder
-        self._file = FileLock(str(folder / ".lock"), thread_local=False)
-        self._owner = folder / ".lock.owner"
+    def __init__(self, process: ProcessLock, where: str):
+        self.where = where
+        self._process = process
         self._thread = threading.RLock()
         self._depth = 0
 
@@ -60,26 +163,20 @@ class WriteLock:
                 finally:
                     self._depth -= 1
                 return
-            try:
-                self._file.acquire(timeout=wait, poll_interval=0.1)
-            except Timeout as e:
+            if not self._process.acquire(wait):
                 raise IndexLockedError(
-                    f"another process{self._holder()} is writing the index at {self.folder}; wait for it to "
-                    f"finish and try again (waited {wait:g} s; store.lock_timeout, ASSISTANT_STORE__LOCK_TIMEOUT, "
+                    f"another process{self._process.holder()} is writing the index at {self.where}; wait for it "
+                    f"to finish and try again (waited {wait:g} s; store.lock_timeout, ASSISTANT_STORE__LOCK_TIMEOUT, "
                     "sets how long)"
-                ) from e
+                )
             try:
-                tmp = self._owner.with_name(f".lock.owner.{os.getpid()}")
-                tmp.write_text(f"{os.getpid()}\n", encoding="ascii")
-                tmp.replace(self._owner)
                 self._depth = 1
                 try:
                     yield True
                 finally:
                     self._depth = 0
-                    self._owner.unlink(missing_ok=True)
             finally:
-                self._file.release()
+                self._process.release()
 
     @contextmanager
     def idle(self) -> Iterator[bool]:
@@ -93,16 +190,11 @@ class WriteLock:
         finally:
             self._thread.release()
 
+    def close(self) -> None:
+        self._process.close()
+
     @contextmanager
     def local(self) -> Iterator[None]:
         """Wait for the writing thread of this process, if any (not for other processes)."""
         with self._thread:
             yield
-
-    def _holder(self) -> str:
-        """" (pid N)" from the owner file, or "" when it names none."""
-        try:
-            pid = self._owner.read_text(encoding="ascii", errors="replace").strip()
-        except OSError:
-            return ""
-        return f" (pid {pid})" if pid.isdigit() else ""

@@ -46,7 +46,7 @@ class Manifest:
                 f"{path} is unreadable ({e}); delete the index folder and ingest again"
             ) from e
 
-    def check_compatible(self, wanted: Manifest, index_dir: Path) -> None:
+    def check_compatible(self, wanted: Manifest, index_dir: Path | str) -> None:
         """Raise IndexMismatchError naming every difference and how to rebuild."""
         diffs = [
             f"{k}: index has {v!r}, settings give {getattr(wanted, k)!r}"

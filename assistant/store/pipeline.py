@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from types import TracebackType
 
 from assistant.store.nodes import Prepared
@@ -33,8 +34,10 @@ class IngestPipeline:
     called in the caller's thread after each batch is committed. Use as a context manager: leaving it
     normally stores the rest; leaving it by an exception drops what was not stored yet."""
 
-    def __init__(self, writer: Writer, batch_sentences: int, stored: Callable[[list[Prepared]], None]):
+    def __init__(self, writer: Writer, batch_sentences: int, stored: Callable[[list[Prepared]], None],
+                 guard: Callable[[], AbstractContextManager[object]] = nullcontext):
         self._writer = writer
+        self._guard = guard
         self._batch_sentences = max(1, batch_sentences)
         self._stored = stored
         self._open: list[Prepared] = []
@@ -68,7 +71,8 @@ class IngestPipeline:
 
     def _store(self, embedding: Future[Embedded]) -> None:
         embedded = embedding.result()
-        self._writer.store(embedded)
+        with self._guard():  # the write lock, for this batch's store (served: ingesters take turns per batch)
+            self._writer.store(embedded)
         self._stored(embedded.prepared)
 
     def __enter__(self) -> IngestPipeline:

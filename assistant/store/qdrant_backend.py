@@ -2,10 +2,11 @@
 collections, counting, listing ids and fetching stored vectors. Reads and writes go through
 llama-index's QdrantVectorStore (``pip install cited-assistant[qdrant]``).
 
-Qdrant runs in local mode (embedded, on disk) under ``<index>/qdrant``: no server, nothing on the
-network. Local mode locks its folder, so one process at a time opens the index (a second one gets
-ConfigError saying so); a Qdrant server is the way to share one between processes. Calls are serialized
-(``serial``): the local engine is not meant for concurrent calls.
+Qdrant runs in local mode (embedded, on disk) under ``<index>/qdrant`` by default: no server, nothing on
+the network. Local mode locks its folder, so one process at a time opens the index (a second one gets
+ConfigError saying so), and calls are serialized (``serial``): the local engine is not meant for
+concurrent calls. With ``store.qdrant_url`` (and ``store.qdrant_api_key`` for a cluster that wants one)
+the collections live on a Qdrant server that any number of processes share.
 
 Qdrant point ids are UUIDs or integers, so a node's id is the UUID5 of our id, and our id is kept in
 the payload (``ref``). Qdrant reports the cosine similarity itself.
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.errors import ConfigError
+from assistant.errors import ConfigError, StoreUnavailableError
 from assistant.settings import StoreSettings
 from assistant.store.chroma_backend import KINDS, collection_name
 
@@ -29,8 +30,6 @@ _NS = uuid.UUID("5b0e0c1e-6a52-4a57-9d3c-5f0f4d7f2a10")
 
 
 class QdrantBackend:
-    serial = True
-    embedded = True
 
     @staticmethod
     def cosine(similarity: float) -> float:
@@ -46,6 +45,9 @@ class QdrantBackend:
                 "`pip install cited-assistant[qdrant]`, or use store.backend chroma"
             ) from e
         self._path = index_dir / "qdrant"
+        self._settings = settings
+        self.embedded = not settings.qdrant_url
+        self.serial = self.embedded
         self._uid = index_uid
         self._dim = dim
         self.stores: dict[str, Any] = {}
@@ -55,6 +57,18 @@ class QdrantBackend:
     def _connect(self) -> Any:
         from qdrant_client import QdrantClient
 
+        s = self._settings
+        if s.qdrant_url:
+            key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
+            client = QdrantClient(url=s.qdrant_url, api_key=key, timeout=30)
+            try:
+                client.get_collections()
+            except Exception as e:  # the client raises transport-specific errors
+                raise StoreUnavailableError(
+                    f"cannot reach the Qdrant server at {s.qdrant_url} ({type(e).__name__}: "
+                    f"{' '.join(str(e).split())[:200]}); start it, or check store.qdrant_url / store.qdrant_api_key"
+                ) from e
+            return client
         try:
             return QdrantClient(path=str(self._path))
         except RuntimeError as e:  # the folder is locked by another process
@@ -71,13 +85,18 @@ class QdrantBackend:
             name = self._name(kind)
             if not self.client.collection_exists(name):
                 # as QdrantVectorStore creates it (unnamed cosine vectors), but now, with our dimension
-                self.client.create_collection(name, vectors_config=rest.VectorParams(size=self._dim,
-                                                                                    distance=rest.Distance.COSINE))
+                try:
+                    self.client.create_collection(name, vectors_config=rest.VectorParams(
+                        size=self._dim, distance=rest.Distance.COSINE))
+                except Exception:  # another process created it meanwhile (a server): fine if it is there now
+                    if not self.client.collection_exists(name):
+                        raise
             self.stores[kind] = QdrantVectorStore(collection_name=name, client=self.client, index_doc_id=False,
                                                   batch_size=1000)
 
     def reconnect(self) -> None:
-        """Local mode: this process is the only one with the folder open; nothing to pick up."""
+        """Nothing to pick up: local mode, this process is the only one with the folder open; a server
+        answers with what every process wrote."""
 
     def close(self) -> None:
         self.client.close()

@@ -1,6 +1,7 @@
 """Writing an index: commit articles, remove them, refresh BM25. The caller holds the write lock.
 
-Every article commits in one SQLite transaction (its text, sentences, chunks and their cached vectors);
+Every article commits in one catalog transaction (its text, sentences, chunks, their cached vectors and,
+served, their BM25 postings);
 then the nodes of the whole batch go to the vector store through llama-index, one ``add`` per kind
 (an article's old nodes are deleted first). A crash in between leaves the crash marker, and the repair
 on the next open restores the vector store from the catalog (repair.py). So an article is fully
@@ -19,6 +20,7 @@ from assistant.settings import Settings
 from assistant.store.catalog import Catalog
 from assistant.store.embedding_cache import EmbeddingCache
 from assistant.store.lexical import LexicalFile
+from assistant.store.lexical_sql import SqlLexical
 from assistant.store.nodes import Prepared, chunk_nodes, sentence_nodes
 from assistant.store.vectors import VectorStore
 
@@ -37,7 +39,7 @@ class Embedded:
 
 
 class Writer:
-    def __init__(self, catalog: Catalog, vectors: VectorStore, cache: EmbeddingCache, lexical: LexicalFile,
+    def __init__(self, catalog: Catalog, vectors: VectorStore, cache: EmbeddingCache, lexical: LexicalFile | SqlLexical,
                  settings: Settings):
         self.catalog = catalog
         self.vectors = vectors
@@ -72,7 +74,9 @@ class Writer:
             old_c.update(self.catalog.chunk_ids_of(p.article.id))
             with self.catalog.transaction() as conn:
                 Catalog.put_vectors(conn, dict(zip(sk, sv)))
+                self.lexical.forget(conn, p.article.id)
                 Catalog.put_article(conn, p.article, p.lang, p.hash, p.sentences, p.chunk_of, p.tokens, p.chunks, now)
+                self.lexical.put(conn, p.article.id, [x.id for x in p.sentences], p.tokens)
                 Catalog.bump_generation(conn)
             done.append((p, ns, sv))
         self.vectors.delete("sentences", old_s)
@@ -98,6 +102,7 @@ class Writer:
         sids = self.catalog.sentence_ids_of(article_id)
         cids = self.catalog.chunk_ids_of(article_id)
         with self.catalog.transaction() as conn:
+            self.lexical.forget(conn, article_id)
             found = Catalog.delete_article(conn, article_id)
             if found:
                 Catalog.bump_generation(conn)
@@ -106,6 +111,5 @@ class Writer:
         return found
 
     def refresh_lexical(self) -> None:
-        """Rebuild BM25 from the catalog's tokens and save it, stamped with the catalog generation."""
-        gen = self.catalog.generation()
-        self.lexical.rebuild([r for batch in self.catalog.iter_sentence_rows("tokens") for r in batch], gen)
+        """Bring BM25 up to the catalog (embedded: rebuilt from the stored tokens; served: already is)."""
+        self.lexical.refresh(self.catalog)

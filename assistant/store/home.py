@@ -1,0 +1,160 @@
+"""Where an index keeps what its processes share besides the catalog: the manifest, the write lock, the
+crash marker and the lexical index. Two homes, chosen by ``store.catalog_url``:
+
+- :class:`FolderHome` (embedded, the default): files in the index folder (``manifest.json``, ``.lock``,
+  ``.dirty``, ``bm25/``) and the catalog in ``catalog.sqlite``; one machine.
+- :class:`DatabaseHome` (served): all of it in the collection's PostgreSQL schema (meta rows, advisory
+  locks, BM25 in SQL), so app servers and ingesters on any number of machines share one collection and
+  the local folder holds nothing they need (the vectors must then be served too: ``store.chroma_url``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from assistant.errors import ConfigError, IndexCorruptError
+from assistant.settings import StoreSettings
+from assistant.store.catalog import Catalog
+from assistant.store.database import PostgresDatabase, schema_name
+from assistant.store.lexical import LexicalFile
+from assistant.store.lexical_sql import SqlLexical
+from assistant.store.locking import AdvisoryLock, FileProcessLock, ProcessLock, holder_name
+from assistant.store.manifest import Manifest
+from assistant.store.marker import CrashMarker
+
+__all__ = ["FolderHome", "DatabaseHome", "Home", "open_home", "DatabaseMarker", "served_collections"]
+
+
+class DatabaseMarker:
+    """The crash marker as a meta row (``dirty``: who set it), same contract as marker.CrashMarker."""
+
+    def __init__(self, catalog: Catalog):
+        self._catalog = catalog
+
+    @property
+    def present(self) -> bool:
+        return self._catalog.get_meta("dirty") is not None
+
+    def set(self) -> None:
+        with self._catalog.transaction() as tx:
+            Catalog.set_meta(tx, "dirty", holder_name())
+
+    def clear(self) -> None:
+        with self._catalog.transaction() as tx:
+            Catalog.set_meta(tx, "dirty", None)
+
+
+class FolderHome:
+    served = False
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.where = str(path)
+
+    def open_lock(self) -> ProcessLock:
+        return FileProcessLock(self.path / ".open.lock")
+
+    def write_lock(self) -> ProcessLock:
+        return FileProcessLock(self.path / ".lock")
+
+    def catalog(self) -> Catalog:
+        return Catalog(self.path / "catalog.sqlite")
+
+    def marker(self, catalog: Catalog) -> CrashMarker:
+        return CrashMarker(self.path)
+
+    def lexical(self, catalog: Catalog) -> LexicalFile:
+        return LexicalFile(self.path / "bm25")
+
+    def load_manifest(self, catalog: Catalog) -> Manifest | None:
+        p = self.path / "manifest.json"
+        return Manifest.load(p) if p.exists() else None
+
+    def save_manifest(self, catalog: Catalog, manifest: Manifest) -> None:
+        manifest.save(self.path / "manifest.json")
+
+
+class DatabaseHome:
+    served = True
+
+    def __init__(self, path: Path, settings: StoreSettings):
+        if not settings.chroma_url and settings.backend == "chroma":
+            raise ConfigError(
+                "store.catalog_url puts the catalog on a PostgreSQL server, but the vectors would stay in this "
+                "machine's folder: serve them too (store.chroma_url, e.g. `chroma run --path DIR --port 8000`), "
+                "or unset store.catalog_url")
+        if settings.backend == "qdrant" and not settings.qdrant_url:
+            raise ConfigError("store.catalog_url with store.backend qdrant needs store.qdrant_url (a Qdrant server "
+                              "every machine reaches)")
+        self.path = path
+        self.schema = schema_name(path.name)
+        assert settings.catalog_url is not None
+        self._db = PostgresDatabase(settings.catalog_url.get_secret_value(), self.schema,
+                                    application=f"assistant {holder_name()}")
+        self.where = self._db.where
+
+    def open_lock(self) -> ProcessLock:
+        return AdvisoryLock(self._db, f"open:{self.schema}")
+
+    def write_lock(self) -> ProcessLock:
+        return AdvisoryLock(self._db, f"write:{self.schema}")
+
+    def catalog(self) -> Catalog:
+        catalog = Catalog(self._db)
+        name = self.path.name
+        with catalog.transaction() as tx:  # the schema's collection: names differing only in case share a schema
+            tx.execute("INSERT INTO meta(key, value) VALUES('collection', ?) ON CONFLICT(key) DO NOTHING", (name,))
+            holder = str(tx.execute("SELECT value FROM meta WHERE key='collection'").fetchone()[0])
+        if holder != name:
+            catalog.close()
+            raise ConfigError(f"the collection name {name!r} maps to the PostgreSQL schema {self.schema}, which holds "
+                              f"the collection {holder!r}; choose another name")
+        return catalog
+
+    def marker(self, catalog: Catalog) -> DatabaseMarker:
+        return DatabaseMarker(catalog)
+
+    def lexical(self, catalog: Catalog) -> SqlLexical:
+        return SqlLexical(catalog)
+
+    def load_manifest(self, catalog: Catalog) -> Manifest | None:
+        raw = catalog.get_meta("manifest")
+        if raw is None:
+            return None
+        try:
+            return Manifest(**json.loads(raw))
+        except (ValueError, TypeError) as e:
+            raise IndexCorruptError(f"the manifest of {self.where} is unreadable ({e}); drop the schema "
+                                    f"{self.schema} and ingest again") from e
+
+    def save_manifest(self, catalog: Catalog, manifest: Manifest) -> None:
+        with catalog.transaction() as tx:
+            Catalog.set_meta(tx, "manifest", json.dumps(asdict(manifest)))
+
+
+Home = FolderHome | DatabaseHome
+
+
+def served_collections(settings: StoreSettings) -> list[str]:
+    """The collections in the database of ``store.catalog_url`` (none when it is not set)."""
+    if not settings.catalog_url:
+        return []
+    db = PostgresDatabase(settings.catalog_url.get_secret_value(), "public", application=f"assistant {holder_name()}")
+    try:
+        schemas = [r[0] for r in db.query(
+            "SELECT n.nspname FROM pg_namespace n JOIN pg_class c ON c.relnamespace = n.oid "
+            "WHERE n.nspname LIKE 'assistant\\_%' AND c.relname = 'meta' AND c.relkind = 'r'")]
+        names = []
+        for schema in schemas:
+            rows = db.query(f'SELECT value FROM "{schema}".meta WHERE key = \'collection\'')
+            if rows:
+                names.append(str(rows[0][0]))
+        return sorted(names)
+    finally:
+        db.close()
+
+
+def open_home(path: Path, settings: StoreSettings) -> Home:
+    return DatabaseHome(path, settings) if settings.catalog_url else FolderHome(path)

@@ -1,0 +1,235 @@
+"""A collection served by PostgreSQL (catalog, BM25, write lock, crash marker) and a Chroma server
+(vectors), shared by processes that hold nothing of their own (issue 25).
+
+Real servers (tests/services.py: a PostgreSQL cluster and ``chroma run``); the fake embedder stands in for
+the model (its only boundary), so this runs in the fast tier. Two ``Assistant`` objects opened on
+different local folders play two app servers (or ingesters) on two machines; the slow tier runs the
+real thing in separate processes (test_served_processes.py).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant import Article, Assistant, ConfigError, Settings
+from assistant.errors import IndexLockedError, IndexMismatchError, StoreUnavailableError
+from assistant.store.database import PostgresDatabase, schema_name
+from assistant.store.lexical import LexicalIndex
+from assistant.store.locking import AdvisoryLock
+from assistant.text.normalize import tokenize
+from tests.fakes import FakeEmbedder
+from tests.helpers import SAMPLE_ID, free_port
+from tests.services import chroma_server, fresh_database, postgres_server
+
+pytestmark = pytest.mark.fast  # starts the servers (when .ci/run has not), loads no model: ~8 s
+
+ENGLISH = {
+    "council": "The city council approved the budget on Monday. The budget adds 12 buses to the northern routes. "
+               "Critics said the road repairs were left out again.",
+    "flood": "Heavy rain flooded the river valley on Sunday. About 300 families left their homes. The army sent "
+             "boats and two helicopters to the valley.",
+    "match": "The home team won the final 3-1 after extra time. Their captain scored twice. The final was played "
+             "in front of 40,000 fans.",
+}
+
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str]:
+    yield from postgres_server()
+
+
+@pytest.fixture(scope="module")
+def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    yield from chroma_server(tmp_path_factory)
+
+
+@pytest.fixture
+def served(pg_server: str, chroma: str, fake_settings: Settings) -> Settings:
+    """Settings of a fresh served collection: a new database, the shared Chroma server."""
+    return fake_settings.replace(store={"catalog_url": fresh_database(pg_server), "chroma_url": chroma,
+                                        "lock_timeout": 5})
+
+
+def open_on(machine: Path, settings: Settings, embedder: FakeEmbedder) -> Assistant:
+    """The collection "news" as a process on another machine opens it: its own, empty local folder."""
+    return Assistant.open(machine / "indexes" / "news", settings=settings, embedder=embedder)
+
+
+def same_ranking(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> bool:
+    """The same scores (4 decimals) in order, and the same ids at each score above the last one (ties at
+    the cut may be broken either way)."""
+    if [round(s, 4) for _, s in got] != [round(s, 4) for _, s in want]:
+        return False
+    cut = round(want[-1][1], 4) if want else 0.0
+
+    def above(hits: list[tuple[str, float]]) -> set[tuple[str, float]]:
+        return {(i, round(s, 4)) for i, s in hits if round(s, 4) > cut}
+    return above(got) == above(want)
+
+
+def english_articles() -> list[Article]:
+    return [Article(id=k, text=v, title=k.title()) for k, v in ENGLISH.items()]
+
+
+def test_bm25_in_sql_scores_exactly_as_bm25s(served: Settings, tmp_path: Path, fake_embedder: FakeEmbedder,
+                                             sample_dir: Path) -> None:
+    a = open_on(tmp_path / "m1", served, fake_embedder)
+    try:
+        assert not a.add([sample_dir, *english_articles(), Article(id="empty-words", text="!!! ... ؟؟؟ 123.")]).failed
+        rows = [r for batch in a.index.catalog.iter_sentence_rows("tokens") for r in batch]
+        reference = LexicalIndex.build(rows, 0)
+        sql = a.index.lexical
+        assert sql is not None and len(sql) == len(rows)
+        queries = ["20 ألف جندي", "الخارجية الأمريكية", "budget budget road", "valley boats", "final fans 123",
+                   "nothing-matches-this"]
+        for q in queries:
+            toks = tokenize(q)
+            assert same_ranking(sql.search(toks, 10), reference.search(toks, 10)), q
+        assert reference.search(tokenize("budget road"), 10), "the queries must find something"
+        only = {"flood"}
+        got = sql.search(tokenize("the valley"), 10, only)
+        assert got and same_ranking(got, reference.search(tokenize("the valley"), 10, only))
+        # a removal takes its sentences out of N and avgdl
+        a.remove("council")
+        rows = [r for batch in a.index.catalog.iter_sentence_rows("tokens") for r in batch]
+        reference = LexicalIndex.build(rows, 0)
+        assert same_ranking(sql.search(tokenize("valley boats"), 10), reference.search(tokenize("valley boats"), 10))
+    finally:
+        a.close()
+
+
+def test_two_app_servers_on_other_machines_share_one_collection(served: Settings, tmp_path: Path,
+                                                                fake_embedder: FakeEmbedder, sample_dir: Path) -> None:
+    a = open_on(tmp_path / "m1", served, fake_embedder)
+    b = open_on(tmp_path / "m2", served, fake_embedder)
+    try:
+        assert sorted(a.add([sample_dir, *english_articles()]).added) == sorted([SAMPLE_ID, *ENGLISH])
+        assert [i.id for i in b.articles()] == [i.id for i in a.articles()]
+        for q in ["How many families left their homes?", "20 ألف جندي", "Who scored twice?"]:
+            ra, rb = a.ask(q), b.ask(q)
+            assert ra.text == rb.text and ra.citations == rb.citations and ra.citations, q
+            assert [p.sentence.id for p in a.search(q, k=8)] == [p.sentence.id for p in b.search(q, k=8)]
+        b.remove("flood")
+        assert "flood" not in {i.id for i in a.articles()}
+        assert all(p.sentence.article_id != "flood" for p in a.search("river valley boats", k=10))
+        # what the machines keep of their own: no catalog, no BM25, no manifest, no marker
+        for machine in (tmp_path / "m1", tmp_path / "m2"):
+            kept = {p.name for p in (machine / "indexes" / "news").iterdir()}
+            assert not kept & {"catalog.sqlite", "bm25", "manifest.json", ".dirty", "chroma"}, kept
+    finally:
+        a.close()
+        b.close()
+
+
+def test_an_article_sent_by_two_ingesters_at_once_is_stored_once(served: Settings, tmp_path: Path,
+                                                                fake_embedder: FakeEmbedder) -> None:
+    a = open_on(tmp_path / "m1", served, fake_embedder)
+    b = open_on(tmp_path / "m2", served, fake_embedder)
+    try:
+        errors: list[BaseException] = []
+
+        def ingest(who: Assistant) -> None:
+            try:
+                who.add(english_articles())
+            except BaseException as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=ingest, args=(x,)) for x in (a, b)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        infos = a.articles()
+        assert sorted(i.id for i in infos) == sorted(ENGLISH)
+        n_sentences = sum(i.n_sentences for i in infos)
+        assert a.index.catalog.count() == (len(ENGLISH), n_sentences)
+        assert a.index.vectors.count("sentences") == n_sentences
+        assert len(a.index.lexical or []) == n_sentences
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_writer_on_another_machine_makes_the_next_wait_then_fail_naming_it(
+        served: Settings, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    a = open_on(tmp_path / "m1", served.replace(store={"lock_timeout": 0.5}), fake_embedder)
+    try:
+        a.add(english_articles()[:1])
+        db = PostgresDatabase(served.store.catalog_url.get_secret_value(), schema_name("news"))
+        other = AdvisoryLock(db, f"write:{schema_name('news')}")
+        assert other.acquire(1)
+        try:
+            with pytest.raises(IndexLockedError, match=r"another process \(.*pid \d+\) is writing.*lock_timeout"):
+                a.add(english_articles()[1:])
+            assert [i.id for i in a.articles()] == ["council"]  # nothing lost, nothing half-written
+        finally:
+            other.release()
+            other.close()
+            db.close()
+        assert sorted(a.add(english_articles()[1:]).added) == ["flood", "match"]
+    finally:
+        a.close()
+
+
+def test_a_writer_that_died_is_repaired_by_the_next_process_on_any_machine(
+        served: Settings, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    a = open_on(tmp_path / "m1", served, fake_embedder)
+    a.add(english_articles())
+    lost = a.index.catalog.sentence_ids_of("flood")
+    # as a writer killed between its catalog commit and its vector write leaves it: marker set, vectors missing
+    a.index.vectors.delete("sentences", lost)
+    with a.index.catalog.transaction() as tx:
+        tx.execute("INSERT INTO meta(key, value) VALUES('dirty', 'gone-host pid 1')")
+    a.close()
+    b = open_on(tmp_path / "m2", served, fake_embedder)
+    try:
+        assert b.index.catalog.get_meta("dirty") is None
+        assert set(lost) <= b.index.vectors.all_ids("sentences")
+        assert b.index.vectors.count("sentences") == b.index.catalog.count()[1]
+        assert any(p.sentence.article_id == "flood" for p in b.search("families left their homes", k=3))
+    finally:
+        b.close()
+
+
+def test_settings_that_cannot_work_are_clear_errors(pg_server: str, chroma: str, tmp_path: Path,
+                                                   fake_settings: Settings, fake_embedder: FakeEmbedder) -> None:
+    url = fresh_database(pg_server)
+    with pytest.raises(ConfigError, match="vectors would stay in this machine's folder.*chroma_url"):
+        open_on(tmp_path, fake_settings.replace(store={"catalog_url": url}), fake_embedder)
+    with pytest.raises(ConfigError, match="not a PostgreSQL URL"):
+        open_on(tmp_path, fake_settings.replace(store={"catalog_url": "mysql://x@h/db", "chroma_url": chroma}),
+                fake_embedder)
+    down = f"postgresql://nobody:secret@127.0.0.1:{free_port()}/db"
+    with pytest.raises(StoreUnavailableError, match=r"cannot reach the PostgreSQL database at .*nobody:\*\*\*@") as e:
+        open_on(tmp_path, fake_settings.replace(store={"catalog_url": down, "chroma_url": chroma}), fake_embedder)
+    assert "secret" not in str(e.value)
+    served = fake_settings.replace(store={"catalog_url": url, "chroma_url": chroma})
+    open_on(tmp_path / "m1", served, fake_embedder).close()
+    # another machine with other chunking settings: refused, never mixed
+    with pytest.raises(IndexMismatchError, match="chunk_max_sentences"):
+        open_on(tmp_path / "m2", served.replace(chunking={"max_sentences": 7}), fake_embedder)
+    # a catalog written by a newer release
+    db = PostgresDatabase(url, schema_name("news"))
+    with db.transaction() as tx:
+        tx.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.close()
+    with pytest.raises(IndexMismatchError, match="schema version 99.*upgrade"):
+        open_on(tmp_path / "m3", served, fake_embedder)
+
+
+def test_every_app_server_lists_the_collections_of_the_database(served: Settings, tmp_path: Path,
+                                                                fake_embedder: FakeEmbedder) -> None:
+    a = open_on(tmp_path / "m1", served, fake_embedder)
+    other = Assistant.open(tmp_path / "m1" / "indexes" / "sport", settings=served, embedder=fake_embedder)
+    other.close()
+    try:
+        assert Assistant.served_collections(served) == ["news", "sport"]
+        with pytest.raises(ConfigError, match="maps to the PostgreSQL schema assistant_news"):
+            Assistant.open(tmp_path / "m2" / "News", settings=served, embedder=fake_embedder)
+    finally:
+        a.close()
