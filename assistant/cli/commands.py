@@ -44,7 +44,8 @@ def _open(args: argparse.Namespace, settings: Settings, *, rebuild: bool = False
 
     if existing and args.index != SAMPLE_INDEX:
         path = resolve_index_path(args.index, settings)
-        if not path.is_dir():
+        served = settings.store.catalog_url and path.name in Assistant.served_collections(settings)
+        if not path.is_dir() and not served:
             raise IndexNotFoundError(f"no index at {path}; add articles first with `assistant ingest PATH --index "
                                      f"{args.index}`, or name another with --index")
     a = Assistant.open(args.index, settings=settings, rebuild=rebuild)
