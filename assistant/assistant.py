@@ -127,6 +127,12 @@ class Assistant:
         self.close()
 
     @property
+    def served(self) -> bool:
+        """Whether the collection is served (``store.catalog_url``): shared by every process pointed at it,
+        nothing of it kept in this machine's folder."""
+        return self.index.served
+
+    @property
     def path(self) -> Path:
         return self.index.path
 

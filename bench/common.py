@@ -30,6 +30,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -250,6 +251,38 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
+
+
+def start_chroma(folder: Path) -> tuple[subprocess.Popen, str]:
+    """``chroma run`` (it comes with chromadb) on a free loopback port, its data in ``folder``; returns the
+    process and its URL once it answers (SystemExit when it does not within 2 minutes)."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("chroma")), "run", "--path", str(folder), "--host",
+                             "127.0.0.1", "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/api/v2/heartbeat", timeout=5).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"chroma run did not start in {folder}")
+
+
+def new_database(url: str, prefix: str = "bench") -> str:
+    """A new, empty PostgreSQL database on the server of ``url`` (whose role may create databases); its URL."""
+    import uuid
+
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + f"/{name}"
 
 
 def in_other_tree(tree: Path | None, module: str, args: Sequence[str], env: dict[str, str] | None = None, *,

@@ -1,6 +1,7 @@
-"""Scale: ask latency and memory at 10k, 100k and 300k sentences, embedded Chroma vs a Chroma server.
+"""Scale: ask latency and memory at 10k, 100k and 300k sentences: embedded Chroma, a Chroma server, and a
+served collection (issue 25: the catalog and BM25 in PostgreSQL, the vectors on a Chroma server).
 
-One run measures both modes. For each mode a worker process (so each mode's memory is its own) opens
+One run measures every mode given. For each mode a worker process (so each mode's memory is its own) opens
 one index and grows it in steps: every step is ONE ``Assistant.add`` call (BM25 is rebuilt once per
 call) that adds the shared articles and QA contexts again under new ids (``r<round>:<id>``) until the
 index holds the target number of sentences. Repeated text is embedded once (each index keeps an
@@ -15,6 +16,13 @@ Heavy: about 420k vectors per mode at 300k sentences (Chroma costs ~1.2 ms a vec
 alone, in the background::
 
     nohup python -m bench.scale > runs/scale.log 2>&1 &
+
+After the last step a fresh process plays an app server (``--app-probe``): it opens the index as
+``assistant serve`` would, asks the questions (warm) and reports its memory and the search latency
+without the query embedding; the builder's own memory includes what ingesting costs (the ingest graph).
+The served mode needs ``--catalog-url`` (a PostgreSQL database where a new one may be created; default
+$ASSISTANT_TEST_PG_URL, which ``. scripts/services.sh; start_services`` sets); its disk is the Chroma
+server's folder plus the database's size.
 
 ``--seed-cache INDEX...`` copies cached embeddings of the same model from other index folders (e.g. the
 evaluation indexes under indexes/) so the first pass embeds only what they lack.
@@ -33,9 +41,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, arguments, free_port, shared_data, write_result
+from bench.common import ROOT, arguments, new_database, shared_data, start_chroma, write_result
 
-MODES = ("embedded", "server")
+MODES = ("embedded", "server", "served")
 
 
 # --- measuring -------------------------------------------------------------------------------------
@@ -86,27 +94,53 @@ def seed_cache(catalog_path: Path, sources: list[Path]) -> int:
 
 
 # --- one mode --------------------------------------------------------------------------------------
-def start_chroma(data: Path) -> tuple[subprocess.Popen, str]:
-    import httpx
+def database_mb(url: str) -> float:
+    import psycopg
 
-    port = free_port()
-    exe = Path(sys.executable).with_name("chroma")
-    proc = subprocess.Popen([str(exe), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/api/v2/heartbeat", timeout=5).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("chroma run did not start")
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT pg_database_size(current_database())").fetchone()[0] / 1e6
+
+
+def app_probe(index: Path, store: dict, questions: list[str], out: Path) -> None:
+    """A fresh process opening ``index`` as an app server does: the questions asked warm; its RSS, ask
+    latency and search latency without the query embedding."""
+    from assistant import Assistant, Settings
+    from assistant.evaluation.metrics import percentile
+
+    settings = Settings().replace(store=store)
+    a = Assistant.open(index, settings=settings)
+    try:
+        qvecs = a.embedder.embed_queries(questions)
+        for q in questions[:3]:
+            a.ask(q)
+        from assistant.text.normalize import tokenize
+
+        lexical = a.index.snapshot().lexical
+        ask_t, search_t, lexical_t = [], [], []
+        for q, qv in zip(questions, qvecs):
+            t = time.perf_counter()
+            a.ask(q)
+            ask_t.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            if lexical is not None:
+                lexical.search(tokenize(q), settings.retrieval.lexical_k)
+            lexical_t.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            a.retriever.search(q, settings.answer.max_citations, query_vector=qv)
+            search_t.append(time.perf_counter() - t)
+        out.write_text(json.dumps({
+            "app_rss_mb": round(rss_mb(), 0), "app_ask_p50_ms": round(statistics.median(ask_t) * 1000, 1),
+            "app_ask_p95_ms": round(percentile(ask_t, 95) * 1000, 1),
+            "app_search_p50_ms": round(statistics.median(search_t) * 1000, 1),
+            "app_search_p95_ms": round(percentile(search_t, 95) * 1000, 1),
+            "app_lexical_p50_ms": round(statistics.median(lexical_t) * 1000, 1),
+            "app_lexical_p95_ms": round(percentile(lexical_t, 95) * 1000, 1)}), encoding="utf-8")
+    finally:
+        a.close()
 
 
 def worker(data: Path, mode: str, sizes: list[int], work: Path, seeds: list[Path], out: Path,
-           n_questions: int) -> None:
+           n_questions: int, catalog_url: str | None = None) -> None:
     t_import = time.perf_counter()
     from assistant import Article, Assistant, Settings
     from assistant.evaluation.metrics import percentile
@@ -121,18 +155,26 @@ def worker(data: Path, mode: str, sizes: list[int], work: Path, seeds: list[Path
           f"{len(base)} articles; {len(questions)} questions", flush=True)
     server = None
     data = work / f"chroma-server-{mode}"
-    if mode == "server":
+    store: dict = {}
+    if mode in ("server", "served"):
         server, url = start_chroma(data)
-        settings = settings.replace(store={"chroma_url": url})
+        store["chroma_url"] = url
         print(f"[{mode}] chroma run on {url} (pid {server.pid})", flush=True)
+    if mode == "served":
+        if not catalog_url:
+            raise SystemExit("the served mode needs --catalog-url (or ASSISTANT_TEST_PG_URL)")
+        store["catalog_url"] = new_database(catalog_url, "bench_scale")
+    settings = settings.replace(store=store)
     index = work / f"index-{mode}"
     index.mkdir(parents=True, exist_ok=True)
-    if seeds:
+    if seeds and mode != "served":
         print(f"[{mode}] seeded {seed_cache(index / 'catalog.sqlite', seeds)} cached vectors", flush=True)
     max_chars = settings.chunking.max_sentence_chars
     counts = [len(split_sentences(a.text, max_chars=max_chars)) for a in base]
     results = []
     a = Assistant.open(index, settings=settings, embedder=embedder)
+    if seeds and mode == "served":
+        print(f"[{mode}] seeded {a.reuse_embeddings(seeds)} cached vectors", flush=True)
     try:
         have = a.index.catalog.count()[1]
         round_, at = 0, 0
@@ -173,11 +215,20 @@ def worker(data: Path, mode: str, sizes: list[int], work: Path, seeds: list[Path
                 "query_embedding_p50_ms": round(statistics.median(embed_t) * 1000, 1),
                 "rss_mb": round(rss_mb(), 0), "peak_rss_mb": round(rss_mb(field="VmHWM"), 0),
                 "server_rss_mb": round(rss_mb(server.pid), 0) if server else None,
-                "disk_mb": round(tree_mb(index) + tree_mb(data), 0),
+                "disk_mb": round(tree_mb(index) + tree_mb(data) + (database_mb(store["catalog_url"]) if mode == "served"
+                                                                    else 0), 0),
             }
             results.append(row)
             print(f"[{mode}] {json.dumps(row)}", flush=True)
             out.write_text(json.dumps(results, indent=1), encoding="utf-8")
+        a.close()
+        probe = out.with_suffix(".app.json")
+        subprocess.run([sys.executable, "-m", "bench.scale", "--app-probe", str(index), "--worker-out", str(probe),
+                        "--store", json.dumps(store), "--data", str(data), "--questions", str(n_questions)],
+                       check=True, cwd=ROOT)
+        results[-1].update(json.loads(probe.read_text(encoding="utf-8")))
+        print(f"[{mode}] app server: {probe.read_text(encoding='utf-8')}", flush=True)
+        out.write_text(json.dumps(results, indent=1), encoding="utf-8")
     finally:
         a.close()
         if server is not None:
@@ -193,7 +244,7 @@ def write_report(rows: list[dict], md: Path, png: Path, meta: dict) -> None:
     import matplotlib.pyplot as plt
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
-    colors = {"embedded": "#1f77b4", "server": "#d62728"}
+    colors = {"embedded": "#1f77b4", "server": "#d62728", "served": "#2ca02c"}
     for mode in MODES:
         r = [x for x in rows if x["mode"] == mode]
         if not r:
@@ -203,8 +254,8 @@ def write_report(rows: list[dict], md: Path, png: Path, meta: dict) -> None:
         left.plot(xs, [x["ask_p95_ms"] for x in r], "o--", color=colors[mode], alpha=0.6, label=f"{mode} p95")
         total = [x["rss_mb"] + (x["server_rss_mb"] or 0) for x in r]
         right.plot(xs, total, "o-", color=colors[mode], label=f"{mode}: all processes")
-        if mode == "server":
-            right.plot(xs, [x["rss_mb"] for x in r], "o:", color=colors[mode], alpha=0.7, label="server: assistant only")
+        if mode != "embedded":
+            right.plot(xs, [x["rss_mb"] for x in r], "o:", color=colors[mode], alpha=0.7, label=f"{mode}: assistant only")
     if rows:
         emb = statistics.median(x["query_embedding_p50_ms"] for x in rows)
         left.axhline(emb, color="grey", lw=0.8, ls=":", label=f"query embedding alone ({emb:.0f} ms)")
@@ -228,15 +279,17 @@ def write_report(rows: list[dict], md: Path, png: Path, meta: dict) -> None:
         f"![ask latency and memory by index size]({png.name})",
         "",
         "| mode | sentences | Chroma vectors | step build | ask p50 | ask p95 | of which query embedding | "
-        "assistant RSS | chroma server RSS | disk |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "assistant RSS | chroma server RSS | disk | app server RSS | app search p50 / p95 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for x in rows:
         server = f"{x['server_rss_mb']:.0f} MB" if x["server_rss_mb"] is not None else "—"
+        app = (f"{x['app_rss_mb']:.0f} MB | {x['app_search_p50_ms']:.1f} / {x['app_search_p95_ms']:.1f} ms"
+               if "app_rss_mb" in x else "— | —")
         lines.append(
             f"| {x['mode']} | {x['sentences']:,} | {x['chroma_vectors']:,} | {x['step_seconds']:.0f} s "
             f"({x['step_sentences_per_s']:.0f}/s) | {x['ask_p50_ms']:.0f} ms | {x['ask_p95_ms']:.0f} ms | "
-            f"{x['query_embedding_p50_ms']:.0f} ms | {x['rss_mb']:.0f} MB | {server} | {x['disk_mb']:.0f} MB |"
+            f"{x['query_embedding_p50_ms']:.0f} ms | {x['rss_mb']:.0f} MB | {server} | {x['disk_mb']:.0f} MB | {app} |"
         )
     lines += ["", *meta.get("notes", [])]
     md.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -254,12 +307,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--png", type=Path, default=ROOT / "docs" / "scale.png")
     ap.add_argument("--parallel", action="store_true",
                     help="run the modes side by side (each takes about one core; both see the same load)")
+    ap.add_argument("--catalog-url", default=os.environ.get("ASSISTANT_TEST_PG_URL"),
+                    help="PostgreSQL URL for the served mode (a new database is created there)")
     ap.add_argument("--worker", choices=MODES, help=argparse.SUPPRESS)
     ap.add_argument("--worker-out", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--app-probe", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--store", default="{}", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     data = shared_data(args.data)
+    if args.app_probe:
+        app_probe(args.app_probe, json.loads(args.store), base_corpus(data)[1][: args.questions], args.worker_out)
+        return 0
     if args.worker:
-        worker(data, args.worker, args.sizes, args.work, args.seed_cache, args.worker_out, args.questions)
+        worker(data, args.worker, args.sizes, args.work, args.seed_cache, args.worker_out, args.questions,
+               args.catalog_url)
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="scale-"))
     work.mkdir(parents=True, exist_ok=True)

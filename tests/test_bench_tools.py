@@ -28,7 +28,7 @@ def test_the_scripts_are_split_by_kind() -> None:
     assert {s for s in SCRIPTS if s.startswith("tools.")} == {
         "tools.calibrate_abstention", "tools.generative_calibrate", "tools.int8_calibration",
         "tools.train_embedder_lora", "tools.train_span_reader"}
-    assert len(SCRIPTS) == 26
+    assert len(SCRIPTS) == 28
     readme = (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
     for script in SCRIPTS:
         assert f"`{script.replace('.', '/')}.py`" in readme, f"bench/README.md does not list {script}"

@@ -233,3 +233,23 @@ def test_every_app_server_lists_the_collections_of_the_database(served: Settings
             Assistant.open(tmp_path / "m2" / "News", settings=served, embedder=fake_embedder)
     finally:
         a.close()
+
+
+def test_an_upload_to_a_served_collection_is_read_and_not_kept(served: Settings, tmp_path: Path,
+                                                              fake_embedder: FakeEmbedder) -> None:
+    from assistant.service.collections import Collections
+    from assistant.service.service import CollectionService
+
+    a = open_on(tmp_path / "m1", served, fake_embedder)
+    b = open_on(tmp_path / "m2", served, fake_embedder)
+    try:
+        src = tmp_path / "harbour.txt"
+        src.write_text("The harbour master counted 14 ships on Friday. Two of them flew foreign flags.", encoding="utf-8")
+        report = CollectionService(Collections(a, tmp_path / "m1" / "indexes")).upload([str(src)])
+        assert report.added == ["harbour"] and not report.failed
+        assert not list((a.path / "uploads").glob("*")), "a served collection keeps no upload on one machine"
+        assert b.article("harbour")[1] == src.read_text(encoding="utf-8")  # the other app server has it all
+        assert "harbour" in {p.sentence.article_id for p in b.search("harbour master ships", k=3)}
+    finally:
+        a.close()
+        b.close()

@@ -121,14 +121,15 @@ class CollectionService:
         copied under a safe name (:func:`~assistant.service.uploads.safe_filename`) into
         ``<index folder>/uploads/`` and indexed from there; its article id is that name without extension.
         A file refused or unreadable is listed in ``failed`` with its reason (by name: server paths are not
-        shown) and not kept."""
+        shown) and not kept. A served collection keeps no upload at all: the article's text is in the
+        shared catalog, and a copy on one app server's disk would be missing on the others."""
         a = self.collection(collection)
         folder = a.path / UPLOADS_DIR
         saved, refused = self.store(paths, folder)
         report = a.add(saved, progress=progress) if saved else IngestReport()
         for dest in saved:
-            if any(where == str(dest) for where, _ in report.failed):
-                dest.unlink(missing_ok=True)  # nothing of it was indexed
+            if a.served or any(where == str(dest) for where, _ in report.failed):
+                dest.unlink(missing_ok=True)  # nothing of it was indexed, or its text is in the shared catalog
         prefix = str(folder) + os.sep
         report.failed = refused + [(w[len(prefix):] if w.startswith(prefix) else w, why) for w, why in report.failed]
         return report

@@ -13,6 +13,7 @@ transaction holds the connection for one article).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sqlite3
 import threading
@@ -43,8 +44,12 @@ class Transaction(Protocol):
 
 def schema_name(collection: str) -> str:
     """The PostgreSQL schema of a collection: ``assistant_`` + its name, lower-cased, anything but
-    [a-z0-9_] replaced (names that differ only there share a schema: say so at creation, not here)."""
-    return "assistant_" + re.sub(r"[^a-z0-9_]", "_", collection.lower())[:40]
+    [a-z0-9_] replaced; a name longer than 40 characters keeps 40 and a hash of the whole (PostgreSQL
+    names have 63 bytes). Names that still map to one schema are refused when the second is opened."""
+    name = re.sub(r"[^a-z0-9_]", "_", collection.lower())
+    if len(name) > 40:
+        name = name[:40] + "_" + hashlib.blake2b(collection.encode("utf-8"), digest_size=4).hexdigest()
+    return "assistant_" + name
 
 
 def redact(url: str) -> str:
