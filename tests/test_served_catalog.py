@@ -253,3 +253,17 @@ def test_an_upload_to_a_served_collection_is_read_and_not_kept(served: Settings,
     finally:
         a.close()
         b.close()
+
+
+def test_a_qdrant_server_that_is_not_there_is_a_clear_error(pg_server: str, tmp_path: Path,
+                                                           fake_settings: Settings, fake_embedder: FakeEmbedder) -> None:
+    """The Qdrant server path (no Qdrant server ships on PyPI, so only its failure is exercised here): a real
+    client pointed at a closed port; and a served catalog with Qdrant in local mode is refused."""
+    pytest.importorskip("qdrant_client", reason="the qdrant extra: pip install 'cited-assistant[qdrant]'")
+    url = f"http://127.0.0.1:{free_port()}"
+    qdrant = fake_settings.replace(store={"backend": "qdrant", "qdrant_url": url})
+    with pytest.raises(StoreUnavailableError, match=f"cannot reach the Qdrant server at {url}.*qdrant_url"):
+        Assistant.open(tmp_path / "q", settings=qdrant, embedder=fake_embedder)
+    local = fake_settings.replace(store={"backend": "qdrant", "catalog_url": fresh_database(pg_server)})
+    with pytest.raises(ConfigError, match="needs store.qdrant_url"):
+        open_on(tmp_path, local, fake_embedder)

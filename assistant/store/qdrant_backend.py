@@ -60,7 +60,8 @@ class QdrantBackend:
         s = self._settings
         if s.qdrant_url:
             key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
-            client = QdrantClient(url=s.qdrant_url, api_key=key, timeout=30)
+            # its version check runs in a thread that cannot report; get_collections below says whether it is there
+            client = QdrantClient(url=s.qdrant_url, api_key=key, timeout=30, check_compatibility=False)
             try:
                 client.get_collections()
             except Exception as e:  # the client raises transport-specific errors
