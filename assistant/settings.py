@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -201,6 +203,14 @@ class IngestSettings(_Section):
     )
 
 
+def redact_url(url: str) -> str:
+    """A URL without its password (in the user part or a ``password=`` parameter), for messages."""
+    u = urlparse(url)
+    if u.password is not None:
+        url = url.replace(f":{u.password}@", ":***@", 1)
+    return re.sub(r"(?i)(password=)[^&]*", r"\1***", url)
+
+
 class StoreSettings(_Section):
     backend: Literal["chroma", "qdrant"] = Field(
         "chroma", description="Vector store written through llama-index: embedded (or served) Chroma, or Qdrant "
@@ -224,6 +234,17 @@ class StoreSettings(_Section):
         30.0, ge=0, description="Seconds a write waits while another process writes the same index, before "
         "it gives up with IndexLockedError naming that process.",
     )
+
+    def server_addresses(self) -> dict[str, str]:
+        """The addresses of the servers a collection lives on, as messages show them (no password), each
+        with the name to show instead to someone outside (service.hide_paths)."""
+        out = {}
+        if self.catalog_url:
+            out[redact_url(self.catalog_url.get_secret_value())] = "<catalog database>"
+        for url in (self.chroma_url, self.qdrant_url):
+            if url:
+                out[url] = "<vector server>"
+        return out
 
 
 class ServerSettings(_Section):

@@ -154,6 +154,7 @@ def worker(data: Path, mode: str, sizes: list[int], work: Path, seeds: list[Path
     print(f"[{mode}] model {embedder.model_id} ready in {time.perf_counter() - t_import:.0f} s; base corpus "
           f"{len(base)} articles; {len(questions)} questions", flush=True)
     server = None
+    shared = data
     data = work / f"chroma-server-{mode}"
     store: dict = {}
     if mode in ("server", "served"):
@@ -224,7 +225,7 @@ def worker(data: Path, mode: str, sizes: list[int], work: Path, seeds: list[Path
         a.close()
         probe = out.with_suffix(".app.json")
         subprocess.run([sys.executable, "-m", "bench.scale", "--app-probe", str(index), "--worker-out", str(probe),
-                        "--store", json.dumps(store), "--data", str(data), "--questions", str(n_questions)],
+                        "--store", json.dumps(store), "--data", str(shared), "--questions", str(n_questions)],
                        check=True, cwd=ROOT)
         results[-1].update(json.loads(probe.read_text(encoding="utf-8")))
         print(f"[{mode}] app server: {probe.read_text(encoding='utf-8')}", flush=True)
@@ -335,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                    str(work), "--data", str(data), "--questions", str(args.questions), "--sizes", *map(str, args.sizes)]
             if seeds:
                 cmd += ["--seed-cache", *map(str, seeds)]
+            if args.catalog_url:
+                cmd += ["--catalog-url", args.catalog_url]
             print(f"== {mode}: {' '.join(cmd[1:])}", flush=True)
             running.append((mode, out, subprocess.Popen(cmd, env=os.environ, cwd=ROOT)))
             if not args.parallel:

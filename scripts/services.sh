@@ -8,6 +8,7 @@
 #   ASSISTANT_STORE__CATALOG_URL=postgresql://assistant:assistant@127.0.0.1:5432/assistant
 #   ASSISTANT_STORE__CHROMA_URL=$ASSISTANT_TEST_CHROMA_URL
 _services_pg_started=""
+_services_pg_port=""
 _services_chroma_pid=""
 _services_chroma_dir=""
 
@@ -23,6 +24,8 @@ start_services() {
         || runuser -u postgres -- psql -p "$port" -qc "CREATE ROLE assistant_ci LOGIN CREATEDB PASSWORD 'assistant_ci'"
       runuser -u postgres -- psql -p "$port" -qtc "SELECT 1 FROM pg_database WHERE datname='assistant_ci'" | grep -q 1 \
         || runuser -u postgres -- createdb -p "$port" -O assistant_ci assistant_ci
+      _services_pg_port=$port
+      # a role for the tests only (loopback, a known password): it creates a database per test
       export ASSISTANT_TEST_PG_URL="postgresql://assistant_ci:assistant_ci@127.0.0.1:$port/assistant_ci"
       echo "services: PostgreSQL $ver/$cluster on port $port"
     fi
@@ -51,9 +54,11 @@ stop_services() {
     wait "$_services_chroma_pid" 2>/dev/null || true
     rm -rf "$_services_chroma_dir"
   fi
-  if [ -n "${ASSISTANT_TEST_PG_URL:-}" ]; then
-    runuser -u postgres -- psql -qtc "SELECT datname FROM pg_database WHERE datname LIKE 't\_%'" 2>/dev/null \
-      | while read -r db; do [ -n "$db" ] && runuser -u postgres -- dropdb --force "$db" 2>/dev/null; done || true
+  if [ -n "$_services_pg_port" ]; then
+    # the databases the tests and benches created: owned by the CI role, named by tests/services.py and bench/common.py
+    runuser -u postgres -- psql -p "$_services_pg_port" -qtc "SELECT d.datname FROM pg_database d JOIN pg_roles r \
+      ON r.oid = d.datdba WHERE r.rolname = 'assistant_ci' AND d.datname ~ '^(t|bench_[a-z]+)_[0-9a-f]+$'" 2>/dev/null \
+      | while read -r db; do [ -n "$db" ] && runuser -u postgres -- dropdb -p "$_services_pg_port" --force "$db" 2>/dev/null; done || true
   fi
   if [ -n "$_services_pg_started" ]; then
     # shellcheck disable=SC2086

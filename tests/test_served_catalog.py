@@ -93,7 +93,14 @@ def test_bm25_in_sql_scores_exactly_as_bm25s(served: Settings, tmp_path: Path, f
         only = {"flood"}
         got = sql.search(tokenize("the valley"), 10, only)
         assert got and same_ranking(got, reference.search(tokenize("the valley"), 10, only))
-        # a removal takes its sentences out of N and avgdl
+        # a changed article replaces its postings, and a removal takes its sentences out of N and avgdl
+        changed = Article(id="flood", text=ENGLISH["flood"] + " Boats and boats came back to the valley later.",
+                          title="Flood")
+        assert a.add([changed]).replaced == ["flood"]
+        rows = [r for batch in a.index.catalog.iter_sentence_rows("tokens") for r in batch]
+        reference = LexicalIndex.build(rows, 0)
+        assert len(sql) == len(rows)
+        assert same_ranking(sql.search(tokenize("valley boats"), 10), reference.search(tokenize("valley boats"), 10))
         a.remove("council")
         rows = [r for batch in a.index.catalog.iter_sentence_rows("tokens") for r in batch]
         reference = LexicalIndex.build(rows, 0)
@@ -176,15 +183,84 @@ def test_a_writer_on_another_machine_makes_the_next_wait_then_fail_naming_it(
         a.close()
 
 
+def kill_as_a_writer_dies(a: Assistant, article_id: str) -> list[str]:
+    """Leave ``a``'s collection as a writer killed between its catalog commit and its vector write does:
+    the crash marker set, the article's sentence vectors missing. Returns their ids."""
+    lost = a.index.catalog.sentence_ids_of(article_id)
+    a.index.vectors.delete("sentences", lost)
+    with a.index.catalog.transaction() as tx:
+        tx.execute("INSERT INTO meta(key, value) VALUES('dirty', 'gone-host pid 1')")
+    return lost
+
+
+def test_the_next_writer_repairs_what_a_dead_one_left_and_so_does_an_app_server(
+        served: Settings, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
+    a = open_on(tmp_path / "m1", served, fake_embedder)
+    b = open_on(tmp_path / "m2", served, fake_embedder)
+    c = open_on(tmp_path / "m3", served, fake_embedder)
+    try:
+        a.add(english_articles())
+        lost = kill_as_a_writer_dies(a, "flood")
+        # an ingester already running on another machine takes the lock next: it repairs before it writes
+        b.add([Article(id="extra", text="A short note about the harbour. It had 14 ships.")])
+        sids, _ = b.index.catalog.all_ids()
+        assert b.index.vectors.all_ids("sentences") == sids and set(lost) <= sids
+        assert b.index.catalog.get_meta("dirty") is None
+        # an app server that only reads repairs at its next search when the writer died and the lock is free
+        lost = kill_as_a_writer_dies(a, "match")
+        assert any(p.sentence.article_id == "match" for p in c.search("captain scored twice final", k=3))
+        assert c.index.vectors.all_ids("sentences") == c.index.catalog.all_ids()[0]
+        assert c.index.catalog.get_meta("dirty") is None
+    finally:
+        for x in (a, b, c):
+            x.close()
+
+
+def test_a_lost_connection_fails_typed_and_the_next_call_reconnects(served: Settings, tmp_path: Path,
+                                                                   fake_embedder: FakeEmbedder) -> None:
+    import psycopg
+
+    a = open_on(tmp_path / "m1", served, fake_embedder)
+    url = served.store.catalog_url.get_secret_value()
+    try:
+        a.add(english_articles()[:1])
+
+        def kill_backends(application: str) -> int:
+            with psycopg.connect(url, autocommit=True) as admin:
+                return len(admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s "
+                    "AND datname = current_database() AND pid <> pg_backend_pid()", (application,)).fetchall())
+
+        assert kill_backends("assistant %pid%") >= 1
+        with pytest.raises(StoreUnavailableError, match="connection to PostgreSQL .* failed.*nothing committed is lost"):
+            a.articles()
+        assert [i.id for i in a.articles()] == ["council"]  # reconnected
+        # the lock's connection killed while a batch is stored: the write is fenced, the next writer repairs
+        writes = []
+        original = a.index._writer.store
+
+        def store_then_lose_the_lock(embedded):  # noqa: ANN001, ANN202
+            original(embedded)
+            writes.append(kill_backends("assistant lock %"))
+
+        a.index._writer.store = store_then_lose_the_lock  # type: ignore[method-assign]
+        with pytest.raises(StoreUnavailableError, match="lost the write lock"):
+            a.add(english_articles()[1:2])
+        a.index._writer.store = original  # type: ignore[method-assign]
+        assert writes == [1]
+        assert a.index.catalog.get_meta("dirty") is not None  # left for the next writer
+        a.add(english_articles()[2:])
+        assert sorted(i.id for i in a.articles()) == sorted(ENGLISH)
+        assert a.index.catalog.get_meta("dirty") is None
+    finally:
+        a.close()
+
+
 def test_a_writer_that_died_is_repaired_by_the_next_process_on_any_machine(
         served: Settings, tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
     a = open_on(tmp_path / "m1", served, fake_embedder)
     a.add(english_articles())
-    lost = a.index.catalog.sentence_ids_of("flood")
-    # as a writer killed between its catalog commit and its vector write leaves it: marker set, vectors missing
-    a.index.vectors.delete("sentences", lost)
-    with a.index.catalog.transaction() as tx:
-        tx.execute("INSERT INTO meta(key, value) VALUES('dirty', 'gone-host pid 1')")
+    lost = kill_as_a_writer_dies(a, "flood")
     a.close()
     b = open_on(tmp_path / "m2", served, fake_embedder)
     try:
@@ -208,6 +284,18 @@ def test_settings_that_cannot_work_are_clear_errors(pg_server: str, chroma: str,
     with pytest.raises(StoreUnavailableError, match=r"cannot reach the PostgreSQL database at .*nobody:\*\*\*@") as e:
         open_on(tmp_path, fake_settings.replace(store={"catalog_url": down, "chroma_url": chroma}), fake_embedder)
     assert "secret" not in str(e.value)
+    # a password libpq cannot parse, and one given as a parameter: never in a message
+    for leaky in (f"postgresql://nobody:p%zzsecret@127.0.0.1:{free_port()}/db",
+                  f"postgresql://nobody@127.0.0.1:{free_port()}/db?password=secret"):
+        with pytest.raises((ConfigError, StoreUnavailableError)) as e:
+            open_on(tmp_path, fake_settings.replace(store={"catalog_url": leaky, "chroma_url": chroma}), fake_embedder)
+        assert "secret" not in str(e.value) and "secret" not in str(e.value.__cause__ or ""), str(e.value)
+    # an embedded collection in the folder is not silently replaced by an empty served one
+    (tmp_path / "local").mkdir()
+    Assistant.open(tmp_path / "local" / "news", settings=fake_settings, embedder=fake_embedder).close()
+    with pytest.raises(ConfigError, match="holds an embedded collection"):
+        Assistant.open(tmp_path / "local" / "news", settings=fake_settings.replace(
+            store={"catalog_url": url, "chroma_url": chroma}), embedder=fake_embedder)
     served = fake_settings.replace(store={"catalog_url": url, "chroma_url": chroma})
     open_on(tmp_path / "m1", served, fake_embedder).close()
     # another machine with other chunking settings: refused, never mixed
@@ -267,3 +355,18 @@ def test_a_qdrant_server_that_is_not_there_is_a_clear_error(pg_server: str, tmp_
     local = fake_settings.replace(store={"backend": "qdrant", "catalog_url": fresh_database(pg_server)})
     with pytest.raises(ConfigError, match="needs store.qdrant_url"):
         open_on(tmp_path, local, fake_embedder)
+
+
+def test_the_doors_do_not_show_where_a_served_collection_lives(served: Settings, tmp_path: Path,
+                                                              fake_embedder: FakeEmbedder) -> None:
+    from assistant.service.collections import Collections
+    from assistant.service.service import CollectionService
+
+    a = open_on(tmp_path / "m1", served, fake_embedder)
+    try:
+        service = CollectionService(Collections(a, tmp_path / "m1" / "indexes"))
+        message = f"the connection to PostgreSQL at {a.index.home.where} failed; and {served.store.chroma_url} is away"
+        shown = service.hide_paths(message)
+        assert "127.0.0.1" not in shown and "<catalog database>" in shown and "<vector server>" in shown, shown
+    finally:
+        a.close()

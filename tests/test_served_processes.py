@@ -12,6 +12,7 @@ paragraphs from ../shared/data as articles (skipped without it).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +73,31 @@ def wait_http(url: str, proc: Child, timeout: float = 300) -> None:
     raise AssertionError(f"{url} did not answer: {proc.log.read_text(encoding='utf-8')[-3000:]}")
 
 
+def ask_once(url: str, question: str) -> object:
+    try:
+        return httpx.post(f"{url}/ask", json={"question": question}, timeout=60).status_code
+    except httpx.TransportError as e:
+        return e
+
+
+def holding_the_lock(catalog_url: str, ingester: Child, *, after_articles: int, reader: Assistant) -> bool:
+    """Wait until ``ingester`` has committed ``after_articles`` articles and holds the collection's write lock
+    (an advisory lock whose connection names its pid); False when it finished first."""
+    import psycopg
+
+    mark = f"%pid {ingester.proc.pid}"
+    deadline = time.monotonic() + 600
+    with psycopg.connect(catalog_url, autocommit=True) as conn:
+        while time.monotonic() < deadline and ingester.proc.poll() is None:
+            if reader.index.catalog.count()[0] >= after_articles and conn.execute(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = "
+                    "'advisory' AND l.granted AND l.objsubid = 2 AND a.application_name LIKE %s",
+                    ("assistant lock " + mark,)).fetchone()[0]:
+                return True
+            time.sleep(0.002)
+    return False
+
+
 def answers(url: str, questions: list[tuple[str, str]]) -> list[tuple[str, list[tuple[str, int, int]]]]:
     out = []
     for _, q in questions:
@@ -117,15 +143,18 @@ def test_two_app_servers_and_two_ingesters_survive_sigkill(pg_server: str, chrom
         reader = Assistant.open(tmp_path / "test-process" / "news", settings=subprocess_settings().replace(
             store={"catalog_url": store["ASSISTANT_STORE__CATALOG_URL"], "chroma_url": chroma}))
         try:
-            # kill the first ingester once it has committed some of its articles
-            deadline = time.monotonic() + 600
-            while reader.index.catalog.count()[0] < 30 and time.monotonic() < deadline:
-                assert i1.proc.poll() is None, "ingester 1 finished before it could be killed; give it more articles"
-                time.sleep(0.2)
+            # kill the first ingester while it holds the write lock (storing a batch), once it has committed some
+            assert holding_the_lock(store["ASSISTANT_STORE__CATALOG_URL"], i1, after_articles=30, reader=reader)
             i1.kill()
-            # the second app server answers during the ingest, then dies mid-question
+            # the second app server answers during the ingest, then dies in the middle of a question
             assert httpx.post(f"{urls['s2']}/ask", json={"question": questions[0][1]}, timeout=120).status_code == 200
+            outcome: list[object] = []
+            asking = threading.Thread(target=lambda: outcome.append(ask_once(urls["s2"], questions[1][1])))
+            asking.start()
+            time.sleep(0.05)
             s2.kill()
+            asking.join(60)
+            assert outcome and isinstance(outcome[0], httpx.TransportError), outcome
             committed = {i.id for i in reader.articles()}
             assert committed and i2.finish(timeout=900) == 0, (tmp_path / "i2.log").read_text()[-3000:]
             assert committed <= {i.id for i in reader.articles()}  # nothing committed was lost

@@ -1,14 +1,18 @@
 """The collections a server holds: index folders under ``index_root`` and, with a served catalog
 (``store.catalog_url``), the collections in its database; opened on first use."""
 
+import logging
 import re
 import threading
+import time
 from pathlib import Path
 
 from assistant.assistant import Assistant
-from assistant.errors import CollectionNotFoundError, ConfigError
+from assistant.errors import CollectionNotFoundError, ConfigError, StoreUnavailableError
 
 __all__ = ["Collections"]
+
+log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[^\W][\w.-]{0,63}$")
 
@@ -25,10 +29,26 @@ class Collections:
         self.initial = initial.path.name
         self._open: dict[str, Assistant] = {self.initial: initial}
         self._lock = threading.Lock()
+        self._served: tuple[float, list[str]] = (0.0, [])  # (when read, names): the database's, a few seconds
+
+    def _served_names(self) -> list[str]:
+        """The served collections (``store.catalog_url``), read at most every 5 s; none while the database
+        is unreachable (the local ones are still listed; opening a served one then says what is wrong)."""
+        if not self.settings.store.catalog_url:
+            return []
+        when, names = self._served
+        if time.monotonic() - when > 5:
+            try:
+                names = Assistant.served_collections(self.settings)
+            except StoreUnavailableError as e:
+                log.warning("cannot list the served collections: %s", e)
+                names = []
+            self._served = (time.monotonic(), names)
+        return names
 
     def names(self) -> list[str]:
         """Every collection: the open ones and the index folders under the root, the initial one first."""
-        found = set(self._open) | set(Assistant.served_collections(self.settings))
+        found = set(self._open) | set(self._served_names())
         if self.root.is_dir():
             found |= {p.name for p in self.root.iterdir() if (p / "manifest.json").is_file()}
         return [self.initial] + sorted(found - {self.initial})
@@ -40,7 +60,7 @@ class Collections:
             if name in self._open:
                 return self._open[name]
             path = self.root / name
-            known = (path / "manifest.json").is_file() or name in Assistant.served_collections(self.settings)
+            known = (path / "manifest.json").is_file() or name in self._served_names()
             if not _NAME.match(name or "") or not known:
                 raise CollectionNotFoundError(f"there is no collection {name!r} on this server; the collections are "
                                               f"{', '.join(self.names())}")

@@ -196,4 +196,6 @@ class CollectionService:
             for form in dict.fromkeys([str(folder.resolve()), str(folder)]):
                 if len(form) > 1:
                     message = message.replace(form, name)
+        for address, name in self.settings.store.server_addresses().items():  # a served collection's servers
+            message = message.replace(address, name)
         return message

@@ -75,7 +75,8 @@ class Catalog:
     def __init__(self, db: Database | Path):
         self.db = SQLiteDatabase(db) if isinstance(db, Path) else db
         try:
-            self.db.script(_schema(self.db.kind))
+            if not self.db.has_schema("schema_version", SCHEMA_VERSION):
+                self.db.script(_schema(self.db.kind))
             self._check_version()
         except BaseException:
             self.db.close()
@@ -135,7 +136,7 @@ class Catalog:
     def bump_generation(conn: Transaction) -> None:
         conn.execute(
             "INSERT INTO meta(key, value) VALUES('generation', '1') "
-            "ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)"
+            "ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(meta.value AS BIGINT) + 1 AS TEXT)"
         )
 
     # --- articles ---------------------------------------------------------------------------------

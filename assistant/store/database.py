@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from assistant.errors import ConfigError, StoreUnavailableError
+from assistant.settings import redact_url as redact
 
 __all__ = ["Database", "Cursor", "SQLiteDatabase", "PostgresDatabase", "schema_name", "redact"]
 
@@ -52,14 +53,6 @@ def schema_name(collection: str) -> str:
     return "assistant_" + name
 
 
-def redact(url: str) -> str:
-    """A database URL without its password, for messages."""
-    u = urlparse(url)
-    if u.password is None:
-        return url
-    return url.replace(f":{u.password}@", ":***@", 1)
-
-
 class Database:
     """What the catalog needs of a database. ``kind`` is "sqlite" or "postgres"."""
 
@@ -77,6 +70,11 @@ class Database:
     def script(self, sql: str) -> None:  # pragma: no cover - interface
         """Run ``;``-separated DDL (the schema, created when missing)."""
         raise NotImplementedError
+
+    def has_schema(self, version_key: str, version: int) -> bool:
+        """Whether the DDL of ``version`` is known to have run (PostgreSQL: skip it then). SQLite runs its
+        ``IF NOT EXISTS`` DDL on every open: cheap there."""
+        return False
 
     def close(self) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -139,13 +137,18 @@ class _PgTransaction:
 
 
 class PostgresDatabase(Database):
-    """A collection's schema in a PostgreSQL database (psycopg 3, ``pip install cited-assistant[postgres]``)."""
+    """A collection's schema in a PostgreSQL database (psycopg 3, ``pip install cited-assistant[postgres]``).
+
+    Connections keep TCP keepalives (a half-open connection fails within about a minute instead of
+    hanging every request behind it). Messages never carry the password: the URL is parsed before any
+    connection (libpq repeats an unparsable URL in its errors) and psycopg's texts are cleaned of it."""
 
     kind = "postgres"
 
     def __init__(self, url: str, schema: str, *, application: str = "assistant"):
         try:
             import psycopg
+            from psycopg.conninfo import conninfo_to_dict
         except ImportError as e:
             raise ConfigError("store.catalog_url names a PostgreSQL database, but psycopg is not installed: "
                               "`pip install 'cited-assistant[postgres]'` (or unset store.catalog_url)") from e
@@ -154,26 +157,52 @@ class PostgresDatabase(Database):
             raise ConfigError(f"store.catalog_url {redact(url)!r} is not a PostgreSQL URL like "
                               "postgresql://user:password@host:5432/database")
         self.url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        try:
+            self._secret = str(conninfo_to_dict(self.url).get("password") or "")
+        except psycopg.Error:
+            raise ConfigError("store.catalog_url cannot be read as a PostgreSQL URL (a character in the password "
+                              "that needs %-encoding?); write it as postgresql://user:password@host:5432/database "
+                              "with the password URL-encoded") from None  # libpq's message repeats the password
         self.schema = schema
         self.application = application
         self.where = f"{redact(self.url)} (schema {schema})"
-        self._lock = threading.RLock()
-        self._conn = self.connect()
+        self.errors: tuple[type[BaseException], ...] = (psycopg.Error,)
         self._psycopg = psycopg
+        self._lock = threading.RLock()
+        self._closed = False
+        self._conn = self.connect()
+
+    def _text(self, e: BaseException) -> str:
+        """An error's message on one line, without the password."""
+        text = " ".join(str(e).split())[:200]
+        return text.replace(self._secret, "***") if self._secret else text
+
+    def unavailable(self, e: BaseException) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"the connection to PostgreSQL at {self.where} failed ({type(e).__name__}: {self._text(e)}); nothing "
+            "committed is lost: try again once the server is back (store.catalog_url)")
 
     def connect(self, application: str | None = None) -> Any:
         """A new autocommit connection with this collection's schema first on its search path."""
-        import psycopg
-
         try:
-            conn = psycopg.connect(self.url, autocommit=True, application_name=(application or self.application)[:63],
-                                   connect_timeout=10)
-        except psycopg.Error as e:
+            conn = self._psycopg.connect(
+                self.url, autocommit=True, application_name=(application or self.application)[:63], connect_timeout=10,
+                keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
+            conn.execute(f'SET search_path TO "{self.schema}", public')
+        except self._psycopg.Error as e:
             raise StoreUnavailableError(
                 f"cannot reach the PostgreSQL database at {redact(self.url)} ({type(e).__name__}: "
-                f"{' '.join(str(e).split())[:200]}); start it, or check store.catalog_url") from e
-        conn.execute(f'SET search_path TO "{self.schema}", public')
+                f"{self._text(e)}); start it, or check store.catalog_url") from e
         return conn
+
+    def has_schema(self, version_key: str, version: int) -> bool:
+        """Whether the schema exists with ``meta(version_key)`` at ``version`` (then its DDL need not run:
+        ``CREATE INDEX IF NOT EXISTS`` would take a lock on the table and need its owner's rights)."""
+        rows = self.query("SELECT to_regclass(?)", (f'"{self.schema}".meta',))
+        if not rows or rows[0][0] is None:
+            return False
+        rows = self.query("SELECT value FROM meta WHERE key = ?", (version_key,))
+        return bool(rows) and rows[0][0] == str(version)
 
     def script(self, sql: str) -> None:
         """Create the schema if needed and run ``sql`` (``;``-separated DDL) in one transaction, serialized
@@ -198,7 +227,10 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
-        """A lost connection (server restarted) is reopened for the next call; this one fails typed."""
+        """A lost connection (server restarted, connection killed) fails typed, and is reopened for the
+        next call."""
+        if self._closed:
+            raise StoreUnavailableError(f"the catalog at {self.where} was closed")
         if self._conn.closed:
             self._conn = self.connect()
         try:
@@ -206,10 +238,9 @@ class PostgresDatabase(Database):
         except self._psycopg.OperationalError as e:
             if not self._conn.closed:
                 raise
-            raise StoreUnavailableError(
-                f"the connection to PostgreSQL at {self.where} was lost ({' '.join(str(e).split())[:200]}); "
-                "nothing committed is lost: try again once the server is back") from e
+            raise self.unavailable(e) from e
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._conn.close()

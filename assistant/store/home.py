@@ -52,6 +52,10 @@ class FolderHome:
     def __init__(self, path: Path):
         self.path = path
         self.where = str(path)
+        self.rebuild_hint = str(path)  # what `assistant rebuild --index` takes
+
+    def close(self) -> None:
+        """Nothing held before the catalog opens."""
 
     def open_lock(self) -> ProcessLock:
         return FileProcessLock(self.path / ".open.lock")
@@ -88,12 +92,21 @@ class DatabaseHome:
         if settings.backend == "qdrant" and not settings.qdrant_url:
             raise ConfigError("store.catalog_url with store.backend qdrant needs store.qdrant_url (a Qdrant server "
                               "every machine reaches)")
+        if (path / "catalog.sqlite").exists():
+            raise ConfigError(
+                f"{path} holds an embedded collection (catalog.sqlite), and store.catalog_url would open a new, empty "
+                f"one of the same name in PostgreSQL instead: unset store.catalog_url to use it, or give the served "
+                "collection another name")
         self.path = path
         self.schema = schema_name(path.name)
+        self.rebuild_hint = path.name
         assert settings.catalog_url is not None
         self._db = PostgresDatabase(settings.catalog_url.get_secret_value(), self.schema,
                                     application=f"assistant {holder_name()}")
         self.where = self._db.where
+
+    def close(self) -> None:
+        self._db.close()
 
     def open_lock(self) -> ProcessLock:
         return AdvisoryLock(self._db, f"open:{self.schema}")
@@ -148,7 +161,8 @@ def served_collections(settings: StoreSettings) -> list[str]:
             "WHERE n.nspname LIKE 'assistant\\_%' AND c.relname = 'meta' AND c.relkind = 'r'")]
         names = []
         for schema in schemas:
-            rows = db.query(f'SELECT value FROM "{schema}".meta WHERE key = \'collection\'')
+            quoted = '"' + schema.replace('"', '""') + '"'
+            rows = db.query(f"SELECT value FROM {quoted}.meta WHERE key = 'collection'")
             if rows:
                 names.append(str(rows[0][0]))
         return sorted(names)

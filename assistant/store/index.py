@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import IndexLockedError, StorageFullError
+from assistant.errors import IndexLockedError, StorageFullError, StoreUnavailableError
 from assistant.models.embedding.protocol import Embedder
 from assistant.settings import Settings
 from assistant.store import repair as _repair
@@ -122,21 +122,28 @@ class Index:
             max_sentence_chars=settings.chunking.max_sentence_chars,
             embedding_digest=embedder.weights_digest,
         )
-        # one process at a time creates the stores
-        with opening(self.home.open_lock(), self.home.where, settings.store.lock_timeout):
-            self.catalog = self.home.catalog()
-            try:
-                old = self.home.load_manifest(self.catalog)
-                stale = False
-                if old is not None:
-                    if rebuild:
-                        stale = old != self.manifest
-                    else:
-                        old.check_compatible(self.manifest, self.home.where)
-                self._vectors = VectorStore(path, self.catalog.uid(), settings.store, embedder.dim)
-            except BaseException:
-                self.catalog.close()
-                raise
+        # one process at a time creates the stores (and writes the manifest of a new index)
+        try:
+            with opening(self.home.open_lock(), self.home.where, settings.store.lock_timeout):
+                self.catalog = self.home.catalog()
+                try:
+                    old = self.home.load_manifest(self.catalog)
+                    stale = False
+                    if old is not None:
+                        if rebuild:
+                            stale = old != self.manifest
+                        else:
+                            old.check_compatible(self.manifest, self.home.where, self.home.rebuild_hint)
+                    self._vectors = VectorStore(path, self.catalog.uid(), settings.store, embedder.dim)
+                    if old is None:
+                        self._vectors.check(embedder.dim)
+                        self.home.save_manifest(self.catalog, self.manifest)
+                except BaseException:
+                    self.catalog.close()
+                    raise
+        except BaseException:
+            self.home.close()
+            raise
         try:
             self._marker = self.home.marker(self.catalog)
             self._generation = self.catalog.generation()  # what this process's vector client and BM25 reflect
@@ -147,7 +154,7 @@ class Index:
                 with self.writing():
                     _repair.rebuild(self._writer)
             self._vectors.check(embedder.dim)
-            if old is None or stale:
+            if stale:
                 self.home.save_manifest(self.catalog, self.manifest)
             self._lexical.load_newer()
             self._settle()
@@ -156,13 +163,14 @@ class Index:
             raise
 
     def _settle(self) -> None:
-        """On open: repair after a writer that died, or bring BM25 up to date; skipped (not waited for)
-        while another process writes, since that writer leaves everything consistent when it finishes."""
+        """On open: repair after a writer that died (:meth:`writing` does when it finds the marker), or
+        bring BM25 up to date; skipped (not waited for) while another process writes, since that writer
+        leaves everything consistent when it finishes."""
         if not (self._marker.present or self._lexical_stale() or self._vectors_short()):
             return
         try:
             with self.writing(wait=0):
-                if self._found_dirty or self._vectors_short():
+                if self._vectors_short():
                     self.repair()
                 elif self._lexical_stale():
                     self._writer.refresh_lexical()
@@ -211,16 +219,25 @@ class Index:
                 return
             gen = self.catalog.generation()
             if gen != self._generation:
+                self._check_shared_manifest()
                 self._vectors.reload()
                 self._generation = gen
-            if self._marker.present:  # a writer is at work, or died: repair only in the second case
+            if self._marker.present:  # a writer is at work, or died: writing() repairs in the second case
                 try:
                     with self.writing(wait=0):
-                        if self._found_dirty:
-                            self.repair()
+                        pass
                 except IndexLockedError:
                     pass
             self._lexical.load_newer()
+
+    def _check_shared_manifest(self) -> None:
+        """Served: the collection may have been rebuilt with other settings by another process; this one
+        must then stop rather than mix (its model's vectors, its Chroma handles are those of before)."""
+        if not self.served:
+            return
+        now = self.home.load_manifest(self.catalog)
+        if now is not None and now != self.manifest:
+            now.check_compatible(self.manifest, self.home.where, self.home.rebuild_hint)
 
     # --- writing ----------------------------------------------------------------------------------
     @contextmanager
@@ -236,14 +253,22 @@ class Index:
                 return
             self._found_dirty = self._marker.present
             if self.catalog.generation() != self._generation:  # another process wrote since we looked
+                self._check_shared_manifest()
                 self._vectors.reload()
             self._marker.set()
             try:
+                if self._found_dirty:  # the writer before this one died mid-write: match the stores first
+                    _repair.repair(self._writer)
+                    self._found_dirty = False
                 yield
             finally:
                 self._generation = self.catalog.generation()
+            if not self._lock.held():  # served: the lock's connection was lost meanwhile (fenced)
+                self._marker.set()
+                raise StoreUnavailableError(
+                    f"this process lost the write lock of {self.home.where} while writing (its connection to the "
+                    "database dropped); what it committed is kept and the next writer repairs the rest: try again")
             self._marker.clear()  # not on an exception: the next writer repairs
-            self._found_dirty = False
 
     def unchanged(self, article: Article) -> bool:
         return self.catalog.content_hash(article.id) == content_hash(article)

@@ -3,8 +3,8 @@ same transaction as their article, so the lexical index is never behind the cata
 
 The score is bm25s's ("lucene" variant, k1 1.2, b 0.75, as lexical.py builds it): for each query token
 (repeats count), idf = ln(1 + (N - df + 0.5) / (df + 0.5)) times tf / (tf + k1 (1 - b + b dl / avgdl)),
-with N and the token total kept in meta rows by the writer and df counted from the postings at query time
-(an index-only scan of ``lexical_by_term``). A sentence without searchable words gets bm25s's
+with N and the token total kept in meta rows by the writer (read in the same statement, one snapshot) and df
+counted from the postings at query time (an index-only scan of ``lexical_by_term``). A sentence without searchable words gets bm25s's
 placeholder token, so N and avgdl match the embedded index exactly (tests/test_served_catalog.py).
 """
 
@@ -19,6 +19,7 @@ from assistant.store.lexical import EMPTY_TOKEN, K1, B
 
 __all__ = ["SqlLexical"]
 
+_VERSION = 1  # of the tables below, recorded in meta('lexical_schema')
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS lexical_postings(
     term TEXT NOT NULL, sentence_id TEXT NOT NULL,
@@ -30,13 +31,15 @@ CREATE INDEX IF NOT EXISTS lexical_by_article ON lexical_postings(article_id)
 """
 
 _SEARCH = """
-WITH q AS (SELECT term, count(*) AS n FROM unnest(?::text[]) AS term GROUP BY term),
+WITH s AS (SELECT (SELECT CAST(value AS float8) FROM meta WHERE key = 'lexical_docs') AS n_docs,
+                  (SELECT CAST(value AS float8) FROM meta WHERE key = 'lexical_tokens') AS n_tokens),
+     q AS (SELECT term, count(*) AS n FROM unnest(?::text[]) AS term GROUP BY term),
      d AS (SELECT p.term, count(*) AS df FROM lexical_postings p JOIN q USING (term) GROUP BY p.term)
 SELECT p.sentence_id,
-       sum(q.n * ln(1 + (?::float8 - d.df + 0.5) / (d.df + 0.5))
-           * p.tf / (p.tf + ?::float8 * (1 - ?::float8 + ?::float8 * p.dl / ?::float8))) AS score
-FROM lexical_postings p JOIN q USING (term) JOIN d USING (term)
-{where}
+       sum(q.n * ln(1 + (s.n_docs - d.df + 0.5) / (d.df + 0.5))
+           * p.tf / (p.tf + ?::float8 * (1 - ?::float8 + ?::float8 * p.dl / (s.n_tokens / s.n_docs)))) AS score
+FROM lexical_postings p JOIN q USING (term) JOIN d USING (term) CROSS JOIN s
+WHERE s.n_docs > 0 {where}
 GROUP BY p.sentence_id ORDER BY score DESC, p.sentence_id LIMIT ?
 """
 
@@ -47,7 +50,10 @@ class SqlLexical:
 
     def __init__(self, catalog: Catalog):
         self._catalog = catalog
-        catalog.db.script(_SCHEMA)
+        if not catalog.db.has_schema("lexical_schema", _VERSION):
+            catalog.db.script(_SCHEMA)
+            with catalog.transaction() as tx:
+                Catalog.set_meta(tx, "lexical_schema", str(_VERSION))
 
     # --- the LexicalFile contract (index.py, writer.py) ------------------------------------------------
     @property
@@ -104,13 +110,12 @@ class SqlLexical:
 
     def search(self, tokens: list[str], k: int, article_ids: set[str] | None = None) -> list[tuple[str, float]]:
         """Top ``k`` (sentence id, BM25 score) with a positive score."""
-        docs, total = self._stats()
-        if not docs or not tokens or k <= 0:
+        if not tokens or k <= 0:
             return []
         where = ""
-        params: list[object] = [list(tokens), float(docs), K1, B, B, total / docs]
+        params: list[object] = [list(tokens), K1, B, B]  # N and avgdl are read in the same statement (one snapshot)
         if article_ids is not None:
-            where = "WHERE p.article_id = ANY(?::text[])"
+            where = "AND p.article_id = ANY(?::text[])"
             params.append(sorted(article_ids))
         params.append(int(k))
         rows = self._catalog.db.query(_SEARCH.format(where=where), params)

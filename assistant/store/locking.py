@@ -46,6 +46,8 @@ class ProcessLock(Protocol):
 
     def holder(self) -> str: ...
 
+    def held(self) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -79,6 +81,10 @@ class FileProcessLock:
     def close(self) -> None:
         """Nothing to close (the lock file stays)."""
 
+    def held(self) -> bool:
+        """Always, between acquire and release: the kernel keeps a flock while the process lives."""
+        return True
+
     def holder(self) -> str:
         try:
             pid = self._owner.read_text(encoding="ascii", errors="replace").strip()
@@ -87,9 +93,21 @@ class FileProcessLock:
         return f" (pid {pid})" if pid.isdigit() else ""
 
 
+# the class id of our advisory locks (two-int form: (class, key)), so they do not collide with other
+# applications' single-bigint locks in the same database: "ASST"
+_LOCK_CLASS = 0x41535354
+
+
 class AdvisoryLock:
     """A PostgreSQL session-level advisory lock named by ``key``, on a connection of its own (opened at
-    the first acquire and kept). ``db`` is a PostgresDatabase."""
+    the first acquire and kept). ``db`` is a PostgresDatabase.
+
+    The lock lives as long as that connection: the server drops it when the holder dies. So the
+    connection is kept alive deliberately (no idle-session timeout; TCP keepalives, so a machine that
+    vanished loses the lock within about a minute, not the OS default of two hours), and :meth:`held` says
+    whether it still holds the lock (a writer checks before it declares its write finished). Poolers in
+    transaction mode (PgBouncer) cannot carry a session lock: point ``store.catalog_url`` at PostgreSQL or
+    at a session-mode pool."""
 
     def __init__(self, db: Any, key: str):
         self._db = db
@@ -99,27 +117,66 @@ class AdvisoryLock:
     def _connection(self) -> Any:
         if self._conn is None or self._conn.closed:
             self._conn = self._db.connect(application=f"assistant lock {holder_name()}")
+            for setting in ("idle_session_timeout = 0", "idle_in_transaction_session_timeout = 0",
+                            "tcp_keepalives_idle = 30", "tcp_keepalives_interval = 10", "tcp_keepalives_count = 3"):
+                try:
+                    self._conn.execute(f"SET {setting}")
+                except self._db.errors as e:  # an older server without the setting
+                    if self._conn.closed:
+                        raise self._db.unavailable(e) from e
         return self._conn
 
+    def _call(self, sql: str) -> Any:
+        """Run a lock function; a connection found dead (it was idle: a server restart, a killed backend)
+        is replaced once, which is safe since a dead connection holds no lock."""
+        for attempt in (1, 2):
+            try:
+                return self._connection().execute(sql, (_LOCK_CLASS, self._key)).fetchone()[0]
+            except self._db.errors as e:
+                if attempt == 2 or not self._conn.closed:
+                    raise self._db.unavailable(e) from e
+
     def acquire(self, timeout: float) -> bool:
-        conn = self._connection()
         deadline = time.monotonic() + timeout
         while True:
-            if conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (self._key,)).fetchone()[0]:
+            if self._call("SELECT pg_try_advisory_lock(%s::int4, hashtext(%s))"):
                 return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.1)
 
+    def held(self) -> bool:
+        """Whether this connection still holds the lock (False when the connection was lost)."""
+        if self._conn is None or self._conn.closed:
+            return False
+        try:
+            return bool(self._conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() "
+                "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND classid = %s::bigint::oid AND objid = (hashtext(%s)::bigint & 4294967295)::oid AND objsubid = 2",
+                (_LOCK_CLASS, self._key)).fetchone()[0])
+        except self._db.errors:
+            return False
+
     def release(self) -> None:
-        if self._conn is not None and not self._conn.closed:
-            self._conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self._key,))
+        """Release; a lost connection released it already (the server dropped the session)."""
+        if self._conn is None or self._conn.closed:
+            return
+        try:
+            self._conn.execute("SELECT pg_advisory_unlock(%s::int4, hashtext(%s))", (_LOCK_CLASS, self._key))
+        except self._db.errors:
+            self._conn.close()
 
     def holder(self) -> str:
-        rows = self._connection().execute(
-            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = (hashtext(%s)::bigint & 4294967295)::oid",
-            (self._key,)).fetchall()
+        try:
+            rows = self._connection().execute(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2 "
+                "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+                "AND l.classid = %s::bigint::oid AND l.objid = (hashtext(%s)::bigint & 4294967295)::oid",
+                (_LOCK_CLASS, self._key)).fetchall()
+        except self._db.errors:
+            return ""
         name = rows[0][0].removeprefix("assistant lock ") if rows and rows[0][0] else ""
         return f" ({name})" if name else ""
 
@@ -133,13 +190,15 @@ def opening(lock: ProcessLock, where: str, wait: float) -> Iterator[None]:
     """Held while an index's stores are opened (only for that: never during a write, so opening never
     waits for an ingest). Two processes creating a new index at once would otherwise both create
     Chroma's tables ("table collections already exists")."""
-    if not lock.acquire(wait):
-        raise IndexLockedError(f"another process{lock.holder()} has been opening the index at {where} for "
-                               f"{wait:g} s; try again (store.lock_timeout)")
     try:
-        yield
+        if not lock.acquire(wait):
+            raise IndexLockedError(f"another process{lock.holder()} has been opening the index at {where} for "
+                                   f"{wait:g} s; try again (store.lock_timeout)")
+        try:
+            yield
+        finally:
+            lock.release()
     finally:
-        lock.release()
         lock.close()
 
 
@@ -192,6 +251,10 @@ class WriteLock:
 
     def close(self) -> None:
         self._process.close()
+
+    def held(self) -> bool:
+        """Whether this process still holds the lock between processes (see AdvisoryLock.held)."""
+        return self._process.held()
 
     @contextmanager
     def local(self) -> Iterator[None]:

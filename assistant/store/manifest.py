@@ -46,7 +46,7 @@ class Manifest:
                 f"{path} is unreadable ({e}); delete the index folder and ingest again"
             ) from e
 
-    def check_compatible(self, wanted: Manifest, index_dir: Path | str) -> None:
+    def check_compatible(self, wanted: Manifest, index_dir: Path | str, index_arg: str | None = None) -> None:
         """Raise IndexMismatchError naming every difference and how to rebuild."""
         diffs = [
             f"{k}: index has {v!r}, settings give {getattr(wanted, k)!r}"
@@ -57,5 +57,5 @@ class Manifest:
             raise IndexMismatchError(
                 f"the index at {index_dir} was built differently ({'; '.join(diffs)}). Open it with the "
                 f"settings it was built with, or rebuild it with the current ones: "
-                f"`assistant rebuild --index {index_dir}` (Assistant.open(..., rebuild=True)); its articles are kept."
+                f"`assistant rebuild --index {index_arg or index_dir}` (Assistant.open(..., rebuild=True)); its articles are kept."
             )
