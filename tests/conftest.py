@@ -31,6 +31,7 @@ from assistant.models.embedding.factory import build_embedder  # noqa: E402
 from assistant.resources import data_path  # noqa: E402
 from assistant.telemetry import quiet_telemetry  # noqa: E402
 from tests.fakes import FakeEmbedder  # noqa: E402
+from tests.services import chroma_server, postgres_server  # noqa: E402
 
 quiet_telemetry()
 
@@ -212,3 +213,14 @@ def fake_sample_assistant(tmp_path_factory: pytest.TempPathFactory, fake_embedde
     yield a
     a.close()
 
+
+@pytest.fixture(scope="module")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server's URL for the served-collection tests (tests/services.py: CI's, or one of their own)."""
+    yield from postgres_server()
+
+
+@pytest.fixture(scope="module")
+def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Chroma server's URL (tests/services.py: CI's ``chroma run``, or one of their own)."""
+    yield from chroma_server(tmp_path_factory)

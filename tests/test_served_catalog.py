@@ -10,7 +10,7 @@ real thing in separate processes (test_served_processes.py).
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ from assistant.store.locking import AdvisoryLock
 from assistant.text.normalize import tokenize
 from tests.fakes import FakeEmbedder
 from tests.helpers import SAMPLE_ID, free_port
-from tests.services import chroma_server, fresh_database, postgres_server
+from tests.services import fresh_database
 
 pytestmark = pytest.mark.fast  # starts the servers (when .ci/run has not), loads no model: ~8 s
 
@@ -37,16 +37,6 @@ ENGLISH = {
 }
 
 
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
-
-
-@pytest.fixture(scope="module")
-def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from chroma_server(tmp_path_factory)
-
-
 @pytest.fixture
 def served(pg_server: str, chroma: str, fake_settings: Settings) -> Settings:
     """Settings of a fresh served collection: a new database, the shared Chroma server."""
@@ -57,6 +47,23 @@ def served(pg_server: str, chroma: str, fake_settings: Settings) -> Settings:
 def open_on(machine: Path, settings: Settings, embedder: FakeEmbedder) -> Assistant:
     """The collection "news" as a process on another machine opens it: its own, empty local folder."""
     return Assistant.open(machine / "indexes" / "news", settings=settings, embedder=embedder)
+
+
+Machine = Callable[[str], Assistant]
+
+
+@pytest.fixture
+def machine(served: Settings, tmp_path: Path, fake_embedder: FakeEmbedder) -> Iterator[Machine]:
+    """``machine(name)``: the served collection opened as on machine ``name``; closed after the test."""
+    opened: list[Assistant] = []
+
+    def open_machine(name: str) -> Assistant:
+        opened.append(open_on(tmp_path / name, served, fake_embedder))
+        return opened[-1]
+
+    yield open_machine
+    for a in opened:
+        a.close()
 
 
 def same_ranking(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> bool:
@@ -109,57 +116,47 @@ def test_bm25_in_sql_scores_exactly_as_bm25s(served: Settings, tmp_path: Path, f
         a.close()
 
 
-def test_two_app_servers_on_other_machines_share_one_collection(served: Settings, tmp_path: Path,
+def test_two_app_servers_on_other_machines_share_one_collection(machine: Machine, tmp_path: Path,
                                                                 fake_embedder: FakeEmbedder, sample_dir: Path) -> None:
-    a = open_on(tmp_path / "m1", served, fake_embedder)
-    b = open_on(tmp_path / "m2", served, fake_embedder)
-    try:
-        assert sorted(a.add([sample_dir, *english_articles()]).added) == sorted([SAMPLE_ID, *ENGLISH])
-        assert [i.id for i in b.articles()] == [i.id for i in a.articles()]
-        for q in ["How many families left their homes?", "20 ألف جندي", "Who scored twice?"]:
-            ra, rb = a.ask(q), b.ask(q)
-            assert ra.text == rb.text and ra.citations == rb.citations and ra.citations, q
-            assert [p.sentence.id for p in a.search(q, k=8)] == [p.sentence.id for p in b.search(q, k=8)]
-        b.remove("flood")
-        assert "flood" not in {i.id for i in a.articles()}
-        assert all(p.sentence.article_id != "flood" for p in a.search("river valley boats", k=10))
-        # what the machines keep of their own: no catalog, no BM25, no manifest, no marker
-        for machine in (tmp_path / "m1", tmp_path / "m2"):
-            kept = {p.name for p in (machine / "indexes" / "news").iterdir()}
-            assert not kept & {"catalog.sqlite", "bm25", "manifest.json", ".dirty", "chroma"}, kept
-    finally:
-        a.close()
-        b.close()
+    a, b = machine("m1"), machine("m2")
+    assert sorted(a.add([sample_dir, *english_articles()]).added) == sorted([SAMPLE_ID, *ENGLISH])
+    assert [i.id for i in b.articles()] == [i.id for i in a.articles()]
+    for q in ["How many families left their homes?", "20 ألف جندي", "Who scored twice?"]:
+        ra, rb = a.ask(q), b.ask(q)
+        assert ra.text == rb.text and ra.citations == rb.citations and ra.citations, q
+        assert [p.sentence.id for p in a.search(q, k=8)] == [p.sentence.id for p in b.search(q, k=8)]
+    b.remove("flood")
+    assert "flood" not in {i.id for i in a.articles()}
+    assert all(p.sentence.article_id != "flood" for p in a.search("river valley boats", k=10))
+    # what the machines keep of their own: no catalog, no BM25, no manifest, no marker
+    for machine in (tmp_path / "m1", tmp_path / "m2"):
+        kept = {p.name for p in (machine / "indexes" / "news").iterdir()}
+        assert not kept & {"catalog.sqlite", "bm25", "manifest.json", ".dirty", "chroma"}, kept
 
 
-def test_an_article_sent_by_two_ingesters_at_once_is_stored_once(served: Settings, tmp_path: Path,
+def test_an_article_sent_by_two_ingesters_at_once_is_stored_once(machine: Machine, tmp_path: Path,
                                                                 fake_embedder: FakeEmbedder) -> None:
-    a = open_on(tmp_path / "m1", served, fake_embedder)
-    b = open_on(tmp_path / "m2", served, fake_embedder)
-    try:
-        errors: list[BaseException] = []
+    a, b = machine("m1"), machine("m2")
+    errors: list[BaseException] = []
 
-        def ingest(who: Assistant) -> None:
-            try:
-                who.add(english_articles())
-            except BaseException as e:  # noqa: BLE001 - reported below
-                errors.append(e)
+    def ingest(who: Assistant) -> None:
+        try:
+            who.add(english_articles())
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
 
-        threads = [threading.Thread(target=ingest, args=(x,)) for x in (a, b)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(60)
-        assert not errors, errors
-        infos = a.articles()
-        assert sorted(i.id for i in infos) == sorted(ENGLISH)
-        n_sentences = sum(i.n_sentences for i in infos)
-        assert a.index.catalog.count() == (len(ENGLISH), n_sentences)
-        assert a.index.vectors.count("sentences") == n_sentences
-        assert len(a.index.lexical or []) == n_sentences
-    finally:
-        a.close()
-        b.close()
+    threads = [threading.Thread(target=ingest, args=(x,)) for x in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    infos = a.articles()
+    assert sorted(i.id for i in infos) == sorted(ENGLISH)
+    n_sentences = sum(i.n_sentences for i in infos)
+    assert a.index.catalog.count() == (len(ENGLISH), n_sentences)
+    assert a.index.vectors.count("sentences") == n_sentences
+    assert len(a.index.lexical or []) == n_sentences
 
 
 def test_a_writer_on_another_machine_makes_the_next_wait_then_fail_naming_it(
@@ -323,24 +320,19 @@ def test_every_app_server_lists_the_collections_of_the_database(served: Settings
         a.close()
 
 
-def test_an_upload_to_a_served_collection_is_read_and_not_kept(served: Settings, tmp_path: Path,
+def test_an_upload_to_a_served_collection_is_read_and_not_kept(machine: Machine, tmp_path: Path,
                                                               fake_embedder: FakeEmbedder) -> None:
     from assistant.service.collections import Collections
     from assistant.service.service import CollectionService
 
-    a = open_on(tmp_path / "m1", served, fake_embedder)
-    b = open_on(tmp_path / "m2", served, fake_embedder)
-    try:
-        src = tmp_path / "harbour.txt"
-        src.write_text("The harbour master counted 14 ships on Friday. Two of them flew foreign flags.", encoding="utf-8")
-        report = CollectionService(Collections(a, tmp_path / "m1" / "indexes")).upload([str(src)])
-        assert report.added == ["harbour"] and not report.failed
-        assert not list((a.path / "uploads").glob("*")), "a served collection keeps no upload on one machine"
-        assert b.article("harbour")[1] == src.read_text(encoding="utf-8")  # the other app server has it all
-        assert "harbour" in {p.sentence.article_id for p in b.search("harbour master ships", k=3)}
-    finally:
-        a.close()
-        b.close()
+    a, b = machine("m1"), machine("m2")
+    src = tmp_path / "harbour.txt"
+    src.write_text("The harbour master counted 14 ships on Friday. Two of them flew foreign flags.", encoding="utf-8")
+    report = CollectionService(Collections(a, tmp_path / "m1" / "indexes")).upload([str(src)])
+    assert report.added == ["harbour"] and not report.failed
+    assert not list((a.path / "uploads").glob("*")), "a served collection keeps no upload on one machine"
+    assert b.article("harbour")[1] == src.read_text(encoding="utf-8")  # the other app server has it all
+    assert "harbour" in {p.sentence.article_id for p in b.search("harbour master ships", k=3)}
 
 
 def test_a_qdrant_server_that_is_not_there_is_a_clear_error(pg_server: str, tmp_path: Path,

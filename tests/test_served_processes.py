@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,21 +21,11 @@ import pytest
 
 from assistant import Assistant
 from tests.helpers import SHARED, Child, child_env, free_port, subprocess_settings
-from tests.services import chroma_server, fresh_database, postgres_server
+from tests.services import fresh_database
 
 pytestmark = pytest.mark.slow
 
 CLI = "import sys; from assistant.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
-@pytest.fixture(scope="module")
-def pg_server() -> Iterator[str]:
-    yield from postgres_server()
-
-
-@pytest.fixture(scope="module")
-def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    yield from chroma_server(tmp_path_factory)
 
 
 def paragraphs() -> tuple[list[dict], list[tuple[str, str]]]:
