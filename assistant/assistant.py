@@ -260,6 +260,10 @@ class Assistant:
         """Every indexed article (id, title, sentence count, ...), sorted by id."""
         return self.index.catalog.articles()
 
+    def count(self) -> tuple[int, int]:
+        """(articles, sentences) in the collection, counted by the catalog (no article is read)."""
+        return self.index.catalog.count()
+
     def article(self, article_id: str) -> tuple[ArticleInfo, str]:
         """One article's record and its full text (as ingested; citation offsets point into it)."""
         got = self.index.catalog.article(article_id)

@@ -35,6 +35,7 @@ __all__ = [
     "IngestSettings",
     "StoreSettings",
     "ServerSettings",
+    "redact_url",
 ]
 
 
@@ -239,11 +240,14 @@ class StoreSettings(_Section):
         """The addresses of the servers a collection lives on, as messages show them (no password), each
         with the name to show instead to someone outside (service.hide_paths)."""
         out = {}
-        if self.catalog_url:
-            out[redact_url(self.catalog_url.get_secret_value())] = "<catalog database>"
-        for url in (self.chroma_url, self.qdrant_url):
-            if url:
-                out[url] = "<vector server>"
+        urls = [(self.catalog_url.get_secret_value(), "<catalog database>")] if self.catalog_url else []
+        urls += [(u, "<vector server>") for u in (self.chroma_url, self.qdrant_url) if u]
+        for url, name in urls:
+            for form in {url, url.replace("postgresql+psycopg://", "postgresql://", 1)}:
+                out[redact_url(form)] = name
+            host = urlparse(url).hostname
+            if host:  # as drivers quote it: connection to server at "db.internal" (10.0.0.5), port 5432 failed
+                out[f'"{host}"'] = '"<server>"'
         return out
 
 

@@ -231,6 +231,9 @@ def write_result(path: Path | None, settings: Settings | None, args: argparse.Na
     if path is None:
         return
     given = vars(args) if isinstance(args, argparse.Namespace) else dict(args or {})
+    from assistant.settings import redact_url
+
+    given = {k: redact_url(v) if isinstance(v, str) and "://" in v else v for k, v in given.items()}  # no passwords
     record = {
         **stamp(),
         "settings": _masked(settings.model_dump(mode="json")) if settings is not None else None,

@@ -186,7 +186,7 @@ def kill_as_a_writer_dies(a: Assistant, article_id: str) -> list[str]:
     lost = a.index.catalog.sentence_ids_of(article_id)
     a.index.vectors.delete("sentences", lost)
     with a.index.catalog.transaction() as tx:
-        tx.execute("INSERT INTO meta(key, value) VALUES('dirty', 'gone-host pid 1')")
+        tx.execute("INSERT INTO meta(key, value) VALUES('dirty:gone-host pid 1', '1')")
     return lost
 
 
@@ -202,12 +202,12 @@ def test_the_next_writer_repairs_what_a_dead_one_left_and_so_does_an_app_server(
         b.add([Article(id="extra", text="A short note about the harbour. It had 14 ships.")])
         sids, _ = b.index.catalog.all_ids()
         assert b.index.vectors.all_ids("sentences") == sids and set(lost) <= sids
-        assert b.index.catalog.get_meta("dirty") is None
+        assert b.index._marker.present is False
         # an app server that only reads repairs at its next search when the writer died and the lock is free
         lost = kill_as_a_writer_dies(a, "match")
         assert any(p.sentence.article_id == "match" for p in c.search("captain scored twice final", k=3))
         assert c.index.vectors.all_ids("sentences") == c.index.catalog.all_ids()[0]
-        assert c.index.catalog.get_meta("dirty") is None
+        assert c.index._marker.present is False
     finally:
         for x in (a, b, c):
             x.close()
@@ -245,10 +245,10 @@ def test_a_lost_connection_fails_typed_and_the_next_call_reconnects(served: Sett
             a.add(english_articles()[1:2])
         a.index._writer.store = original  # type: ignore[method-assign]
         assert writes == [1]
-        assert a.index.catalog.get_meta("dirty") is not None  # left for the next writer
+        assert a.index._marker.present  # left for the next writer
         a.add(english_articles()[2:])
         assert sorted(i.id for i in a.articles()) == sorted(ENGLISH)
-        assert a.index.catalog.get_meta("dirty") is None
+        assert a.index._marker.present is False
     finally:
         a.close()
 
@@ -261,7 +261,7 @@ def test_a_writer_that_died_is_repaired_by_the_next_process_on_any_machine(
     a.close()
     b = open_on(tmp_path / "m2", served, fake_embedder)
     try:
-        assert b.index.catalog.get_meta("dirty") is None
+        assert b.index._marker.present is False
         assert set(lost) <= b.index.vectors.all_ids("sentences")
         assert b.index.vectors.count("sentences") == b.index.catalog.count()[1]
         assert any(p.sentence.article_id == "flood" for p in b.search("families left their homes", k=3))
@@ -362,3 +362,35 @@ def test_the_doors_do_not_show_where_a_served_collection_lives(served: Settings,
         assert "127.0.0.1" not in shown and "<catalog database>" in shown and "<vector server>" in shown, shown
     finally:
         a.close()
+
+
+def test_a_rebuild_elsewhere_stops_a_process_with_the_old_settings(machine: Machine, served: Settings,
+                                                                  tmp_path: Path) -> None:
+    a, b = machine("m1"), machine("m2")
+    a.add(english_articles())
+    other = FakeEmbedder(dim=512)  # another model: the collection is rebuilt to it on a third machine
+    c = Assistant.open(tmp_path / "m3" / "indexes" / "news", settings=served, embedder=other, rebuild=True)
+    try:
+        assert sorted(i.id for i in c.articles()) == sorted(ENGLISH)
+        assert c.search("families left their homes", k=1)
+    finally:
+        c.close()
+    # reading or writing, a process of the old settings stops instead of mixing
+    with pytest.raises(IndexMismatchError, match="rebuilt by another process"):
+        a.search("families left their homes", k=1)
+    with pytest.raises(IndexMismatchError, match="rebuilt by another process"):
+        b.add([Article(id="late", text="A late note. It says nothing new.")])
+
+
+def test_a_rebuild_after_a_crash_does_not_repair_with_the_new_model_first(tmp_path: Path, fake_settings: Settings,
+                                                                          fake_embedder: FakeEmbedder) -> None:
+    """Embedded: a crash left the marker; the rebuild to a model of another dimension redoes everything
+    (a repair first would write new-model vectors into the old collections)."""
+    path = tmp_path / "news"
+    with Assistant.open(path, settings=fake_settings, embedder=fake_embedder) as a:
+        a.add(english_articles())
+    (path / ".dirty").touch()
+    with Assistant.open(path, settings=fake_settings, embedder=FakeEmbedder(dim=512), rebuild=True) as b:
+        assert sorted(i.id for i in b.articles()) == sorted(ENGLISH)
+        assert b.index.vectors.all_ids("sentences") == b.index.catalog.all_ids()[0]
+    assert not (path / ".dirty").exists()

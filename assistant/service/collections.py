@@ -31,13 +31,13 @@ class Collections:
         self._lock = threading.Lock()
         self._served: tuple[float, list[str]] = (0.0, [])  # (when read, names): the database's, a few seconds
 
-    def _served_names(self) -> list[str]:
+    def _served_names(self, fresh: bool = False) -> list[str]:
         """The served collections (``store.catalog_url``), read at most every 5 s; none while the database
         is unreachable (the local ones are still listed; opening a served one then says what is wrong)."""
         if not self.settings.store.catalog_url:
             return []
         when, names = self._served
-        if time.monotonic() - when > 5:
+        if fresh or time.monotonic() - when > 5:
             try:
                 names = Assistant.served_collections(self.settings)
             except StoreUnavailableError as e:
@@ -59,9 +59,16 @@ class Collections:
         with self._lock:
             if name in self._open:
                 return self._open[name]
-            path = self.root / name
-            known = (path / "manifest.json").is_file() or name in self._served_names()
-            if not _NAME.match(name or "") or not known:
+        path = self.root / name
+        # the database is asked outside the lock (it may be slow to answer); a name just created elsewhere
+        # is looked for once more before it is "not found"
+        known = bool(_NAME.match(name or "")) and (
+            (path / "manifest.json").is_file() or name in self._served_names()
+            or (bool(self.settings.store.catalog_url) and name in self._served_names(fresh=True)))
+        with self._lock:
+            if name in self._open:
+                return self._open[name]
+            if not known:
                 raise CollectionNotFoundError(f"there is no collection {name!r} on this server; the collections are "
                                               f"{', '.join(self.names())}")
             return self._open_locked(name, path)

@@ -161,10 +161,11 @@ class CollectionService:
     def remove(self, article_id: str, collection: str = "") -> None:
         """Remove an article, and its uploaded file when no other article comes from it."""
         a = self.collection(collection)
-        info = next((i for i in a.articles() if i.id == article_id), None)
-        if info is None:
+        try:
+            info = a.article(article_id)[0]
+        except ArticleNotFoundError:
             raise ArticleNotFoundError(f"no article {article_id!r} in collection {a.path.name!r}; list the articles "
-                                       "to see their ids")
+                                       "to see their ids") from None
         a.remove(article_id)
         drop_upload(a, info)
 
@@ -172,7 +173,7 @@ class CollectionService:
     def health(self) -> dict[str, Any]:
         first = self.collection()
         return {"status": "ok", "model_ready": bool(getattr(first, "ready", True)), "collections": self.names(),
-                "articles": len(first.articles())}
+                "articles": first.count()[0]}
 
     def public_message(self, e: BaseException, *extra_folders: Path) -> str:
         """``e``'s message as a door may show it (:meth:`hide_paths`)."""

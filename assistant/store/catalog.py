@@ -23,7 +23,8 @@ from assistant.types import Article, ArticleInfo, Sentence
 
 __all__ = ["Catalog", "Chunk", "text_key", "SCHEMA_VERSION"]
 
-# The catalog's schema; a later version adds a step to _MIGRATIONS. Recorded in meta('schema_version').
+# The catalog's schema, recorded in meta('schema_version'); a change to _SCHEMA bumps it (PostgreSQL runs the DDL
+# only when the recorded version differs) and adds its migration.
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -74,6 +75,7 @@ class Catalog:
 
     def __init__(self, db: Database | Path):
         self.db = SQLiteDatabase(db) if isinstance(db, Path) else db
+        self._uid: str | None = None
         try:
             if not self.db.has_schema("schema_version", SCHEMA_VERSION):
                 self.db.script(_schema(self.db.kind))
@@ -107,13 +109,18 @@ class Catalog:
 
     # --- meta -------------------------------------------------------------------------------------
     def uid(self) -> str:
-        """A random id fixed when the index is created: names its Chroma collections, survives moves."""
+        """A random id fixed when the index is created: names its Chroma collections, survives moves. Read
+        once (every question asks for it): only a new index writes it."""
         import uuid
 
-        with self.transaction() as conn:  # two processes creating it at once: the first insert wins
-            conn.execute("INSERT INTO meta(key, value) VALUES('uid', ?) ON CONFLICT(key) DO NOTHING",
-                         (uuid.uuid4().hex[:16],))
-            return str(conn.execute("SELECT value FROM meta WHERE key='uid'").fetchone()[0])
+        if self._uid is None:
+            self._uid = self.get_meta("uid")
+        if self._uid is None:
+            with self.transaction() as conn:  # two processes creating it at once: the first insert wins
+                conn.execute("INSERT INTO meta(key, value) VALUES('uid', ?) ON CONFLICT(key) DO NOTHING",
+                             (uuid.uuid4().hex[:16],))
+                self._uid = str(conn.execute("SELECT value FROM meta WHERE key='uid'").fetchone()[0])
+        return self._uid
 
     def get_meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key=?", (key,))

@@ -184,12 +184,15 @@ class PostgresDatabase(Database):
 
     def connect(self, application: str | None = None) -> Any:
         """A new autocommit connection with this collection's schema first on its search path."""
+        conn = None
         try:
             conn = self._psycopg.connect(
                 self.url, autocommit=True, application_name=(application or self.application)[:63], connect_timeout=10,
                 keepalives=1, keepalives_idle=30, keepalives_interval=10, keepalives_count=3)
             conn.execute(f'SET search_path TO "{self.schema}", public')
         except self._psycopg.Error as e:
+            if conn is not None:
+                conn.close()
             raise StoreUnavailableError(
                 f"cannot reach the PostgreSQL database at {redact(self.url)} ({type(e).__name__}: "
                 f"{self._text(e)}); start it, or check store.catalog_url") from e
@@ -209,7 +212,7 @@ class PostgresDatabase(Database):
         across processes by a transaction-scoped advisory lock (two servers starting at once would
         otherwise race on ``CREATE ... IF NOT EXISTS``)."""
         with self.transaction() as tx:
-            tx.execute("SELECT pg_advisory_xact_lock(hashtext(?))", (f"schema:{self.schema}",))
+            tx.execute("SELECT pg_advisory_xact_lock(1095980884, hashtext(?))", (f"schema:{self.schema}",))  # "ASST"
             tx.execute(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
             for statement in (s.strip() for s in sql.split(";")):
                 lines = [ln for ln in statement.splitlines() if ln.strip() and not ln.strip().startswith("--")]

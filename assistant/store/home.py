@@ -28,22 +28,30 @@ __all__ = ["FolderHome", "DatabaseHome", "Home", "open_home", "DatabaseMarker", 
 
 
 class DatabaseMarker:
-    """The crash marker as a meta row (``dirty``: who set it), same contract as marker.CrashMarker."""
+    """The crash marker as meta rows, one per writer (``dirty:<host pid N>``), same contract as
+    marker.CrashMarker. A writer clears only its own row: a writer that lost the lock while another took
+    it (see Index.writing) sets its row again, and the other's finishing does not erase it."""
 
     def __init__(self, catalog: Catalog):
         self._catalog = catalog
+        self._key = f"dirty:{holder_name()}"
 
     @property
     def present(self) -> bool:
-        return self._catalog.get_meta("dirty") is not None
+        return bool(self._catalog.db.query("SELECT count(*) FROM meta WHERE key LIKE ?", ("dirty:%",))[0][0])
 
     def set(self) -> None:
         with self._catalog.transaction() as tx:
-            Catalog.set_meta(tx, "dirty", holder_name())
+            Catalog.set_meta(tx, self._key, "1")
 
     def clear(self) -> None:
         with self._catalog.transaction() as tx:
-            Catalog.set_meta(tx, "dirty", None)
+            Catalog.set_meta(tx, self._key, None)
+
+    def clear_others(self) -> None:
+        """After a repair, under the lock: the rows of writers that died (or lost the lock) are settled."""
+        with self._catalog.transaction() as tx:
+            tx.execute("DELETE FROM meta WHERE key LIKE ? AND key <> ?", ("dirty:%", self._key))
 
 
 class FolderHome:
@@ -78,6 +86,13 @@ class FolderHome:
 
     def save_manifest(self, catalog: Catalog, manifest: Manifest) -> None:
         manifest.save(self.path / "manifest.json")
+
+    def rebuilding(self, catalog: Catalog) -> Manifest | None:
+        """One process at a time writes an embedded index: nobody else to tell about a rebuild."""
+        return None
+
+    def mark_rebuilding(self, catalog: Catalog, manifest: Manifest) -> None:
+        """Nothing to mark (see :meth:`rebuilding`)."""
 
 
 class DatabaseHome:
@@ -143,8 +158,21 @@ class DatabaseHome:
                                     f"{self.schema} and ingest again") from e
 
     def save_manifest(self, catalog: Catalog, manifest: Manifest) -> None:
+        """The manifest, and the end of a rebuild to it (one transaction)."""
         with catalog.transaction() as tx:
             Catalog.set_meta(tx, "manifest", json.dumps(asdict(manifest)))
+            Catalog.set_meta(tx, "rebuilding", None)
+
+    def rebuilding(self, catalog: Catalog) -> Manifest | None:
+        """The settings a rebuild in progress (or interrupted) is moving the collection to, if any."""
+        raw = catalog.get_meta("rebuilding")
+        return Manifest(**json.loads(raw)) if raw else None
+
+    def mark_rebuilding(self, catalog: Catalog, manifest: Manifest) -> None:
+        """Before a rebuild resets the vectors: every other process stops at its next look (Index.sync)."""
+        with catalog.transaction() as tx:
+            Catalog.set_meta(tx, "rebuilding", json.dumps(asdict(manifest)))
+            Catalog.bump_generation(tx)
 
 
 Home = FolderHome | DatabaseHome
@@ -162,7 +190,10 @@ def served_collections(settings: StoreSettings) -> list[str]:
         names = []
         for schema in schemas:
             quoted = '"' + schema.replace('"', '""') + '"'
-            rows = db.query(f"SELECT value FROM {quoted}.meta WHERE key = 'collection'")
+            try:
+                rows = db.query(f"SELECT value FROM {quoted}.meta WHERE key = 'collection'")
+            except db.errors:  # a schema this role may not read: not one of its collections
+                continue
             if rows:
                 names.append(str(rows[0][0]))
         return sorted(names)

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from assistant.errors import IndexLockedError, StorageFullError, StoreUnavailableError
+from assistant.errors import IndexLockedError, IndexMismatchError, StorageFullError, StoreUnavailableError
 from assistant.models.embedding.protocol import Embedder
 from assistant.settings import Settings
 from assistant.store import repair as _repair
@@ -135,9 +135,13 @@ class Index:
                         else:
                             old.check_compatible(self.manifest, self.home.where, self.home.rebuild_hint)
                     self._vectors = VectorStore(path, self.catalog.uid(), settings.store, embedder.dim)
-                    if old is None:
-                        self._vectors.check(embedder.dim)
-                        self.home.save_manifest(self.catalog, self.manifest)
+                    try:
+                        if old is None:
+                            self._vectors.check(embedder.dim)
+                            self.home.save_manifest(self.catalog, self.manifest)
+                    except BaseException:
+                        self._vectors.close()
+                        raise
                 except BaseException:
                     self.catalog.close()
                     raise
@@ -150,12 +154,12 @@ class Index:
             self._lexical = self.home.lexical(self.catalog)
             self.cache = EmbeddingCache(self.catalog, embedder)
             self._writer = Writer(self.catalog, self._vectors, self.cache, self._lexical, settings)
-            if stale:
-                with self.writing():
+            if stale:  # no crash repair first: the rebuild re-commits everything with the new settings
+                with self.writing(rebuilding=True):
+                    self.home.mark_rebuilding(self.catalog, self.manifest)
                     _repair.rebuild(self._writer)
+                    self.home.save_manifest(self.catalog, self.manifest)
             self._vectors.check(embedder.dim)
-            if stale:
-                self.home.save_manifest(self.catalog, self.manifest)
             self._lexical.load_newer()
             self._settle()
         except BaseException:
@@ -182,7 +186,9 @@ class Index:
         return lex is None or lex.generation != self.catalog.generation()
 
     def _vectors_short(self) -> bool:
-        return self._vectors.count("sentences") != self.catalog.count()[1]
+        # served: the sentence count the writers keep (no COUNT(*) over a large table at every open)
+        sentences = len(self._lexical.current or []) if self.served else self.catalog.count()[1]
+        return self._vectors.count("sentences") != sentences
 
     @property
     def vectors(self) -> VectorStore:
@@ -204,9 +210,13 @@ class Index:
             if self._closed:
                 return
             self._closed = True
-            self._vectors.close()
-            self._lock.close()
-            self.catalog.close()
+            try:
+                self._vectors.close()
+            finally:
+                try:
+                    self._lock.close()
+                finally:
+                    self.catalog.close()
 
     # --- other processes --------------------------------------------------------------------------
     def sync(self) -> None:
@@ -226,23 +236,29 @@ class Index:
                 try:
                     with self.writing(wait=0):
                         pass
-                except IndexLockedError:
-                    pass
+                except (IndexLockedError, StoreUnavailableError):
+                    pass  # a writer is at work; or the lock cannot be had now: the next look tries again
             self._lexical.load_newer()
 
     def _check_shared_manifest(self) -> None:
-        """Served: the collection may have been rebuilt with other settings by another process; this one
-        must then stop rather than mix (its model's vectors, its Chroma handles are those of before)."""
+        """Served: the collection may have been (or be being) rebuilt with other settings by another
+        process; this one must then stop rather than mix (its model's vectors, its vector handles are
+        those of before)."""
         if not self.served:
             return
-        now = self.home.load_manifest(self.catalog)
-        if now is not None and now != self.manifest:
-            now.check_compatible(self.manifest, self.home.where, self.home.rebuild_hint)
+        for now in (self.home.load_manifest(self.catalog), self.home.rebuilding(self.catalog)):
+            if now is not None and now != self.manifest:
+                raise IndexMismatchError(
+                    f"the collection at {self.home.where} was rebuilt by another process with other settings (or is "
+                    f"being rebuilt); restart this process with those settings: {now}")
 
     # --- writing ----------------------------------------------------------------------------------
     @contextmanager
-    def writing(self, wait: float | None = None) -> Iterator[None]:
-        """Hold this index's write lock (threads in this process, and other processes) and mark it dirty.
+    def writing(self, wait: float | None = None, *, rebuilding: bool = False) -> Iterator[None]:
+        """Hold this index's write lock (threads in this process, and other processes) and mark it dirty;
+        when the writer before died mid-write (its marker is there), make the stores match the catalog
+        first. ``rebuilding``: for the rebuild to this process's settings, which redoes everything (no
+        repair first) and is what changes the shared manifest (not checked).
 
         Another process writing: wait up to ``wait`` seconds (default ``store.lock_timeout``), then raise
         IndexLockedError naming it. Re-entrant in the thread that holds it."""
@@ -252,23 +268,35 @@ class Index:
                 yield
                 return
             self._found_dirty = self._marker.present
-            if self.catalog.generation() != self._generation:  # another process wrote since we looked
-                self._check_shared_manifest()
+            if self.served or self.catalog.generation() != self._generation:  # another process may have written
+                if not rebuilding:
+                    self._check_shared_manifest()
                 self._vectors.reload()
             self._marker.set()
             try:
-                if self._found_dirty:  # the writer before this one died mid-write: match the stores first
+                if self._found_dirty and not rebuilding:  # the writer before this one died mid-write
                     _repair.repair(self._writer)
+                if self._found_dirty:
+                    self._marker.clear_others()
                     self._found_dirty = False
                 yield
+            except BaseException:
+                self._fence()  # the marker stays: the next writer repairs
+                raise
             finally:
                 self._generation = self.catalog.generation()
-            if not self._lock.held():  # served: the lock's connection was lost meanwhile (fenced)
-                self._marker.set()
-                raise StoreUnavailableError(
-                    f"this process lost the write lock of {self.home.where} while writing (its connection to the "
-                    "database dropped); what it committed is kept and the next writer repairs the rest: try again")
-            self._marker.clear()  # not on an exception: the next writer repairs
+            self._fence()
+            self._marker.clear()
+
+    def _fence(self) -> None:
+        """Served: if the lock's connection was lost meanwhile, another writer may have taken the lock and
+        cleared the markers: set ours again (the next writer repairs) and say so."""
+        if self._lock.held():
+            return
+        self._marker.set()
+        raise StoreUnavailableError(
+            f"this process lost the write lock of {self.home.where} while writing (its connection to the database "
+            "dropped); what it committed is kept and the next writer repairs the rest: try again")
 
     def unchanged(self, article: Article) -> bool:
         return self.catalog.content_hash(article.id) == content_hash(article)

@@ -223,8 +223,9 @@ class WriteLock:
                     self._depth -= 1
                 return
             if not self._process.acquire(wait):
+                holder = self._process.holder() if wait > 0 else ""  # wait=0: a probe, nobody reads the name
                 raise IndexLockedError(
-                    f"another process{self._process.holder()} is writing the index at {self.where}; wait for it "
+                    f"another process{holder} is writing the index at {self.where}; wait for it "
                     f"to finish and try again (waited {wait:g} s; store.lock_timeout, ASSISTANT_STORE__LOCK_TIMEOUT, "
                     "sets how long)"
                 )

@@ -25,3 +25,6 @@ class CrashMarker:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+    def clear_others(self) -> None:
+        """One file for all writers (one process writes an embedded index at a time): nothing else to clear."""
