@@ -5,12 +5,14 @@ crash marker and the lexical index. Two homes, chosen by ``store.catalog_url``:
   ``.dirty``, ``bm25/``) and the catalog in ``catalog.sqlite``; one machine.
 - :class:`DatabaseHome` (served): all of it in the collection's PostgreSQL schema (meta rows, advisory
   locks, BM25 in SQL), so app servers and ingesters on any number of machines share one collection and
-  the local folder holds nothing they need (the vectors must then be served too: ``store.chroma_url``).
+  the local folder holds nothing they need (the vectors must then be served too: ``store.chroma_url`` or
+  ``store.qdrant_url``).
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,13 +30,13 @@ __all__ = ["FolderHome", "DatabaseHome", "Home", "open_home", "DatabaseMarker", 
 
 
 class DatabaseMarker:
-    """The crash marker as meta rows, one per writer (``dirty:<host pid N>``), same contract as
+    """The crash marker as meta rows, one per writer (``dirty:<host pid N> <random>``), same contract as
     marker.CrashMarker. A writer clears only its own row: a writer that lost the lock while another took
     it (see Index.writing) sets its row again, and the other's finishing does not erase it."""
 
     def __init__(self, catalog: Catalog):
         self._catalog = catalog
-        self._key = f"dirty:{holder_name()}"
+        self._key = f"dirty:{holder_name()} {uuid.uuid4().hex[:8]}"  # one per open index, even in one process
 
     @property
     def present(self) -> bool:
