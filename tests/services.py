@@ -20,12 +20,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bench.common import new_database
 from tests.helpers import free_port
 
 CHROMA = Path(sys.executable).with_name("chroma")
@@ -114,13 +114,9 @@ class TempPostgres:
 
 
 def fresh_database(server_url: str) -> str:
-    """A new, empty database on the server at ``server_url``; its URL."""
-    import psycopg
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return server_url.rsplit("/", 1)[0] + f"/{name}"
+    """A new, empty database on the server at ``server_url``; its URL (named t_<hex>: scripts/services.sh
+    drops those)."""
+    return new_database(server_url, "t")
 
 
 def postgres_server():  # noqa: ANN201 - a generator for a fixture

@@ -85,13 +85,10 @@ class Catalog:
 
     def _check_version(self) -> None:
         with self.transaction() as tx:
-            row = tx.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                tx.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?) ON CONFLICT(key) DO NOTHING",
-                           (str(SCHEMA_VERSION),))
-            elif int(row[0]) > SCHEMA_VERSION:
+            version = Catalog.meta_once(tx, "schema_version", str(SCHEMA_VERSION))
+            if int(version) > SCHEMA_VERSION:
                 raise IndexMismatchError(
-                    f"the catalog at {self.db.where} has schema version {row[0]}, newer than this release reads "
+                    f"the catalog at {self.db.where} has schema version {version}, newer than this release reads "
                     f"({SCHEMA_VERSION}); upgrade cited-assistant on this machine")
 
     def close(self) -> None:
@@ -117,14 +114,19 @@ class Catalog:
         points at a concurrency problem between embedded Chroma's writes and queries, not investigated yet."""
         import uuid
 
-        with self.transaction() as conn:  # two processes creating it at once: the first insert wins
-            conn.execute("INSERT INTO meta(key, value) VALUES('uid', ?) ON CONFLICT(key) DO NOTHING",
-                         (uuid.uuid4().hex[:16],))
-            return str(conn.execute("SELECT value FROM meta WHERE key='uid'").fetchone()[0])
+        with self.transaction() as conn:
+            return Catalog.meta_once(conn, "uid", uuid.uuid4().hex[:16])
 
     def get_meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key=?", (key,))
         return str(rows[0][0]) if rows else None
+
+    @staticmethod
+    def meta_once(conn: Transaction, key: str, value: str) -> str:
+        """The value of ``key``, set to ``value`` when it has none (two processes setting it at once: the
+        first insert wins, both read it)."""
+        conn.execute("INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO NOTHING", (key, value))
+        return str(conn.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()[0])
 
     @staticmethod
     def set_meta(conn: Transaction, key: str, value: str | None) -> None:

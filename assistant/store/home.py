@@ -135,8 +135,7 @@ class DatabaseHome:
         catalog = Catalog(self._db)
         name = self.path.name
         with catalog.transaction() as tx:  # the schema's collection: names differing only in case share a schema
-            tx.execute("INSERT INTO meta(key, value) VALUES('collection', ?) ON CONFLICT(key) DO NOTHING", (name,))
-            holder = str(tx.execute("SELECT value FROM meta WHERE key='collection'").fetchone()[0])
+            holder = Catalog.meta_once(tx, "collection", name)
         if holder != name:
             catalog.close()
             raise ConfigError(f"the collection name {name!r} maps to the PostgreSQL schema {self.schema}, which holds "
