@@ -149,7 +149,8 @@ class Child:
 
 def assert_consistent(a: Assistant, expected: dict[str, str]) -> set[str]:
     """Every article of the index is whole in the catalog, Chroma (both collections, and its vector
-    index: a query for everything returns everything) and BM25, with nothing extra anywhere. Returns
+    index: a query for everything returns everything, but for copies of a sentence found under another
+    id) and BM25, with nothing extra anywhere. Returns
     the ids present."""
     cat = a.index.catalog
     infos = {i.id: i for i in a.articles()}
@@ -168,8 +169,16 @@ def assert_consistent(a: Assistant, expected: dict[str, str]) -> set[str]:
     assert sorted(lexical.ids if lexical else []) == sorted(sentence_ids)
     if sentence_ids:
         q = a.embedder.embed_query("council budget road")
-        assert {h for h, _ in vectors.query("sentences", q, len(sentence_ids))} == sentence_ids
-        assert {h for h, _ in vectors.query("chunks", q, len(chunk_ids))} == chunk_ids
+        texts = {s.id: s.text for aid in infos for s in cat.sentences_of(aid)}
+        found = {h for h, _ in vectors.query("sentences", q, len(sentence_ids))}
+        # HNSW may leave some of many identical vectors out of its graph (200 copies of one sentence: up
+        # to 58 of them unreachable, with or without concurrent writes, on chromadb alone): a sentence not
+        # found must have its very text found under another id
+        assert found <= sentence_ids
+        assert {texts[i] for i in sentence_ids - found} <= {texts[i] for i in found}
+        assert len(found) >= 0.9 * len(sentence_ids)
+        found = {h for h, _ in vectors.query("chunks", q, len(chunk_ids))}
+        assert found == chunk_ids
     assert not (a.path / ".dirty").exists()
     return set(infos)
 

@@ -33,8 +33,9 @@ def unit_vectors(rng: np.random.Generator, n: int, dim: int = 64) -> np.ndarray:
 
 def test_embedded_chroma_serves_reader_threads_while_a_thread_writes(tmp_path: Path) -> None:
     """The question of issue 6: is one embedded Chroma client safe with readers and a writer at once?
-    Measured: yes (no error, nothing lost, the vector index complete), so no lock is added around
-    reads and writes; vectors.py only holds calls back while a reload swaps the client."""
+    Measured then: yes here (no error, nothing lost, the vector index complete). Later found: a query
+    during the first writes to a new collection fails (tests/test_vector_backends.py), so each embedded
+    write now runs alone while reads run together; readers still get their turns between writes."""
     vs = VectorStore(tmp_path, "threads", StoreSettings())
     rng = np.random.default_rng(6)
     expected = {f"s{i}" for i in range(100)}
@@ -83,7 +84,7 @@ def test_embedded_chroma_serves_reader_threads_while_a_thread_writes(tmp_path: P
         for t in threads:
             t.join()
     assert errors == []
-    assert queries[0] > 20
+    assert queries[0] >= 5  # the readers were served while the writer wrote (between its writes)
     assert vs.all_ids("sentences") == expected
     everything = vs.query("sentences", unit_vectors(rng, 1)[0], len(expected))
     assert {h for h, _ in everything} == expected

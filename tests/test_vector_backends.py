@@ -167,3 +167,49 @@ def test_a_search_syncs_once_and_cached_texts_skip_the_model(fake_assistant: Ass
     finally:
         del a.index.sync
     assert len(calls) == 1
+
+
+@pytest.mark.slow
+def test_questions_during_the_first_writes_to_a_new_collection(tmp_path: Path, nano) -> None:  # noqa: ANN001
+    """Embedded Chroma (1.5.9) failed a query that ran while the first vectors of a new collection were
+    written ("Error creating hnsw segment reader: Nothing found on disk"; with the model's vectors, not
+    with random ones). Here 150 new collections, each written 6 times (8 sentences) beside 2 query
+    threads, through the VectorStore, which lets an embedded Chroma write run alone: no query may fail.
+    Without that gate, 2 runs in 60 failed (so this test fails in ~99% of tries)."""
+    import threading
+
+    sentences = [f"Weather station {i} in the {r} measured {i * 3 + 7} millimetres of rain. Its roof was mended."
+                 for i in range(48) for r in ("north",)]
+    vecs = np.asarray(nano.embed_documents(sentences), dtype=np.float32)
+    errors: list[str] = []
+    queries = 0
+    for run in range(150):
+        vs = VectorStore(tmp_path / f"r{run}", "fresh", Settings().store, dim=vecs.shape[1])
+        stop = threading.Event()
+
+        def ask(seed: int, vs: VectorStore = vs, stop: threading.Event = stop) -> None:
+            nonlocal queries
+            r = np.random.default_rng(seed)
+            while not stop.is_set():
+                try:
+                    vs.query("sentences", vecs[r.integers(len(vecs))], 10)
+                    queries += 1
+                except Exception as e:  # noqa: BLE001 - any error is the finding
+                    errors.append(f"{type(e).__name__}: {e}")
+                stop.wait(r.random() * 0.01)
+
+        askers = [threading.Thread(target=ask, args=(run * 2 + i,)) for i in range(2)]
+        for t in askers:
+            t.start()
+        try:
+            for b in range(6):
+                ids = [f"a{b}-{j}" for j in range(8)]
+                add_vectors(vs, "sentences", ids, sentences[b * 8 : b * 8 + 8], vecs[b * 8 : b * 8 + 8],
+                            [{"article_id": f"a{b}"}] * 8)
+        finally:
+            stop.set()
+            for t in askers:
+                t.join()
+            vs.close()
+    assert errors == []
+    assert queries >= 300  # the questions did run during the writes

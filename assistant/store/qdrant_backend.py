@@ -48,6 +48,7 @@ class QdrantBackend:
         self._settings = settings
         self.embedded = not settings.qdrant_url
         self.serial = self.embedded
+        self.writes_alone = self.serial
         self._uid = index_uid
         self._dim = dim
         self.stores: dict[str, Any] = {}

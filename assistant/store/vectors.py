@@ -6,7 +6,8 @@ what is truly backend-specific (the client, counting, listing ids, fetching stor
 llama-index reports) is in one small adapter per backend (chroma_backend.py, qdrant_backend.py).
 
 Threads: one client serves reader threads and a writer thread at once (measured in
-tests/test_concurrency.py). Processes: :meth:`VectorStore.reload` reopens an embedded client so it
+tests/test_concurrency.py); where the backend says its writes must run alone (embedded Chroma), a write
+waits for the reads in flight and holds new ones back (~30 ms a write). Processes: :meth:`VectorStore.reload` reopens an embedded client so it
 sees what another process wrote; a reload waits for the calls in flight and holds new ones back.
 """
 
@@ -30,8 +31,9 @@ _BATCH = 5000  # ids per write: an embedded Chroma write costs ~30 ms whatever i
 
 
 class _Gate:
-    """Many calls at once (``shared``), or one reload alone (``exclusive``); a waiting reload holds new
-    calls back so it is not starved. Not re-entrant: a shared holder must not ask again."""
+    """Many calls at once (``shared``), or one alone (``exclusive``: a reload; every call of a backend
+    that is ``serial``; the writes of one whose writes must run alone); a waiting exclusive call holds
+    new calls back so it is not starved. Not re-entrant: a shared holder must not ask again."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
@@ -86,6 +88,7 @@ class VectorStore:
         self._gate = _Gate()
         self.backend = open_backend(index_dir, index_uid, settings, dim or 0)
         self._calls = self._gate.exclusive if self.backend.serial else self._gate.shared
+        self._writes = self._gate.exclusive if self.backend.writes_alone else self._calls
 
     @property
     def embedded(self) -> bool:
@@ -112,7 +115,7 @@ class VectorStore:
         be stored already (the writer deletes an article's old nodes first)."""
         if not nodes:
             return
-        with self._calls():
+        with self._writes():
             self.backend.prepare(nodes)
             store = self.backend.stores[kind]
             for at in range(0, len(nodes), _BATCH):
@@ -122,7 +125,7 @@ class VectorStore:
         ids = list(ids)
         if not ids:
             return
-        with self._calls():
+        with self._writes():
             store = self.backend.stores[kind]
             for at in range(0, len(ids), _BATCH):
                 store.delete_nodes(node_ids=[self.backend.node_id(i) for i in ids[at : at + _BATCH]])
