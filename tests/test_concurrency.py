@@ -79,6 +79,7 @@ def test_embedded_chroma_serves_reader_threads_while_a_thread_writes(tmp_path: P
             if r % 2:
                 vs.delete("sentences", ids[:20])
                 expected -= set(ids[:20])
+            time.sleep(0.005)  # as an ingest embeds between its writes: the readers' turn
     finally:
         stop.set()
         for t in threads:

@@ -203,3 +203,36 @@ def test_the_page_says_the_model_is_loading_until_it_is_ready(fake_assistant: As
         assert "Loading the embedding model" in app.model_status()
     finally:
         del fake_assistant.embedder.ready
+
+
+@needs_openvino
+def test_compiling_two_graphs_at_once_leaves_the_process_locale_as_it_was(tmp_path: Path) -> None:
+    """OpenVINO sets the locale to "C" while it loads a compiled blob from its cache; two compilations at
+    once (the embedder loading in its thread while the reader compiles) left "C" for good in 40 runs of
+    40 (Python's default encoding then ASCII: a subprocess's Arabic output failed to decode after
+    tests/test_concurrency.py). A tiny graph, compiled by two threads five times each, ten times."""
+    import locale
+    import threading
+
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    from assistant.models.embedding.openvino_runtime import OpenVINORunner
+
+    x = ops.parameter([1, 8], np.float32, name="x")
+    model = ov.Model([ops.matmul(x, ops.constant(np.ones((8, 256), np.float32)), False, False)], [x], "tiny")
+    ov.save_model(model, str(tmp_path / "tiny.xml"))
+    OpenVINORunner(tmp_path / "tiny.xml")  # the compiled blob is cached: what the others load
+    before = locale.setlocale(locale.LC_ALL)
+    changed = []
+    for _ in range(10):
+        threads = [threading.Thread(target=lambda: [OpenVINORunner(tmp_path / "tiny.xml") for _ in range(5)])
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if locale.setlocale(locale.LC_ALL) != before:
+            changed.append(locale.setlocale(locale.LC_ALL))
+            locale.setlocale(locale.LC_ALL, before)
+    assert changed == []

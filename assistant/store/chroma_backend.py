@@ -42,8 +42,8 @@ class ChromaBackend:
     # Embedded Chroma (1.5.9) fails a query that runs while the first vectors of a new collection are
     # written ("Error creating hnsw segment reader: Nothing found on disk": 7 runs in 40 of 40 writes
     # beside 2 query threads, straight on chromadb; 0 in 100 with each write alone): its writes run
-    # alone, its reads together.
-    # tests/test_vector_store.py::test_questions_during_the_first_writes_to_a_new_collection
+    # alone, its reads together (within one process; tests/test_vector_backends.py::
+    # test_questions_during_the_first_writes_to_a_new_collection).
 
     def __init__(self, index_dir: Path, index_uid: str, settings: StoreSettings, dim: int):
         self._index_dir = index_dir

@@ -7,8 +7,10 @@ llama-index reports) is in one small adapter per backend (chroma_backend.py, qdr
 
 Threads: one client serves reader threads and a writer thread at once (measured in
 tests/test_concurrency.py); where the backend says its writes must run alone (embedded Chroma), a write
-waits for the reads in flight and holds new ones back (~30 ms a write). Processes: :meth:`VectorStore.reload` reopens an embedded client so it
-sees what another process wrote; a reload waits for the calls in flight and holds new ones back.
+call waits for the reads in flight and holds new ones back while it writes (~30 ms per 5,000 nodes). That
+gate is per process: another process's client is not held back (each embedded client reloads after a
+writer). Processes: :meth:`VectorStore.reload` reopens an embedded client so it sees what another process
+wrote; a reload waits for the calls in flight and holds new ones back.
 """
 
 from __future__ import annotations
@@ -115,6 +117,8 @@ class VectorStore:
         be stored already (the writer deletes an article's old nodes first)."""
         if not nodes:
             return
+        with self._calls():  # built (llama-index imported, ~2 s the first time) before reads are held back
+            self.backend.stores  # noqa: B018
         with self._writes():
             self.backend.prepare(nodes)
             store = self.backend.stores[kind]

@@ -20,6 +20,7 @@ with vectors of another (store/manifest.py).
 from __future__ import annotations
 
 import hashlib
+import locale
 import os
 import re
 import sys
@@ -139,6 +140,35 @@ def _built(xml: Path, what: str, build: Any, *, takes: str = "about a minute; ne
     return xml
 
 
+class _KeepLocale:
+    """OpenVINO (2025/2026 wheels) sets the process's locale to "C" while it loads a compiled blob from its
+    cache and then restores what it saw: two compilations at once (the embedder loads in a thread while the
+    reader compiles) can leave "C" for good, and Python's default encoding becomes ASCII for the whole
+    process (a subprocess's Arabic output, ``open()`` without an encoding: UnicodeDecodeError). 40 runs in
+    40 of two threads compiling at once left "C" (tests/test_openvino_runtime.py). The locale seen when no
+    compilation is running is put back when the last one ends; compilations still run at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._saved = ""
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if not self._running:
+                self._saved = locale.setlocale(locale.LC_ALL)
+            self._running += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._running -= 1
+            if not self._running and locale.setlocale(locale.LC_ALL) != self._saved:
+                locale.setlocale(locale.LC_ALL, self._saved)
+
+
+_KEEP_LOCALE = _KeepLocale()
+
+
 class OpenVINORunner:
     """One compiled graph, for latency (one request on every thread) or, with ``streams``, for throughput.
     Not thread-safe: the caller takes turns around :meth:`__call__` and :meth:`run_all`."""
@@ -156,7 +186,8 @@ class OpenVINORunner:
         self.streams = streams
         self._queue: Any = None
         try:
-            self._compiled = core.compile_model(str(xml), "CPU", config)
+            with _KEEP_LOCALE:
+                self._compiled = core.compile_model(str(xml), "CPU", config)
         except RuntimeError as e:
             raise EmbeddingError(f"OpenVINO cannot compile {xml} ({e}); delete {xml.parent} to rebuild it, or set "
                                  "embedding.runtime = 'torch'") from e
