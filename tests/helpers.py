@@ -150,8 +150,7 @@ class Child:
 def assert_consistent(a: Assistant, expected: dict[str, str]) -> set[str]:
     """Every article of the index is whole in the catalog, Chroma (both collections, and its vector
     index: a query for everything returns everything, but for copies of a sentence found under another
-    id) and BM25, with nothing extra anywhere. Returns
-    the ids present."""
+    id) and BM25, with nothing extra anywhere. Returns the ids present."""
     cat = a.index.catalog
     infos = {i.id: i for i in a.articles()}
     assert set(infos) <= set(expected), set(infos) - set(expected)

@@ -168,7 +168,7 @@ def test_two_app_servers_and_two_ingesters_survive_sigkill(pg_server: str, chrom
             assert reader.index.vectors.all_ids("sentences") == sids
             assert reader.index.vectors.all_ids("chunks") == cids
             assert len(reader.index.lexical or []) == n_sentences
-            assert not cat.db.query("SELECT count(*) FROM meta WHERE key LIKE 'dirty:%'")[0][0]
+            assert reader.index._marker.present is False
             # both app servers: the same answers and citations
             first, second = answers(urls["s1"], questions), answers(urls["s2"], questions)
             assert len(questions) == 20 and first == second

@@ -178,8 +178,8 @@ def test_questions_during_the_first_writes_to_a_new_collection(tmp_path: Path, n
     Without that gate, 2 runs in 60 failed (so this test fails in ~99% of tries)."""
     import threading
 
-    sentences = [f"Weather station {i} in the {r} measured {i * 3 + 7} millimetres of rain. Its roof was mended."
-                 for i in range(48) for r in ("north",)]
+    sentences = [f"Weather station {i} in the north measured {i * 3 + 7} millimetres of rain. Its roof was mended."
+                 for i in range(48)]
     vecs = np.asarray(nano.embed_documents(sentences), dtype=np.float32)
     errors: list[str] = []
     queries = 0

@@ -64,7 +64,7 @@ class Collections:
         # is looked for once more before it is "not found"
         known = bool(_NAME.match(name or "")) and (
             (path / "manifest.json").is_file() or name in self._served_names()
-            or (bool(self.settings.store.catalog_url) and name in self._served_names(fresh=True)))
+            or name in self._served_names(fresh=True))
         with self._lock:
             if name in self._open:
                 return self._open[name]
