@@ -212,15 +212,18 @@ def stamp() -> dict[str, Any]:
 
 
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+_PASSWORD = re.compile(r"(?i)(password=)[^&\s]*")
 
 
 def _masked(value: Any) -> Any:
-    """``value`` with the user and password of any URL in it replaced (SecretStr fields dump masked)."""
+    """``value`` with the user and password of any URL in it replaced (SecretStr fields dump masked). Here
+    rather than the package's ``redact_url``: a script run against an older checkout's package
+    (:func:`in_other_tree`) writes its result through this too."""
     if isinstance(value, dict):
         return {k: _masked(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_masked(v) for v in value]
-    return _USERINFO.sub("***@", value) if isinstance(value, str) else value
+    return _PASSWORD.sub(r"\1***", _USERINFO.sub("***@", value)) if isinstance(value, str) else value
 
 
 def write_result(path: Path | None, settings: Settings | None, args: argparse.Namespace | dict | None,
@@ -231,13 +234,10 @@ def write_result(path: Path | None, settings: Settings | None, args: argparse.Na
     if path is None:
         return
     given = vars(args) if isinstance(args, argparse.Namespace) else dict(args or {})
-    from assistant.settings import redact_url
-
-    given = {k: redact_url(v) if isinstance(v, str) and "://" in v else v for k, v in given.items()}  # no passwords
     record = {
         **stamp(),
         "settings": _masked(settings.model_dump(mode="json")) if settings is not None else None,
-        "args": given,
+        "args": _masked(given),  # no passwords
         "results": results,
     }
     path = Path(path)

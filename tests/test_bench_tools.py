@@ -26,9 +26,9 @@ SCRIPTS = sorted(f"{p.parent.name}.{p.stem}" for folder in ("bench", "tools") fo
 def test_the_scripts_are_split_by_kind() -> None:
     """tools/ holds the scripts that write files the package ships; everything else measures (bench/)."""
     assert {s for s in SCRIPTS if s.startswith("tools.")} == {
-        "tools.calibrate_abstention", "tools.generative_calibrate", "tools.int8_calibration",
+        "tools.calibrate_abstention", "tools.generative_calibrate",
         "tools.train_embedder_lora", "tools.train_span_reader"}
-    assert len(SCRIPTS) == 28
+    assert len(SCRIPTS) == 27
     readme = (ROOT / "bench" / "README.md").read_text(encoding="utf-8")
     for script in SCRIPTS:
         assert f"`{script.replace('.', '/')}.py`" in readme, f"bench/README.md does not list {script}"
@@ -86,12 +86,14 @@ def test_a_result_file_is_stamped_with_the_commit_and_masked_settings(tmp_path: 
 
     settings = Settings().replace(llm={"api_key": "sk-secret", "base_url": "http://user:pw@example.org/v1"})
     out = tmp_path / "r.json"
-    write_result(out, settings, argparse.Namespace(sets=["xquad-dev.ar"], out=out), {"hit@1": 0.5}, quiet=True)
+    given = argparse.Namespace(sets=["xquad-dev.ar"], out=out, catalog="postgresql://u:pw2@db/x?password=pw3&a=1")
+    write_result(out, settings, given, {"hit@1": 0.5}, quiet=True)
     record = json.loads(out.read_text(encoding="utf-8"))
     assert set(record) == {"commit", "dirty", "settings", "args", "results"}
     assert record["results"] == {"hit@1": 0.5} and record["args"]["sets"] == ["xquad-dev.ar"]
     text = out.read_text(encoding="utf-8")
-    assert "sk-secret" not in text and "user:pw" not in text
+    assert "sk-secret" not in text and "user:pw" not in text and "pw2" not in text and "pw3" not in text
+    assert record["args"]["catalog"] == "postgresql://***@db/x?password=***&a=1"
     assert record["settings"]["llm"]["base_url"] == "http://***@example.org/v1"
     if (ROOT / ".git").exists():
         assert re.fullmatch(r"[0-9a-f]{40}", record["commit"] or "") and isinstance(record["dirty"], bool)

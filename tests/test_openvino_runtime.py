@@ -18,6 +18,7 @@ from assistant import Assistant, Settings
 from assistant.answer.short.span_reader import SpanReader
 from assistant.errors import EmbeddingError, IndexMismatchError
 from assistant.models.embedding.factory import build_embedder
+from assistant.models.embedding.int8 import RECIPE
 from assistant.models.embedding.openvino_embedder import _Loading
 from assistant.models.embedding.openvino_runtime import GemmaTokenizer, openvino_available
 from assistant.models.fetch import gemma_path
@@ -146,6 +147,34 @@ def test_the_reader_reads_the_same_spans_on_openvino(embedder, torch_embedder, s
         a, b = ov.guesses(q, [sentence])[0], pt.guesses(q, [sentence])[0]
         assert a is not None and b is not None
         assert sentence[a.start:a.end] == sentence[b.start:b.end], q
+
+
+@needs_openvino
+def test_the_int8_reader_reads_the_spans_the_bf16_reader_reads(embedder, settings: Settings) -> None:  # noqa: ANN001
+    """The default reader graph is int8 (embedding.reader_precision); on 40 dev questions with their gold
+    sentences it reads what the bf16 graph reads (bench/reader_table.py measures F1 on every dev set)."""
+    from assistant.text.sentences import split_article
+
+    assert settings.embedding.reader_precision == "int8"
+    bf16 = build_embedder(settings.replace(embedding={"reader_precision": "bf16"}).embedding, settings.paths)
+    name = settings.answer.short_reader
+    int8_reader, bf16_reader = SpanReader.load(embedder, name, embedder.model_id), SpanReader.load(bf16, name, bf16.model_id)
+    pairs = []
+    for art in json.loads(shared_qa("xquad-dev.ar").read_text(encoding="utf-8"))["data"]:
+        for p in art["paragraphs"]:
+            sentences = split_article("p", p["context"])
+            for q in p["qas"][:1]:
+                start = q["answers"][0]["answer_start"]
+                pairs += [(q["question"], s.text) for s in sentences if s.start <= start < s.end]
+    pairs = pairs[:40]
+
+    def spans(reader: SpanReader) -> list[tuple[int, int] | None]:
+        return [(g.start, g.end) if g else None for q, sentence in pairs for g in reader.guesses(q, [sentence])]
+
+    same = sum(a == b for a, b in zip(spans(int8_reader), spans(bf16_reader), strict=True))
+    assert len(pairs) == 40 and same >= 36, same
+    graphs = [xml.name for xml in embedder._graphs.glob("reader-*.xml")]  # the two graphs were read, side by side
+    assert any(n.endswith(f"-int8-{RECIPE}.xml") for n in graphs) and any(n.endswith("-f16.xml") for n in graphs)
 
 
 @needs_openvino

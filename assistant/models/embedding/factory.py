@@ -90,8 +90,8 @@ def build_embedder(settings: EmbeddingSettings, paths: PathSettings | None = Non
             from assistant.models.embedding.openvino_embedder import OpenVINOEmbedder
 
             return OpenVINOEmbedder(path, adapter_model_id(GEMMA, adapter), adapter=adapter,
-                                    precision=settings.precision, threads=settings.threads,
-                                    batch_size=settings.batch_size, weights_digest=digest,
+                                    precision=settings.precision, reader_precision=settings.reader_precision,
+                                    threads=settings.threads, batch_size=settings.batch_size, weights_digest=digest,
                                     graphs_dir=paths.models / "openvino", ingest_streams=settings.ingest_streams)
         return SentenceTransformerEmbedder(
             str(path), batch_size=settings.batch_size, threads=settings.threads,

@@ -61,12 +61,13 @@ class OpenVINOEmbedder(FramedEmbedder):
     kept under ``graphs_dir`` (``<paths.models>/openvino``)."""
 
     def __init__(self, model_path: Path, model_id: str, *, graphs_dir: Path, adapter: Path | None = None,
-                 precision: str = "bf16", threads: int | None = None, batch_size: int = 32, memo_size: int = 20000,
+                 precision: str = "bf16", reader_precision: str = "int8", threads: int | None = None, batch_size: int = 32, memo_size: int = 20000,
                  weights_digest: str | None = None, ingest_streams: int = 2):
         self._path, self._name, self._adapter = model_path, model_id, adapter
         self._graphs = ovr.graph_dir(graphs_dir, model_path, model_id)
-        self.weights_digest = _with_calibration(weights_digest) if precision == "int8" else weights_digest
+        self.weights_digest = _with_recipe(weights_digest) if precision == "int8" else weights_digest
         self._threads, self._precision, self._ingest_streams = threads, precision, ingest_streams
+        self._reader_precision = reader_precision
         config = json.loads((model_path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
         self._frame(config.get("prompts") or {}, None, None, batch_size, memo_size)
         self.model_id = f"sentence-transformers/{model_id}" + ("+title" if self._titled else "")
@@ -145,8 +146,8 @@ class OpenVINOEmbedder(FramedEmbedder):
         with self._lock:
             if spec.source not in self._readers:
                 self._readers[spec.source] = _Loading(lambda: ovr.OpenVINORunner(
-                    ovr.states_graph(self._graphs, self._path, self._adapter, spec, self._precision),
-                    precision=self._precision, threads=self._threads))
+                    ovr.states_graph(self._graphs, self._path, self._adapter, spec, self._reader_precision),
+                    precision=self._reader_precision, threads=self._threads))
 
     def token_states(self, texts: list[str], spec: StatesSpec) -> list[TokenStates]:
         """Hidden states of ``texts`` from the states graph of ``spec`` (its adapter merged)."""
@@ -158,14 +159,14 @@ class OpenVINOEmbedder(FramedEmbedder):
         return [TokenStates(s, offsets) for s, (_, offsets) in zip(states, encoded)]
 
 
-def _with_calibration(weights_digest: str | None) -> str | None:
-    """What an int8 index's vectors depend on besides the weights: the calibration text of the int8 graph
-    (the manifest records it, so an index is not filled by two calibrations)."""
+def _with_recipe(weights_digest: str | None) -> str | None:
+    """What an int8 index's vectors depend on besides the weights: how the int8 graphs are made (int8.py;
+    the manifest records it, so an index is not filled by two recipes)."""
     if weights_digest is None:
         return None
-    from assistant.models.embedding.int8 import calibration_digest
+    from assistant.models.embedding.int8 import RECIPE
 
-    return hashlib.sha256(f"{weights_digest}+int8:{calibration_digest()}".encode()).hexdigest()
+    return hashlib.sha256(f"{weights_digest}+int8:{RECIPE}".encode()).hexdigest()
 
 
 def _output_dim(model_path: Path) -> int:

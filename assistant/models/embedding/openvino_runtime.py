@@ -91,20 +91,12 @@ def _load_torch_model(model_path: Path, adapter: Path | None) -> Any:
 
 def sentence_graph(graphs: Path, model_path: Path, model_id: str, adapter: Path | None, precision: str) -> Path:
     """The sentence graph's .xml in ``graphs`` (:func:`graph_dir`) for ``precision`` inference (float16
-    weights for bf16), traced now if it is not there yet."""
+    weights for bf16, int8 ones made from those for int8), traced now if it is not there yet."""
     from assistant.models.embedding.gemma_graphs import build_sentence_graph
 
-    if precision == "int8":  # quantized from the bf16 graph (assistant/models/embedding/int8.py)
-        from assistant.models.embedding.int8 import calibration_digest, calibration_text, quantize_sentence_graph
-
+    if precision == "int8":
         base = sentence_graph(graphs, model_path, model_id, adapter, "bf16")
-        xml = graphs / f"sentence-int8-{calibration_digest()}.xml"
-
-        def quantize() -> None:
-            encodings = GemmaTokenizer(model_path).encode(calibration_text())
-            quantize_sentence_graph(base, [padded(encodings, [i]) for i in range(len(encodings))], xml)
-
-        return _built(xml, f"the int8 OpenVINO graph of {model_id}", quantize, takes="a few minutes; needs nncf")
+        return _int8(base, f"the int8 OpenVINO graph of {model_id}")
     xml = graphs / f"sentence-{_weights(precision)}.xml"
     return _built(xml, f"the OpenVINO graph of {model_id}", lambda: build_sentence_graph(
         _load_torch_model(model_path, adapter), xml, half=_weights(precision) == "f16"))
@@ -115,17 +107,28 @@ def states_graph(graphs: Path, model_path: Path, adapter: Path | None, spec: Sta
     if it is not there yet."""
     from assistant.models.embedding.gemma_graphs import build_states_graph
 
+    if precision == "int8":
+        base = states_graph(graphs, model_path, adapter, spec, "bf16")
+        return _int8(base, f"the int8 OpenVINO graph of the span reader {spec.source.stem}")
     name = spec.source.stem
     xml = graphs / f"reader-{name}-{spec.digest[:12]}-{_weights(precision)}.xml"
     return _built(xml, f"the OpenVINO graph of the span reader {name}", lambda: build_states_graph(
         _load_torch_model(model_path, adapter), spec.lora, spec.layers, xml, half=_weights(precision) == "f16"))
 
 
+def _int8(f16_xml: Path, what: str) -> Path:
+    """The int8 graph made from ``f16_xml`` (assistant/models/embedding/int8.py), beside it."""
+    from assistant.models.embedding.int8 import RECIPE, compress_graph
+
+    xml = f16_xml.with_name(f"{f16_xml.stem.removesuffix('-f16')}-int8-{RECIPE}.xml")
+    return _built(xml, what, lambda: compress_graph(f16_xml, xml), takes="seconds; needs nncf")
+
+
 def _weights(precision: str) -> str:
     """How a graph for ``precision`` inference stores its weights: float16 for bf16 (bf16 keeps fewer
     mantissa bits than float16, so nothing is lost; cosine to the float32 weights' vectors ≥ 0.999),
-    float32 for f32. With int8 the span reader's states graph stays as for bf16."""
-    return "f16" if precision in ("bf16", "int8") else "f32"
+    float32 for f32 (int8 graphs are made from the float16 ones)."""
+    return "f32" if precision == "f32" else "f16"
 
 
 _BUILDING = threading.Lock()  # torch's tracer is not thread-safe: one graph is traced at a time in a process
@@ -179,6 +182,10 @@ class OpenVINORunner:
         core.set_property({"CACHE_DIR": str(xml.parent / "compiled")})
         config: dict[str, Any] = {"INFERENCE_PRECISION_HINT": "bf16" if precision == "int8" else precision,
                                   "INFERENCE_NUM_THREADS": int(threads or os.cpu_count() or 1)}
+        if precision == "int8":  # activations quantized per token as the graph runs (int8.py)
+            from assistant.models.embedding.int8 import DYNAMIC_GROUP
+
+            config["DYNAMIC_QUANTIZATION_GROUP_SIZE"] = DYNAMIC_GROUP
         if streams > 1:  # for throughput: ``streams`` requests at once, the threads shared out among them
             config["NUM_STREAMS"] = streams
         else:
