@@ -76,7 +76,8 @@ class EmbeddingSettings(_Section):
     reader_precision: Literal["bf16", "f32", "int8"] = Field(
         "int8", description="openvino runtime: the span reader's graph (short answers). int8 (default): int8 "
         "weights, activations quantized per token as it runs (as `precision = int8`), within the accuracy gate "
-        "on every dev set (README, int8); bf16 / f32 as `precision`. Nothing indexed depends on it.",
+        "on every dev set (README, int8), whatever `precision` is; bf16 / f32 as `precision`. Nothing indexed "
+        "depends on it.",
     )
     device: Literal["auto", "cpu", "cuda", "mps"] = Field(
         "auto",

@@ -59,7 +59,8 @@ def quiet_telemetry() -> None:
 def hide_telemetry_modules() -> None:
     """Hide each package of :data:`HIDDEN_MODULES` from this process unless it is already imported. Called by
     :func:`quiet_telemetry` and, right before ``import openvino``, by the code that imports it
-    (assistant/models/embedding/openvino_runtime.py, gemma_graphs.py), so that a script building an
+    (assistant/models/embedding/openvino_runtime.py, gemma_graphs.py; int8.py before nncf, which reports
+    through the same package), so that a script building an
     embedder without an entry point (bench/, tools/, a user's own) is covered too. Sets no environment
     variable."""
     for name in HIDDEN_MODULES:

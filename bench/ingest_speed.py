@@ -6,8 +6,7 @@ The articles are paragraphs of the dev sets' contexts (xquad-dev.ar, xquad-dev.e
 Arabic) until ``--sentences`` sentences; each path adds them to a fresh index with nothing cached, the
 model loaded and warm before the clock starts (one warm-up sentence in another index). The ref's column
 runs this script in a subprocess with that checkout's ``assistant`` package (bench/common.py,
-``in_other_tree``). int8 needs the int8 graph (``embedding.precision = int8``: built once with ``nncf``);
-without nncf it is skipped.
+``in_other_tree``). int8 runs on the int8 graph (``embedding.precision = int8``: built once with ``nncf``).
 
 The time split (this checkout, bf16) is timers around: the model (in the pipeline's worker thread), the
 tokenizer (measured alone on the same texts), reading and splitting, building the nodes, the SQLite
@@ -19,7 +18,6 @@ transactions, the vector store (Chroma), the BM25 rebuild, and the main thread w
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 import tempfile
 import time
@@ -163,9 +161,6 @@ def main(argv: list[str] | None = None) -> int:
                 got = in_other_tree(tree, "ingest_speed", ["--measure-only", "--paths", "ref-bf16", "--data", str(data),
                                                            "--sentences", str(args.sentences)], package_only=True)
             rows += [{**r, "commit": commit} for r in got]
-            continue
-        if path == "int8" and importlib.util.find_spec("nncf") is None:
-            print("int8: skipped (nncf is not installed; `pip install nncf` builds the int8 graph)", file=sys.stderr)
             continue
         rows.append(measure(path, arts, split=path == "bf16" and not args.measure_only))
         print(f"{path}: {rows[-1]['sentences']} sentences in {rows[-1]['seconds']} s", file=sys.stderr, flush=True)

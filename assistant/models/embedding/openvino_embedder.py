@@ -8,7 +8,6 @@ for it (:attr:`ready` tells whether it has to).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -61,11 +60,12 @@ class OpenVINOEmbedder(FramedEmbedder):
     kept under ``graphs_dir`` (``<paths.models>/openvino``)."""
 
     def __init__(self, model_path: Path, model_id: str, *, graphs_dir: Path, adapter: Path | None = None,
-                 precision: str = "bf16", reader_precision: str = "int8", threads: int | None = None, batch_size: int = 32, memo_size: int = 20000,
+                 precision: str = "bf16", reader_precision: str = "int8", threads: int | None = None,
+                 batch_size: int = 32, memo_size: int = 20000,
                  weights_digest: str | None = None, ingest_streams: int = 2):
         self._path, self._name, self._adapter = model_path, model_id, adapter
         self._graphs = ovr.graph_dir(graphs_dir, model_path, model_id)
-        self.weights_digest = _with_recipe(weights_digest) if precision == "int8" else weights_digest
+        self.weights_digest = weights_digest
         self._threads, self._precision, self._ingest_streams = threads, precision, ingest_streams
         self._reader_precision = reader_precision
         config = json.loads((model_path / "config_sentence_transformers.json").read_text(encoding="utf-8"))
@@ -145,9 +145,21 @@ class OpenVINOEmbedder(FramedEmbedder):
         """Start loading the states graph of ``spec`` (built once, then compiled) in the background."""
         with self._lock:
             if spec.source not in self._readers:
-                self._readers[spec.source] = _Loading(lambda: ovr.OpenVINORunner(
-                    ovr.states_graph(self._graphs, self._path, self._adapter, spec, self._reader_precision),
-                    precision=self._reader_precision, threads=self._threads))
+                self._readers[spec.source] = _Loading(lambda: self._load_reader(spec))
+
+    def _load_reader(self, spec: StatesSpec) -> ovr.OpenVINORunner:
+        """The states graph of ``spec`` compiled in ``embedding.reader_precision``; when its int8 graph cannot
+        be made (nncf missing), the float one, said once: short answers are not lost for a speed-up."""
+        precision = self._reader_precision
+        try:
+            xml = ovr.states_graph(self._graphs, self._path, self._adapter, spec, precision)
+        except EmbeddingError as e:
+            if precision != "int8":
+                raise
+            precision = "f32" if self._precision == "f32" else "bf16"
+            log.warning("%s; the span reader runs in %s", e, precision)
+            xml = ovr.states_graph(self._graphs, self._path, self._adapter, spec, precision)
+        return ovr.OpenVINORunner(xml, precision=precision, threads=self._threads)
 
     def token_states(self, texts: list[str], spec: StatesSpec) -> list[TokenStates]:
         """Hidden states of ``texts`` from the states graph of ``spec`` (its adapter merged)."""
@@ -157,16 +169,6 @@ class OpenVINOEmbedder(FramedEmbedder):
             encoded = self._tokenizer.encode_with_offsets(texts, spec.max_tokens)
             states = self._run(runner, [ids for ids, _ in encoded], per_token=True)
         return [TokenStates(s, offsets) for s, (_, offsets) in zip(states, encoded)]
-
-
-def _with_recipe(weights_digest: str | None) -> str | None:
-    """What an int8 index's vectors depend on besides the weights: how the int8 graphs are made (int8.py;
-    the manifest records it, so an index is not filled by two recipes)."""
-    if weights_digest is None:
-        return None
-    from assistant.models.embedding.int8 import RECIPE
-
-    return hashlib.sha256(f"{weights_digest}+int8:{RECIPE}".encode()).hexdigest()
 
 
 def _output_dim(model_path: Path) -> int:

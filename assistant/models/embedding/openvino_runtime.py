@@ -51,10 +51,13 @@ def openvino_available() -> bool:
 
 
 def effective_precision(precision: str) -> str:
-    """What ``precision`` becomes on this CPU: bf16 only where OpenVINO says the CPU has it; int8 as asked
-    (its graph's other operations run in bf16 where the CPU has it)."""
+    """What ``precision`` becomes on this CPU, as vectors are tagged with it (``openvino-<this>``): bf16 only
+    where OpenVINO says the CPU has it; int8 as asked, with its recipe (int8.py: another recipe, other
+    vectors; its graph's other operations run in bf16 where the CPU has it)."""
     if precision == "int8":
-        return "int8"
+        from assistant.models.embedding.int8 import RECIPE
+
+        return f"int8-{RECIPE}"
     if precision != "bf16":
         return "f32"
     caps = _openvino().Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
@@ -96,32 +99,33 @@ def sentence_graph(graphs: Path, model_path: Path, model_id: str, adapter: Path 
 
     if precision == "int8":
         base = sentence_graph(graphs, model_path, model_id, adapter, "bf16")
-        return _int8(base, f"the int8 OpenVINO graph of {model_id}")
+        return _int8(base, f"the int8 OpenVINO graph of {model_id}", "embedding.precision")
     xml = graphs / f"sentence-{_weights(precision)}.xml"
     return _built(xml, f"the OpenVINO graph of {model_id}", lambda: build_sentence_graph(
         _load_torch_model(model_path, adapter), xml, half=_weights(precision) == "f16"))
 
 
 def states_graph(graphs: Path, model_path: Path, adapter: Path | None, spec: StatesSpec, precision: str) -> Path:
-    """The states graph of ``spec`` (a span reader's token states, its LoRA merged) in ``graphs``, traced now
-    if it is not there yet."""
+    """The states graph of ``spec`` (a span reader's token states, its LoRA merged) in ``graphs`` for
+    ``precision`` inference, traced (and for int8 compressed) now if it is not there yet."""
     from assistant.models.embedding.gemma_graphs import build_states_graph
 
     if precision == "int8":
         base = states_graph(graphs, model_path, adapter, spec, "bf16")
-        return _int8(base, f"the int8 OpenVINO graph of the span reader {spec.source.stem}")
+        return _int8(base, f"the int8 OpenVINO graph of the span reader {spec.source.stem}", "embedding.reader_precision")
     name = spec.source.stem
     xml = graphs / f"reader-{name}-{spec.digest[:12]}-{_weights(precision)}.xml"
     return _built(xml, f"the OpenVINO graph of the span reader {name}", lambda: build_states_graph(
         _load_torch_model(model_path, adapter), spec.lora, spec.layers, xml, half=_weights(precision) == "f16"))
 
 
-def _int8(f16_xml: Path, what: str) -> Path:
-    """The int8 graph made from ``f16_xml`` (assistant/models/embedding/int8.py), beside it."""
+def _int8(f16_xml: Path, what: str, setting: str) -> Path:
+    """The int8 graph made from ``f16_xml`` (assistant/models/embedding/int8.py), beside it; ``setting``
+    asked for it."""
     from assistant.models.embedding.int8 import RECIPE, compress_graph
 
     xml = f16_xml.with_name(f"{f16_xml.stem.removesuffix('-f16')}-int8-{RECIPE}.xml")
-    return _built(xml, what, lambda: compress_graph(f16_xml, xml), takes="seconds; needs nncf")
+    return _built(xml, what, lambda: compress_graph(f16_xml, xml, setting=setting), takes="seconds; needs nncf")
 
 
 def _weights(precision: str) -> str:
@@ -201,7 +205,7 @@ class OpenVINORunner:
         self._request = self._compiled.create_infer_request()
         got = str(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
         self.precision = "bf16" if "bf" in got.lower() else "f32"  # what the CPU gave, not what was asked
-        self.tag = "openvino-int8" if precision == "int8" else f"openvino-{self.precision}"
+        self.tag = f"openvino-{effective_precision('int8')}" if precision == "int8" else f"openvino-{self.precision}"
 
     def __call__(self, ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         out = self._request.infer({"input_ids": ids, "attention_mask": mask})
