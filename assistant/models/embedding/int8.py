@@ -39,8 +39,9 @@ def compress_graph(f16_xml: Path, out: Path, *, setting: str = "embedding.precis
         raise EmbeddingError(f"{setting} is 'int8' but nncf is not installed: `pip install nncf` (it builds the "
                              f"int8 graphs once), or set {setting} = 'bf16'")
     tmp = out.with_name(f"{out.stem}.tmp{os.getpid()}.xml")  # another process may build the same graph at once
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # finds this package as we did
     done = subprocess.run([sys.executable, "-m", __name__, str(f16_xml), str(tmp)], capture_output=True, text=True,
-                          encoding="utf-8", errors="replace", check=False)
+                          encoding="utf-8", errors="replace", check=False, env=env)
     if done.returncode != 0 or not tmp.exists():
         tmp.unlink(missing_ok=True)
         tmp.with_suffix(".bin").unlink(missing_ok=True)
